@@ -1,0 +1,3 @@
+export { subjectHash, type AccessRecord, type Decision, type GrantVersion } from './record.ts';
+export { AuditWriter, AuditUnavailableError, ACCESS_COLLECTION, type AuditWriterOptions } from './writer.ts';
+export { ensureAuditIndexes, searchAccess, type AccessQuery } from './store.ts';

@@ -1,0 +1,116 @@
+/**
+ * Group-commit writer of access evidence. `append` resolves only once the record is durably in
+ * MongoDB; records appended in the same tick share one insertMany. If MongoDB refuses the write,
+ * every waiting append rejects with AuditUnavailableError, and the caller serves no data.
+ */
+import type { Collection, Db, WriteConcern } from 'mongodb';
+import type { AccessRecord } from './record.ts';
+
+export const ACCESS_COLLECTION = 'audit_access';
+
+export class AuditUnavailableError extends Error {
+  constructor(options?: { cause?: unknown }) {
+    super('The audit trail cannot be written, so no data is served. Try again later.', options);
+    this.name = 'AuditUnavailableError';
+  }
+}
+
+export interface AuditWriterOptions {
+  /** Most records per insertMany (default 1024). */
+  readonly maxBatch?: number;
+  /** Batches in flight at once (default 2). */
+  readonly maxInFlight?: number;
+  /** Write concern for evidence (default majority, journaled). */
+  readonly writeConcern?: WriteConcern;
+  /** Called after each failed batch, for logs and metrics (no record content). */
+  readonly onError?: (error: unknown, batchSize: number) => void;
+}
+
+interface Pending {
+  readonly record: AccessRecord;
+  readonly resolve: () => void;
+  readonly reject: (e: Error) => void;
+}
+
+export class AuditWriter {
+  readonly #collection: Collection<AccessRecord>;
+  readonly #maxBatch: number;
+  readonly #maxInFlight: number;
+  readonly #writeConcern: WriteConcern;
+  readonly #onError: AuditWriterOptions['onError'];
+  #queue: Pending[] = [];
+  #inFlight = 0;
+  #scheduled = false;
+  #closed = false;
+  #idle: Array<() => void> = [];
+  /** Records written since start, for metrics and benchmarks. */
+  written = 0;
+
+  constructor(db: Db, options: AuditWriterOptions = {}) {
+    this.#collection = db.collection<AccessRecord>(ACCESS_COLLECTION);
+    this.#maxBatch = options.maxBatch ?? 1024;
+    this.#maxInFlight = options.maxInFlight ?? 2;
+    this.#writeConcern = options.writeConcern ?? { w: 'majority', journal: true };
+    this.#onError = options.onError;
+  }
+
+  /** Appends one record; resolves when it is durable. */
+  append(record: AccessRecord): Promise<void> {
+    return this.appendMany([record]);
+  }
+
+  /** Appends records; resolves when all of them are durable. */
+  appendMany(records: readonly AccessRecord[]): Promise<void> {
+    if (this.#closed) return Promise.reject(new AuditUnavailableError());
+    if (records.length === 0) return Promise.resolve();
+    const waits = records.map((record) => new Promise<void>((resolve, reject) => this.#queue.push({ record, resolve, reject })));
+    this.#schedule();
+    return records.length === 1 ? waits[0]! : Promise.all(waits).then(() => undefined);
+  }
+
+  #schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    // Wait one macrotask so every resolver of the same execution step joins the batch.
+    setImmediate(() => {
+      this.#scheduled = false;
+      this.#drain();
+    });
+  }
+
+  #drain(): void {
+    while (this.#queue.length > 0 && this.#inFlight < this.#maxInFlight) {
+      const batch = this.#queue.splice(0, this.#maxBatch);
+      this.#inFlight++;
+      this.#collection
+        .insertMany(batch.map((p) => ({ ...p.record })), { ordered: true, writeConcern: this.#writeConcern })
+        .then(
+          () => {
+            this.written += batch.length;
+            for (const p of batch) p.resolve();
+          },
+          (error: unknown) => {
+            this.#onError?.(error, batch.length);
+            const e = new AuditUnavailableError({ cause: error });
+            for (const p of batch) p.reject(e);
+          },
+        )
+        .finally(() => {
+          this.#inFlight--;
+          if (this.#queue.length > 0) this.#drain();
+          else if (this.#inFlight === 0) for (const done of this.#idle.splice(0)) done();
+        });
+    }
+  }
+
+  /** Waits until nothing is queued or in flight. */
+  async flush(): Promise<void> {
+    if (this.#queue.length === 0 && this.#inFlight === 0) return;
+    await new Promise<void>((resolve) => this.#idle.push(resolve));
+  }
+
+  async close(): Promise<void> {
+    await this.flush();
+    this.#closed = true;
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * Helpers every connector kind shares for the batch contract of `Connector.fetchMany`:
+ * distinct keys, chunking, keeping only the asked items, and answering in the caller's key order.
+ */
+import type { FetchRequest, UpstreamRecord } from './types.ts';
+
+/** The keys without duplicates, in first-seen order. */
+export function distinctKeys(keys: readonly string[]): string[] {
+  return [...new Set(keys)];
+}
+
+/** Splits `values` into consecutive chunks of at most `size` elements. */
+export function chunk<T>(values: readonly T[], size: number): T[][] {
+  const step = Math.max(1, Math.floor(size));
+  const chunks: T[][] = [];
+  for (let i = 0; i < values.length; i += step) chunks.push(values.slice(i, i + step));
+  return chunks;
+}
+
+/** The fields a connector may return: the asked items plus the key field, without duplicates. */
+export function returnedFields(request: Pick<FetchRequest, 'keyField' | 'items'>): string[] {
+  return [...new Set([request.keyField, ...request.items])];
+}
+
+/**
+ * A copy of `record` holding only `fields` the record actually has.
+ * Built with `Object.fromEntries`, so a field named `__proto__` stays a plain property.
+ */
+export function pickFields(record: UpstreamRecord, fields: readonly string[]): UpstreamRecord {
+  const entries: Array<[string, unknown]> = [];
+  for (const field of fields) {
+    if (Object.hasOwn(record, field)) entries.push([field, record[field]]);
+  }
+  return Object.fromEntries(entries) as UpstreamRecord;
+}
+
+/**
+ * The key of a record as the string the caller asked with: strings as they are, finite numbers,
+ * bigints and booleans in their decimal/text form; anything else (missing, null, objects) has no key.
+ */
+export function keyOf(record: UpstreamRecord, keyField: string): string | undefined {
+  const value = record[keyField];
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  if (typeof value === 'bigint' || typeof value === 'boolean') return String(value);
+  return undefined;
+}
+
+/** Indexes records by key field; when two records share a key, the first one wins. */
+export function indexByKey(records: Iterable<UpstreamRecord>, keyField: string): Map<string, UpstreamRecord> {
+  const index = new Map<string, UpstreamRecord>();
+  for (const record of records) {
+    const key = keyOf(record, keyField);
+    if (key !== undefined && !index.has(key)) index.set(key, record);
+  }
+  return index;
+}
+
+/**
+ * One answer per requested key, in the caller's order (duplicates answered again): the record
+ * reduced to the asked items and the key field, or `null` when there is none. Each position gets
+ * its own object, so a caller that masks one answer cannot change another.
+ */
+export function answerInOrder(
+  request: Pick<FetchRequest, 'keyField' | 'keys' | 'items'>,
+  found: ReadonlyMap<string, UpstreamRecord>,
+): Array<UpstreamRecord | null> {
+  const fields = returnedFields(request);
+  return request.keys.map((key) => {
+    const record = found.get(key);
+    return record === undefined ? null : pickFields(record, fields);
+  });
+}
+
+/** Whether `value` is a plain JSON object (not null, not an array). */
+export function isRecord(value: unknown): value is UpstreamRecord {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The signal the caller gave, already aborted: rethrow its reason (a cancellation is not an upstream failure). */
+export function throwIfCallerAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw signal.reason;
+}
+
+/** Settles like `promise`, or rejects with the signal's reason as soon as the signal aborts. */
+export function raceSignal<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error as Error);
+      },
+    );
+  });
+}

@@ -1,0 +1,119 @@
+#!/usr/bin/env node
+/**
+ * `hub`: the command line of the 一网共享 hub.
+ */
+import { randomBytes } from 'node:crypto';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { ValidationError } from '../schema/index.ts';
+import { validateCatalogue } from './commands/catalog.ts';
+import { runDemo } from './commands/demo.ts';
+import { serve } from './commands/serve.ts';
+import { createSystemToken } from './commands/token.ts';
+import { ProvisionError } from './mongo/provision.ts';
+
+export const USAGE = `Usage: hub <command> [options]
+
+Commands:
+  serve --config <file>                 Serve the hub with a config file (see README, "Configuration")
+  demo [--port <n>]                     Provision MongoDB, start sample departments and serve the demo (npm start)
+  catalog validate <dir>                Validate a catalogue directory and report every violation
+  token create --config <file> --system <code> [--label <text>]
+                                        Issue a bearer token for a registered system (printed once)
+  key create                            Print a new random subject-hash key (64 hex characters)
+  help                                  Show this text
+
+Environment: MONGODB_URI, MONGODB_DATABASE, HOST, PORT, HUB_SUBJECT_KEY, LOG_LEVEL override the config file.`;
+
+class UsageError extends Error {}
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+function parse(args: string[], options: Record<string, { type: 'string' }>, positionals = 0) {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options, allowPositionals: positionals > 0, strict: true });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  if (parsed.positionals.length > positionals) throw new UsageError(`unexpected argument "${parsed.positionals[positionals]}"`);
+  return parsed;
+}
+
+function required(values: Record<string, string | boolean | undefined>, name: string): string {
+  const v = values[name];
+  if (typeof v !== 'string' || v === '') throw new UsageError(`--${name} is required`);
+  return v;
+}
+
+export async function main(argv: string[], out: (line: string) => void = console.log): Promise<number> {
+  const [command, sub, ...rest] = argv;
+  switch (command) {
+    case 'serve': {
+      const { values } = parse(argv.slice(1), { config: { type: 'string' } });
+      await serve(required(values, 'config'));
+      return 0;
+    }
+    case 'demo': {
+      const { values } = parse(argv.slice(1), { port: { type: 'string' } });
+      const raw = values.port ?? process.env['PORT'] ?? '4000';
+      if (!/^[0-9]{1,5}$/.test(raw) || Number(raw) > 65535) throw new UsageError(`port must be 0-65535, got "${raw}"`);
+      await runDemo({ root: ROOT, port: Number(raw), out });
+      return 0;
+    }
+    case 'catalog': {
+      if (sub !== 'validate') throw new UsageError(sub ? `unknown catalog command "${sub}"` : 'catalog needs a command: validate');
+      const { positionals } = parse(rest, {}, 1);
+      if (!positionals[0]) throw new UsageError('catalog validate needs a catalogue directory');
+      await validateCatalogue(positionals[0], out);
+      return 0;
+    }
+    case 'token': {
+      if (sub !== 'create') throw new UsageError(sub ? `unknown token command "${sub}"` : 'token needs a command: create');
+      const { values } = parse(rest, { config: { type: 'string' }, system: { type: 'string' }, label: { type: 'string' } });
+      out(await createSystemToken(required(values, 'config'), required(values, 'system'), values.label));
+      return 0;
+    }
+    case 'key': {
+      if (sub !== 'create') throw new UsageError(sub ? `unknown key command "${sub}"` : 'key needs a command: create');
+      parse(rest, {});
+      out(randomBytes(32).toString('hex'));
+      return 0;
+    }
+    case 'help':
+    case '--help':
+    case '-h':
+      out(USAGE);
+      return 0;
+    default:
+      throw new UsageError(command ? `unknown command "${command}"` : 'no command given');
+  }
+}
+
+/** Runs the CLI; every failure becomes a message and a non-zero exit code, never a stack trace. */
+export async function run(argv: string[]): Promise<number> {
+  try {
+    return await main(argv);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      console.error(`hub: ${error.message}\n\n${USAGE}`);
+      return 2;
+    }
+    if (error instanceof ValidationError) {
+      console.error(`hub: invalid input\n${error.message}`);
+      return 1;
+    }
+    if (error instanceof ProvisionError) {
+      console.error(`hub: cannot provide MongoDB\n${error.message}`);
+      return 1;
+    }
+    const e = error as NodeJS.ErrnoException;
+    console.error(`hub: ${e.code === 'EADDRINUSE' ? 'the port is already in use; set PORT or --port' : e.message ?? String(error)}`);
+    return 1;
+  }
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  process.exitCode = await run(process.argv.slice(2));
+}

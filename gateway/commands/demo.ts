@@ -1,0 +1,143 @@
+/**
+ * `hub demo` (what `npm start` runs): provisions MongoDB, starts the sample department systems,
+ * loads the demo catalogue, serves the hub, and writes ready-to-use credentials and an example query.
+ */
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { MongoClient } from 'mongodb';
+import { generateDemoData, type DemoData } from '../../demo/data.ts';
+import { startDepartments } from '../../demo/environment.ts';
+import { parseConfig } from '../config.ts';
+import { ensureCredentialIndexes, issueToken, tokenValid } from '../credentials.ts';
+import { startHub } from '../hub.ts';
+import { createLogger } from '../logger.ts';
+import { provisionMongo } from '../mongo/provision.ts';
+import { loadHubCatalogue } from '../runtime.ts';
+
+export interface DemoOptions {
+  readonly root: string;
+  readonly port: number;
+  readonly out: (line: string) => void;
+}
+
+async function ensureSubjectKey(path: string): Promise<void> {
+  try {
+    await readFile(path);
+  } catch {
+    await writeFile(path, randomBytes(32).toString('hex') + '\n', { mode: 0o600 });
+  }
+}
+
+export function exampleQuery(data: DemoData): string {
+  const birth = data.births[0]!;
+  return `# 出生一件事: one newborn's records from 公安 (户籍), 卫健 (出生医学证明) and 医保 (参保),
+# and the mother's social insurance from 人社, under one purpose and case number.
+query Newborn {
+  access(purpose: "440000-CSYJS-001", caseId: "CSYJS-2026-000123", operator: "zw-operator-07") {
+    child: person(idNumber: "${birth.child}") {
+      idNumber
+      hukou { name gender birthDate address relation }
+      birthCertificate { certificateNo childName birthDate birthPlace motherName }
+      medicalInsurance { status scheme insuredSince }
+    }
+    mother: person(idNumber: "${birth.mother}") {
+      socialInsurance { status insuredSince }
+    }
+    motherCheck: verify(resource: "WJ-BIRTH-CERT", key: "${birth.child}", claims: { motherIdNumber: "${birth.mother}" }) {
+      match
+      mismatched
+    }
+  }
+}
+`;
+}
+
+const DEMO_SYSTEMS = ['zw-yichuang', 'mz-dibao', 'sj-kaiban'] as const;
+
+export async function runDemo(options: DemoOptions): Promise<void> {
+  const dir = join(options.root, '.demo');
+  await mkdir(dir, { recursive: true });
+  const keyFile = join(dir, 'subject.key');
+  await ensureSubjectKey(keyFile);
+  const logger = createLogger(process.env['LOG_LEVEL'] ?? 'info');
+
+  options.out('Provisioning MongoDB (MONGODB_URI, else mongod, else FerretDB built with Go once) …');
+  const mongo = await provisionMongo({ dataDir: join(dir, 'mongo'), cacheDir: join(options.root, '.cache'), log: (m) => options.out(`  ${m}`) });
+  options.out(`  MongoDB: ${mongo.source}`);
+  const data = generateDemoData();
+  const departments = await startDepartments({ data, mongoUri: mongo.uri, filesDir: join(dir, 'departments') }).catch(async (error: unknown) => {
+    await mongo.stop();
+    throw error;
+  });
+  Object.assign(process.env, departments.env);
+
+  try {
+    const config = parseConfig(
+      { mongodb: { uri: mongo.uri, database: 'hub_demo' }, catalogue: resolve(options.root, 'demo/catalogue'), subjectKey: { file: keyFile }, server: { port: options.port } },
+      'demo config',
+      options.root,
+      { ...process.env, MONGODB_URI: '' },
+    );
+    const catalogue = await loadHubCatalogue(config.catalogue);
+    const subjectKey = Buffer.from((await readFile(keyFile, 'utf8')).trim(), 'hex');
+    const hub = await startHub({ config, logger, subjectKey, catalogue });
+
+    const credentialsFile = join(dir, 'credentials.json');
+    const credentials = await issueDemoTokens(mongo.uri, config.mongodb.database, credentialsFile, catalogue.systems);
+    await writeFile(credentialsFile, JSON.stringify(credentials, null, 2) + '\n', { mode: 0o600 });
+    await chmod(credentialsFile, 0o600);
+    const exampleFile = join(dir, 'example.graphql');
+    const query = exampleQuery(data);
+    await writeFile(exampleFile, query);
+
+    const token = credentials['zw-yichuang'];
+    options.out('');
+    options.out(`一网共享 hub is serving ${hub.url} (GraphiQL in a browser)`);
+    options.out(`Credentials (${credentialsFile}):`);
+    for (const [name, t] of Object.entries(credentials)) options.out(`  ${name}: ${t}`);
+    options.out(`Example query (${exampleFile}):`);
+    options.out(query);
+    options.out('Run it:');
+    options.out(`  curl -s ${hub.url} -H 'content-type: application/json' -H "authorization: Bearer ${token}" \\`);
+    options.out(`    --data "$(jq -Rs '{query: .}' ${exampleFile})"`);
+    options.out(`Sample 最低生活保障 batch (token mz-dibao, purpose 440000-DIBAO-001): ${data.dibaoApplicants.slice(0, 4).join(', ')} …`);
+    options.out('Ctrl-C stops the hub, the department systems and MongoDB; data is kept in .demo/.');
+
+    await new Promise<void>((resolveStop) => {
+      const stop = () => resolveStop();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+    options.out('Stopping …');
+    await hub.close();
+  } finally {
+    await departments.close();
+    await mongo.stop();
+  }
+}
+
+async function issueDemoTokens(uri: string, database: string, file: string, systems: ReadonlyArray<{ code: string; department: string; name: string }>): Promise<Record<string, string>> {
+  let previous: Record<string, string> = {};
+  try {
+    previous = JSON.parse(await readFile(file, 'utf8')) as Record<string, string>;
+  } catch {
+    previous = {};
+  }
+  const client = new MongoClient(uri, { serverSelectionTimeoutMS: 10_000 });
+  try {
+    await client.connect();
+    const db = client.db(database);
+    await ensureCredentialIndexes(db);
+    const out: Record<string, string> = {};
+    for (const code of DEMO_SYSTEMS) {
+      const system = systems.find((s) => s.code === code);
+      if (!system) continue;
+      const old = previous[code];
+      out[code] = old && (await tokenValid(db, old)) ? old : await issueToken(db, { kind: 'system', id: system.code, department: system.department }, `demo: ${system.name}`);
+    }
+    return out;
+  } finally {
+    await client.close();
+  }
+}

@@ -1,0 +1,183 @@
+/**
+ * Hub configuration: one validated file plus environment overrides. A bad config stops start-up
+ * with a message naming the field and the rule broken.
+ *
+ * Environment overrides: MONGODB_URI, MONGODB_DATABASE, HOST, PORT, HUB_SUBJECT_KEY, LOG_LEVEL.
+ */
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { parseDocument } from 'yaml';
+import { createAjv, ValidationError, toViolations, type JsonSchema } from '../schema/index.ts';
+
+export interface HubConfig {
+  readonly server: { readonly host: string; readonly port: number; readonly graphiql: boolean };
+  readonly mongodb: { readonly uri: string; readonly database: string };
+  /** Catalogue directory, absolute after loading. */
+  readonly catalogue: string;
+  /** HMAC key for subject hashes in the audit trail: a file holding it, or an env variable. */
+  readonly subjectKey: { readonly file?: string; readonly env?: string };
+  readonly limits: {
+    readonly maxBatch: number;
+    readonly maxDepth: number;
+    readonly maxAliases: number;
+    readonly maxTokens: number;
+    readonly maxBodyBytes: number;
+  };
+  readonly audit: { readonly maxBatch: number; readonly maxInFlight: number; readonly writeConcern: 'majority' | 1 };
+  readonly grants: { readonly refreshSeconds: number };
+  readonly log: { readonly level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
+  /** Directory the config file lives in; relative paths in the catalogue resolve against the catalogue. */
+  readonly baseDir: string;
+}
+
+export const configSchema: JsonSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['mongodb', 'catalogue'],
+  properties: {
+    server: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        host: { type: 'string', minLength: 1, default: '127.0.0.1' },
+        port: { type: 'integer', minimum: 0, maximum: 65535, default: 4000 },
+        graphiql: { type: 'boolean', default: true },
+      },
+    },
+    mongodb: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['uri'],
+      properties: {
+        uri: { type: 'string', pattern: '^mongodb(\\+srv)?://' },
+        database: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,63}$', default: 'hub' },
+      },
+    },
+    catalogue: { type: 'string', minLength: 1 },
+    subjectKey: {
+      type: 'object',
+      additionalProperties: false,
+      default: { env: 'HUB_SUBJECT_KEY' },
+      minProperties: 1,
+      maxProperties: 1,
+      properties: { file: { type: 'string', minLength: 1 }, env: { type: 'string', pattern: '^[A-Z_][A-Z0-9_]*$' } },
+    },
+    limits: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        maxBatch: { type: 'integer', minimum: 1, maximum: 10000, default: 100 },
+        maxDepth: { type: 'integer', minimum: 2, maximum: 50, default: 8 },
+        maxAliases: { type: 'integer', minimum: 1, maximum: 1000, default: 30 },
+        maxTokens: { type: 'integer', minimum: 100, maximum: 100000, default: 5000 },
+        maxBodyBytes: { type: 'integer', minimum: 1024, maximum: 104857600, default: 1048576 },
+      },
+    },
+    audit: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        maxBatch: { type: 'integer', minimum: 1, maximum: 100000, default: 1024 },
+        maxInFlight: { type: 'integer', minimum: 1, maximum: 64, default: 2 },
+        writeConcern: { enum: ['majority', 1], default: 'majority' },
+      },
+    },
+    grants: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: { refreshSeconds: { type: 'number', minimum: 0.1, maximum: 3600, default: 5 } },
+    },
+    log: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: { level: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' } },
+    },
+  },
+};
+
+const validate = createAjv().compile(configSchema);
+
+function parsePort(raw: string, where: string): number {
+  if (!/^[0-9]{1,5}$/.test(raw) || Number(raw) > 65535) {
+    throw new ValidationError([{ where, path: '', rule: 'port', message: `must be a port number 0-65535, got "${raw}"` }]);
+  }
+  return Number(raw);
+}
+
+/** Applies environment overrides to a parsed config object (before validation). */
+export function applyEnv(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): Record<string, unknown> {
+  const out = structuredClone(raw);
+  const section = (name: string) => {
+    const s = out[name];
+    if (s !== undefined && (typeof s !== 'object' || s === null || Array.isArray(s))) return undefined; // left for validation to name
+    out[name] = s ?? {};
+    return out[name] as Record<string, unknown>;
+  };
+  if (env['MONGODB_URI']) { const s = section('mongodb'); if (s) s['uri'] = env['MONGODB_URI']; }
+  if (env['MONGODB_DATABASE']) { const s = section('mongodb'); if (s) s['database'] = env['MONGODB_DATABASE']; }
+  if (env['HOST']) { const s = section('server'); if (s) s['host'] = env['HOST']; }
+  if (env['PORT']) { const s = section('server'); if (s) s['port'] = parsePort(env['PORT'], 'environment PORT'); }
+  if (env['LOG_LEVEL']) { const s = section('log'); if (s) s['level'] = env['LOG_LEVEL']; }
+  return out;
+}
+
+/** Validates a config object; relative paths are resolved against `baseDir`. */
+export function parseConfig(raw: unknown, where: string, baseDir: string, env: NodeJS.ProcessEnv = process.env): HubConfig {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new ValidationError([{ where, path: '', rule: 'type', message: 'must be a mapping (YAML object)' }]);
+  }
+  const data = applyEnv(raw as Record<string, unknown>, env);
+  if (!validate(data)) throw new ValidationError(toViolations(where, validate.errors));
+  const config = data as unknown as Omit<HubConfig, 'baseDir'>;
+  return {
+    ...config,
+    catalogue: resolve(baseDir, config.catalogue),
+    subjectKey: config.subjectKey.file ? { file: resolve(baseDir, config.subjectKey.file) } : config.subjectKey,
+    baseDir,
+  };
+}
+
+export async function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): Promise<HubConfig> {
+  const absolute = resolve(path);
+  let text: string;
+  try {
+    text = await readFile(absolute, 'utf8');
+  } catch (error) {
+    throw new ValidationError([{ where: path, path: '', rule: 'readable', message: `cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})` }]);
+  }
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ValidationError(doc.errors.map((e) => ({
+      where: e.linePos ? `${path}:${e.linePos[0].line}:${e.linePos[0].col}` : path,
+      path: '',
+      rule: 'syntax',
+      message: e.message.split('\n')[0] ?? 'syntax error',
+    })));
+  }
+  return parseConfig(doc.toJS(), path, dirname(absolute), env);
+}
+
+/** Reads the subject-hash key: at least 32 bytes, given as hex or base64. */
+export async function readSubjectKey(config: HubConfig, env: NodeJS.ProcessEnv = process.env): Promise<Buffer> {
+  let raw: string | undefined;
+  let where: string;
+  if (config.subjectKey.file) {
+    where = config.subjectKey.file;
+    raw = await readFile(config.subjectKey.file, 'utf8').catch(() => undefined);
+    if (raw === undefined) throw new ValidationError([{ where: 'config', path: '/subjectKey/file', rule: 'readable', message: `cannot read ${where}` }]);
+  } else {
+    const name = env['HUB_SUBJECT_KEY'] !== undefined ? 'HUB_SUBJECT_KEY' : config.subjectKey.env ?? 'HUB_SUBJECT_KEY';
+    where = `environment ${name}`;
+    raw = env[name];
+    if (!raw) throw new ValidationError([{ where, path: '', rule: 'required', message: 'is not set: the audit trail needs a subject-hash key (32+ random bytes, hex or base64; `hub key create` makes one)' }]);
+  }
+  const text = raw.trim();
+  const key = /^[0-9a-fA-F]+$/.test(text) && text.length % 2 === 0 ? Buffer.from(text, 'hex') : Buffer.from(text, 'base64');
+  if (key.length < 32) throw new ValidationError([{ where, path: '', rule: 'minLength', message: 'must hold at least 32 bytes (64 hex characters)' }]);
+  return key;
+}

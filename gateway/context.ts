@@ -1,0 +1,42 @@
+/**
+ * Per-request context: who calls, the request id, and the request's DataLoaders.
+ */
+import type DataLoader from 'dataloader';
+import type { UpstreamRecord } from '../connectors/index.ts';
+import type { CompiledPolicy, Principal } from '../policies/index.ts';
+import type { Purpose, SubjectType } from '../schema/index.ts';
+import type { HubRuntime } from './runtime.ts';
+
+export interface HubContext {
+  readonly runtime: HubRuntime;
+  readonly principal: Principal;
+  readonly requestId: string;
+  /** One DataLoader per resource and item set, for this request only (never shared across requests). */
+  readonly loaders: Map<string, DataLoader<string, UpstreamRecord | null>>;
+}
+
+/** What `access(...)` resolves to: a validated purpose statement and the policy compiled for it. */
+export interface AccessScope {
+  readonly purpose: Purpose;
+  readonly caseId: string;
+  readonly operator: string;
+  readonly policy: CompiledPolicy;
+  readonly today: string;
+}
+
+/** A subject asked for under an access scope. */
+export interface SubjectRef {
+  readonly scope: AccessScope;
+  readonly type: SubjectType;
+  readonly key: string;
+  /** How many subjects the enclosing call asked for (1 for `person`). */
+  readonly batchSize: number;
+}
+
+/** A resource's record as served: values after obligations, and per-item refusals. */
+export interface ServedRecord {
+  readonly values: Readonly<Record<string, unknown>>;
+  readonly refusals: ReadonlyMap<string, Error>;
+}
+
+export const today = (now = new Date()): string => now.toISOString().slice(0, 10);

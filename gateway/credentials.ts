@@ -1,0 +1,82 @@
+/**
+ * Bearer tokens for systems (and later officers, auditors, admins). A token is 256 random bits,
+ * shown once when issued; MongoDB keeps only its SHA-256 hash. (A fast hash is right for
+ * high-entropy tokens: there is nothing to brute-force, and lookups stay O(1) by hash.)
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { Collection, Db } from 'mongodb';
+import { LRUCache } from 'lru-cache';
+import type { Principal, PrincipalKind } from '../policies/index.ts';
+
+export const CREDENTIALS_COLLECTION = 'credentials';
+const TOKEN_PREFIX = 'ywgx_';
+
+export interface CredentialDoc {
+  readonly tokenHash: string;
+  readonly kind: PrincipalKind;
+  readonly principalId: string;
+  readonly department: string;
+  readonly label: string;
+  readonly createdAt: Date;
+  readonly revokedAt: Date | null;
+}
+
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex');
+}
+
+export function newToken(): string {
+  return TOKEN_PREFIX + randomBytes(32).toString('base64url');
+}
+
+export async function ensureCredentialIndexes(db: Db): Promise<void> {
+  await db.collection<CredentialDoc>(CREDENTIALS_COLLECTION).createIndex({ tokenHash: 1 }, { unique: true, name: 'tokenHash' });
+}
+
+/** Issues a token and stores its hash. Returns the token: the only time it is ever visible. */
+export async function issueToken(db: Db, principal: Principal, label: string): Promise<string> {
+  const token = newToken();
+  await db.collection<CredentialDoc>(CREDENTIALS_COLLECTION).insertOne({
+    tokenHash: hashToken(token),
+    kind: principal.kind,
+    principalId: principal.id,
+    department: principal.department,
+    label,
+    createdAt: new Date(),
+    revokedAt: null,
+  });
+  return token;
+}
+
+/** Whether a token is known and not revoked (used by the demo to reuse stored tokens). */
+export async function tokenValid(db: Db, token: string): Promise<boolean> {
+  const doc = await db.collection<CredentialDoc>(CREDENTIALS_COLLECTION).findOne({ tokenHash: hashToken(token), revokedAt: null });
+  return doc !== null;
+}
+
+/**
+ * Resolves bearer tokens to principals. Lookups are cached briefly (default 10 s), so a revoked
+ * token stops working within that time.
+ */
+export class Authenticator {
+  readonly #collection: Collection<CredentialDoc>;
+  readonly #cache: LRUCache<string, { principal: Principal | null }>;
+
+  constructor(db: Db, options: { cacheTtlMs?: number; cacheSize?: number } = {}) {
+    this.#collection = db.collection<CredentialDoc>(CREDENTIALS_COLLECTION);
+    this.#cache = new LRUCache({ max: options.cacheSize ?? 10_000, ttl: options.cacheTtlMs ?? 10_000 });
+  }
+
+  /** The principal of an `Authorization` header value, or null when absent, malformed or unknown. */
+  async authenticate(header: string | null): Promise<Principal | null> {
+    const match = header ? /^Bearer\s+(\S{16,256})$/i.exec(header.trim()) : null;
+    if (!match) return null;
+    const hash = hashToken(match[1]!);
+    const cached = this.#cache.get(hash);
+    if (cached) return cached.principal;
+    const doc = await this.#collection.findOne({ tokenHash: hash, revokedAt: null });
+    const principal: Principal | null = doc ? { kind: doc.kind, id: doc.principalId, department: doc.department } : null;
+    this.#cache.set(hash, { principal });
+    return principal;
+  }
+}

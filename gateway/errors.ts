@@ -1,0 +1,42 @@
+/**
+ * The one place where hub failures become GraphQL errors with `extensions.code`.
+ * Messages say what a person can do; they never carry stack traces, record data or secrets.
+ */
+import { GraphQLError } from 'graphql';
+import { AuditUnavailableError } from '../audit/index.ts';
+import { UpstreamError } from '../connectors/index.ts';
+import type { Refusal } from '../policies/index.ts';
+
+export type ErrorCode =
+  | Refusal['code']
+  | 'UPSTREAM_UNAVAILABLE'
+  | 'UPSTREAM_INVALID'
+  | 'AUDIT_UNAVAILABLE'
+  | 'INTERNAL_SERVER_ERROR';
+
+const HTTP_STATUS: Partial<Record<ErrorCode, number>> = { UNAUTHENTICATED: 401 };
+
+export function hubError(code: ErrorCode, message: string, extra: Record<string, unknown> = {}): GraphQLError {
+  const status = HTTP_STATUS[code];
+  return new GraphQLError(message, { extensions: { code, ...extra, ...(status ? { http: { status } } : {}) } });
+}
+
+export function refusalError(refusal: Refusal, extra: Record<string, unknown> = {}): GraphQLError {
+  return hubError(refusal.code, refusal.message, extra);
+}
+
+/** Maps a failure below the resolver to the code a client can act on. */
+export function toGraphQLError(error: unknown, context: { resource?: string } = {}): GraphQLError {
+  if (error instanceof GraphQLError) return error;
+  if (error instanceof AuditUnavailableError) return hubError('AUDIT_UNAVAILABLE', error.message);
+  if (error instanceof UpstreamError) {
+    const what = context.resource ? `resource ${context.resource}` : 'a department system';
+    return hubError('UPSTREAM_UNAVAILABLE', `The department system serving ${what} is unavailable; try again later.`, context.resource ? { resource: context.resource } : {});
+  }
+  return hubError('INTERNAL_SERVER_ERROR', 'Unexpected error.');
+}
+
+export function codeOf(error: GraphQLError): string {
+  const code = error.extensions['code'];
+  return typeof code === 'string' ? code : 'INTERNAL_SERVER_ERROR';
+}

@@ -1,0 +1,60 @@
+/**
+ * Builds access records from a request and appends them, awaited: no audit record, no data.
+ */
+import { subjectHash, type AccessRecord, type Decision } from '../audit/index.ts';
+import type { GrantRef } from '../policies/index.ts';
+import type { SubjectType } from '../schema/index.ts';
+import type { HubContext } from './context.ts';
+import { hubError } from './errors.ts';
+
+export interface EvidenceInput {
+  readonly action: AccessRecord['action'];
+  readonly purpose: string | null;
+  readonly caseId: string | null;
+  readonly operator: string | null;
+  readonly resource?: { readonly code: string; readonly provider: string } | undefined;
+  readonly subject?: { readonly type: SubjectType; readonly key: string } | undefined;
+  readonly returned?: readonly string[];
+  readonly masked?: readonly string[];
+  readonly refused?: readonly string[];
+  readonly verified?: readonly string[];
+  readonly grants?: readonly GrantRef[];
+  readonly decision: Decision;
+  readonly code?: string | null;
+  readonly reason?: string | null;
+}
+
+export function accessRecord(ctx: HubContext, e: EvidenceInput): AccessRecord {
+  return {
+    at: new Date(),
+    requestId: ctx.requestId,
+    action: e.action,
+    system: ctx.principal.id,
+    department: ctx.principal.department,
+    principalKind: ctx.principal.kind,
+    operator: e.operator,
+    purpose: e.purpose,
+    caseId: e.caseId,
+    resource: e.resource?.code ?? null,
+    provider: e.resource?.provider ?? null,
+    subjectType: e.subject?.type ?? null,
+    subject: e.subject ? subjectHash(ctx.runtime.subjectKey, e.subject.key) : null,
+    itemsReturned: e.returned ?? [],
+    itemsMasked: e.masked ?? [],
+    itemsRefused: e.refused ?? [],
+    itemsVerified: e.verified ?? [],
+    grants: e.grants ?? [],
+    decision: e.decision,
+    code: e.code ?? null,
+    reason: e.reason ?? null,
+  };
+}
+
+/** Appends the record and waits until it is durable; throws AUDIT_UNAVAILABLE otherwise. */
+export async function recordAccess(ctx: HubContext, e: EvidenceInput): Promise<void> {
+  try {
+    await ctx.runtime.audit.append(accessRecord(ctx, e));
+  } catch {
+    throw hubError('AUDIT_UNAVAILABLE', 'The audit trail cannot be written, so no data is served. Try again later.');
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * Request limits: body size, token count, selection depth and alias count. Each refusal names the
+ * limit so a client can reshape its request.
+ */
+import { GraphQLError, Kind, parse, type ASTVisitor, type SelectionSetNode, type ValidationContext } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+
+export interface LimitOptions {
+  readonly maxBodyBytes: number;
+  readonly maxTokens: number;
+  readonly maxDepth: number;
+  readonly maxAliases: number;
+}
+
+const tooComplex = (message: string) => new GraphQLError(message, { extensions: { code: 'QUERY_TOO_COMPLEX' } });
+
+export function depthAndAliasRule(limits: Pick<LimitOptions, 'maxDepth' | 'maxAliases'>) {
+  return (context: ValidationContext): ASTVisitor => {
+    const doc = context.getDocument();
+    const fragments = new Map(doc.definitions.flatMap((d) => (d.kind === Kind.FRAGMENT_DEFINITION ? [[d.name.value, d] as const] : [])));
+    let aliases = 0;
+    const depthOf = (set: SelectionSetNode | undefined, depth: number, seen: Set<string>): number => {
+      if (!set) return depth;
+      let max = depth;
+      for (const s of set.selections) {
+        if (s.kind === Kind.FIELD) {
+          if (s.alias) aliases++;
+          max = Math.max(max, depthOf(s.selectionSet, depth + 1, seen));
+        } else if (s.kind === Kind.INLINE_FRAGMENT) {
+          max = Math.max(max, depthOf(s.selectionSet, depth, seen));
+        } else if (!seen.has(s.name.value)) {
+          max = Math.max(max, depthOf(fragments.get(s.name.value)?.selectionSet, depth, new Set([...seen, s.name.value])));
+        }
+        if (max > limits.maxDepth) return max;
+      }
+      return max;
+    };
+    return {
+      OperationDefinition(node) {
+        aliases = 0;
+        const depth = depthOf(node.selectionSet, 0, new Set());
+        if (depth > limits.maxDepth) context.reportError(tooComplex(`The query is nested ${depth} levels deep; at most ${limits.maxDepth} are allowed.`));
+        if (aliases > limits.maxAliases) context.reportError(tooComplex(`The query uses ${aliases} aliases; at most ${limits.maxAliases} are allowed.`));
+      },
+    };
+  };
+}
+
+export function useLimits(limits: LimitOptions): Plugin {
+  return {
+    onRequest({ request, endResponse }) {
+      const length = Number(request.headers.get('content-length') ?? '0');
+      if (length > limits.maxBodyBytes) {
+        endResponse(new Response(JSON.stringify({ errors: [{ message: `The request body is ${length} bytes; at most ${limits.maxBodyBytes} are accepted.`, extensions: { code: 'PAYLOAD_TOO_LARGE' } }] }), {
+          status: 413,
+          headers: { 'content-type': 'application/json' },
+        }));
+      }
+    },
+    onParse({ setParseFn }) {
+      setParseFn((source) => parse(source, { maxTokens: limits.maxTokens }));
+    },
+    onValidate({ addValidationRule }) {
+      addValidationRule(depthAndAliasRule(limits));
+    },
+  };
+}

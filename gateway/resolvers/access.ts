@@ -1,0 +1,110 @@
+/**
+ * The consumer API: `access(purpose, caseId, operator)` and what may be asked under it.
+ */
+import type { GraphQLFieldResolver } from 'graphql';
+import { checkPurpose, decideVerify } from '../../policies/index.ts';
+import { creditCodeProblem, idNumberProblem, type SubjectType } from '../../schema/index.ts';
+import { today, type AccessScope, type HubContext, type SubjectRef } from '../context.ts';
+import { recordAccess } from '../evidence.ts';
+import { hubError, refusalError, toGraphQLError } from '../errors.ts';
+import { loaderFor } from './records.ts';
+
+type Resolver<TParent, TArgs, TResult> = GraphQLFieldResolver<TParent, HubContext, TArgs, Promise<TResult> | TResult>;
+
+const access: Resolver<unknown, { purpose?: string | null; caseId?: string | null; operator?: string | null }, AccessScope> = async (_p, args, ctx) => {
+  const day = today();
+  const statement = { purpose: args.purpose ?? null, caseId: args.caseId ?? null, operator: args.operator ?? null };
+  const refuse = async (code: string, message: string, error: Error) => {
+    await recordAccess(ctx, { action: 'access', ...statement, decision: 'deny', code, reason: message });
+    throw error;
+  };
+  if (ctx.principal.kind !== 'system') {
+    const message = 'Only registered department systems may request shared records.';
+    return refuse('FORBIDDEN', message, hubError('FORBIDDEN', message));
+  }
+  const check = checkPurpose(ctx.runtime.purposes, ctx.principal, statement, day);
+  if (!check.ok) return refuse(check.refusal.code, check.refusal.message, refusalError(check.refusal));
+  return {
+    purpose: check.purpose,
+    caseId: statement.caseId!.trim(),
+    operator: statement.operator!.trim(),
+    policy: ctx.runtime.policyFor(ctx.principal, check.purpose, day),
+    today: day,
+  };
+};
+
+function checkKey(type: SubjectType, key: string, argument: string): void {
+  const problem = type === 'person' ? idNumberProblem(key) : creditCodeProblem(key);
+  if (problem) {
+    const what = type === 'person' ? 'citizen ID number (GB 11643)' : 'unified social credit code (GB 32100)';
+    throw hubError('BAD_USER_INPUT', `${argument} is not a valid ${what}: it ${problem}.`, { argument });
+  }
+}
+
+const person: Resolver<AccessScope, { idNumber: string }, SubjectRef> = (scope, { idNumber }) => {
+  checkKey('person', idNumber, 'idNumber');
+  return { scope, type: 'person', key: idNumber, batchSize: 1 };
+};
+
+const persons: Resolver<AccessScope, { idNumbers: string[] }, SubjectRef[]> = (scope, { idNumbers }, ctx) => {
+  const max = ctx.runtime.config.limits.maxBatch;
+  if (idNumbers.length > max) {
+    throw hubError('BAD_USER_INPUT', `persons accepts at most ${max} ID numbers per request; got ${idNumbers.length}. Split the batch.`, { argument: 'idNumbers', max });
+  }
+  idNumbers.forEach((id, i) => checkKey('person', id, `idNumbers[${i}]`));
+  return idNumbers.map((key) => ({ scope, type: 'person' as const, key, batchSize: idNumbers.length }));
+};
+
+const enterprise: Resolver<AccessScope, { creditCode: string }, SubjectRef> = (scope, { creditCode }) => {
+  checkKey('enterprise', creditCode, 'creditCode');
+  return { scope, type: 'enterprise', key: creditCode, batchSize: 1 };
+};
+
+const normalize = (v: unknown) => (v === null || v === undefined ? '' : String(v).trim());
+
+const verify: Resolver<AccessScope, { resource: string; key: string; claims: Record<string, string | number | boolean> }, { match: boolean; mismatched: string[] }> = async (scope, args, ctx) => {
+  const r = ctx.runtime.resources.get(args.resource);
+  if (!r) throw hubError('BAD_USER_INPUT', `Resource "${args.resource}" is not catalogued. Query \`catalogue\` for the codes.`, { argument: 'resource' });
+  checkKey(r.subject, args.key, 'key');
+  const claimed = Object.keys(args.claims).sort();
+  if (claimed.length === 0) throw hubError('BAD_USER_INPUT', 'claims must name at least one item to verify.', { argument: 'claims' });
+  const base = { action: 'verify' as const, purpose: scope.purpose.code, caseId: scope.caseId, operator: scope.operator, resource: r, subject: { type: r.subject, key: args.key } };
+  const decision = decideVerify(scope.policy, r, claimed, {
+    principal: ctx.principal,
+    departmentGrants: ctx.runtime.grants.forDepartment(ctx.principal.department),
+    today: scope.today,
+    batchSize: 1,
+  });
+  const refusal = decision.allowed ? decision.refusals[0]?.refusal : decision.refusal;
+  if (refusal) {
+    const refused = decision.allowed ? decision.refusals.map((x) => x.item) : claimed;
+    await recordAccess(ctx, { ...base, refused, grants: decision.grants, decision: 'deny', code: refusal.code, reason: refusal.message });
+    throw refusalError(refusal, { resource: r.code });
+  }
+  let record;
+  try {
+    record = await loaderFor(ctx, r, claimed).load(args.key);
+  } catch (error) {
+    const e = toGraphQLError(error, { resource: r.code });
+    await recordAccess(ctx, { ...base, refused: claimed, grants: decision.grants, decision: 'deny', code: String(e.extensions['code']), reason: 'department system unavailable' });
+    throw e;
+  }
+  const mismatched = record ? claimed.filter((item) => normalize(record[item]) !== normalize(args.claims[item])) : claimed;
+  await recordAccess(ctx, { ...base, verified: claimed, grants: decision.grants, decision: 'allow', reason: record ? null : 'no record for this subject' });
+  return { match: record !== null && mismatched.length === 0, mismatched };
+};
+
+export const accessResolvers = {
+  Query: { access },
+  Access: {
+    purpose: (scope: AccessScope) => scope.purpose,
+    caseId: (scope: AccessScope) => scope.caseId,
+    operator: (scope: AccessScope) => scope.operator,
+    person,
+    persons,
+    enterprise,
+    verify,
+  },
+  Person: { idNumber: (s: SubjectRef) => s.key },
+  Enterprise: { creditCode: (s: SubjectRef) => s.key },
+};

@@ -1,0 +1,62 @@
+/**
+ * The GraphQL gateway: graphql-yoga with the hub's plugins, served by node:http.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createYoga, type YogaServerInstance } from 'graphql-yoga';
+import type { HubContext } from './context.ts';
+import { useAuthentication } from './plugins/useAuthentication.ts';
+import { useLimits } from './plugins/useLimits.ts';
+import { useRequestId } from './plugins/useRequestId.ts';
+import type { HubRuntime } from './runtime.ts';
+import { buildSchema } from './schema.ts';
+
+export interface HubServer {
+  readonly yoga: YogaServerInstance<Record<string, unknown>, HubContext>;
+  readonly server: Server;
+  /** Listens on the configured host and port (0 = any free port); resolves with the GraphQL URL. */
+  listen(): Promise<string>;
+  close(): Promise<void>;
+}
+
+export function createHubServer(runtime: HubRuntime): HubServer {
+  const { logger, config } = runtime;
+  const yoga = createYoga<Record<string, unknown>, HubContext>({
+    schema: buildSchema(runtime.catalogue),
+    graphqlEndpoint: '/graphql',
+    graphiql: config.server.graphiql
+      ? { title: '一网共享 data-sharing hub', headers: JSON.stringify({ Authorization: 'Bearer <token>' }) }
+      : false,
+    landingPage: false,
+    maskedErrors: true,
+    logging: {
+      debug: (...args: unknown[]) => logger.debug({ args: args.map(String) }, 'yoga'),
+      info: (...args: unknown[]) => logger.info({ args: args.map(String) }, 'yoga'),
+      warn: (...args: unknown[]) => logger.warn({ args: args.map(String) }, 'yoga'),
+      error: (...args: unknown[]) => logger.error({ err: args[0] }, 'unexpected error while serving a request'),
+    },
+    plugins: [useRequestId(), useLimits(config.limits), useAuthentication(runtime)],
+  });
+  const server = createServer(yoga);
+  server.keepAliveTimeout = 65_000;
+
+  return {
+    yoga,
+    server,
+    listen: () =>
+      new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(config.server.port, config.server.host, () => {
+          server.off('error', reject);
+          const { port, address } = server.address() as AddressInfo;
+          const host = address.includes(':') ? `[${address}]` : address;
+          resolve(`http://${host}:${port}/graphql`);
+        });
+      }),
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,73 @@
+/**
+ * Grants + purpose → a CASL ability for one consumer system under one purpose.
+ *
+ * Rules are plain data. Actions: `read` (serve clear), `read_masked` (serve de-identified),
+ * `verify` (answer match / no match only). Subjects are resource codes, fields are item names.
+ * Deny by default: what no rule allows is refused.
+ */
+import { createMongoAbility, type MongoAbility, type RawRuleOf } from '@casl/ability';
+import type { Grant, Purpose, Resource } from '../schema/index.ts';
+import type { GrantRef, Principal } from './types.ts';
+
+export type Action = 'read' | 'read_masked' | 'verify';
+export type HubAbility = MongoAbility<[Action, string]>;
+
+export interface CompiledPolicy {
+  readonly ability: HubAbility;
+  readonly purpose: Purpose;
+  /** Grants in force that this ability was compiled from, per resource. */
+  readonly grantsByResource: ReadonlyMap<string, readonly Grant[]>;
+}
+
+export function grantRef(g: Grant): GrantRef {
+  return { id: g.id, version: g.version };
+}
+
+/** A grant is in force on `today` when approved and today lies within its period. */
+export function grantInForce(g: Grant, today: string): boolean {
+  return g.status === 'approved' && g.validFrom <= today && today <= g.validUntil;
+}
+
+/** Whether a grant applies to this caller and purpose, regardless of status and period. */
+export function grantApplies(g: Grant, principal: Principal, purpose: string): boolean {
+  return g.consumer === principal.department
+    && g.purposes.includes(purpose)
+    && (!g.systems || g.systems.length === 0 || g.systems.includes(principal.id));
+}
+
+export function compilePolicy(
+  principal: Principal,
+  purpose: Purpose,
+  resources: readonly Resource[],
+  departmentGrants: readonly Grant[],
+  today: string,
+): CompiledPolicy {
+  const rules: RawRuleOf<HubAbility>[] = [];
+  const allowedResource = (code: string) => !purpose.resources || purpose.resources.includes(code);
+
+  for (const r of resources) {
+    if (r.sharing !== 'unconditional' || !allowedResource(r.code)) continue;
+    // 无条件共享: every registered department may read it for its duties, shown with the catalogue's
+    // default masks. Biometric items always need a grant (and consent).
+    const clear = r.items.filter((i) => i.mask === 'none' && i.classification !== 'biometric').map((i) => i.name);
+    const masked = r.items.filter((i) => i.mask !== 'none' && i.classification !== 'biometric').map((i) => i.name);
+    if (clear.length) rules.push({ action: 'read', subject: r.code, fields: clear });
+    if (masked.length) rules.push({ action: 'read_masked', subject: r.code, fields: masked });
+  }
+
+  const byResource = new Map<string, Grant[]>();
+  const sharing = new Map(resources.map((r) => [r.code, r.sharing]));
+  for (const g of departmentGrants) {
+    if (!grantInForce(g, today) || !grantApplies(g, principal, purpose.code) || !allowedResource(g.resource)) continue;
+    if (sharing.get(g.resource) === 'none' || !sharing.has(g.resource)) continue;
+    const fields: Record<Action, string[]> = { read: [], read_masked: [], verify: [] };
+    for (const item of g.items) fields[item.access === 'clear' ? 'read' : item.access === 'masked' ? 'read_masked' : 'verify'].push(item.name);
+    for (const action of ['read', 'read_masked', 'verify'] as const) {
+      if (fields[action].length) rules.push({ action, subject: g.resource, fields: fields[action] });
+    }
+    const list = byResource.get(g.resource) ?? [];
+    list.push(g);
+    byResource.set(g.resource, list);
+  }
+  return { ability: createMongoAbility<HubAbility>(rules), purpose, grantsByResource: byResource };
+}

@@ -1,0 +1,8 @@
+export * from './types.ts';
+export { createAjv, assertValid, toViolations, formatViolation, ValidationError, type Violation, type JsonSchema } from './ajv.ts';
+export { loadCatalogue, type LoadCatalogueOptions } from './catalogue.ts';
+export {
+  idNumberProblem, creditCodeProblem, idNumberCheck, creditCodeCheck, syntheticIdNumber, syntheticCreditCode, seededRandom,
+} from './identifiers.ts';
+export { buildTypeDefs, typeNameOf } from './graphql.ts';
+export { createRecordValidator, type RecordValidator, type RecordProblem } from './records.ts';

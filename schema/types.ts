@@ -1,0 +1,118 @@
+/**
+ * The catalogue (政务数据资源目录) as the hub holds it after validation.
+ * These shapes mirror the JSON Schemas in `catalogue-schemas.ts`.
+ */
+
+export type SubjectType = 'person' | 'enterprise';
+/** 无条件共享 / 有条件共享 / 不予共享 */
+export type SharingType = 'unconditional' | 'conditional' | 'none';
+/** Per-item classification (PIPL, GB/T 43697-2024). `biometric` is sensitive personal data that needs separate consent. */
+export type Classification = 'public' | 'personal' | 'sensitive' | 'biometric' | 'trade-secret';
+export type ItemType = 'string' | 'integer' | 'number' | 'boolean' | 'date';
+/** Display de-identification forms (GB/T 35273 §7.2). */
+export type MaskKind = 'none' | 'name' | 'idNumber' | 'mobile' | 'address' | 'creditCode' | 'full';
+/** 核心 / 重要 / 一般 */
+export type DataLevel = 'core' | 'important' | 'general';
+
+export interface Department {
+  readonly code: string;
+  readonly name: string;
+  readonly region?: string;
+}
+
+export interface SystemEntry {
+  readonly code: string;
+  readonly name: string;
+  readonly department: string;
+}
+
+/** A 政务服务事项: the purpose a consumer states on every request. */
+export interface Purpose {
+  readonly code: string;
+  readonly name: string;
+  readonly legalBasis: string;
+  /** Departments that handle this service item and may therefore request data for it. */
+  readonly departments: readonly string[];
+  /** When present, the only resources this purpose may read (minimum necessary). */
+  readonly resources?: readonly string[];
+  readonly validUntil?: string;
+}
+
+export interface Item {
+  readonly name: string;
+  readonly title: string;
+  readonly type: ItemType;
+  readonly classification: Classification;
+  /** How the item is shown when served masked; `none` means it is shown clear. */
+  readonly mask: MaskKind;
+  readonly description?: string;
+}
+
+export interface Binding {
+  /** Name of a connector declared in the catalogue's connectors file. */
+  readonly connector: string;
+  /** REST path segment, MongoDB collection, file name … */
+  readonly dataset: string;
+  /** Field of the upstream record holding the subject key. */
+  readonly keyField: string;
+}
+
+export interface Resource {
+  readonly code: string;
+  readonly name: string;
+  /** GraphQL field name under Person / Enterprise. */
+  readonly field: string;
+  readonly provider: string;
+  readonly summary: string;
+  readonly subject: SubjectType;
+  readonly level: DataLevel;
+  readonly items: readonly Item[];
+  readonly sharing: SharingType;
+  readonly conditions?: string;
+  readonly legalBasis?: string;
+  readonly updateFrequency?: string;
+  readonly publishedAt?: string;
+  readonly related?: readonly string[];
+  readonly binding: Binding;
+}
+
+export type ItemAccess = 'clear' | 'masked' | 'verify';
+
+export interface GrantItem {
+  readonly name: string;
+  readonly access: ItemAccess;
+}
+
+export type GrantStatus = 'pending' | 'approved' | 'rejected' | 'suspended' | 'revoked' | 'expired';
+
+/** An approved sharing application (共享申请) of a consumer department for one conditional resource. */
+export interface Grant {
+  readonly id: string;
+  readonly version: number;
+  readonly resource: string;
+  readonly consumer: string;
+  /** Systems of the consumer department allowed to use it; empty or absent = all its systems. */
+  readonly systems?: readonly string[];
+  readonly purposes: readonly string[];
+  readonly items: readonly GrantItem[];
+  readonly validFrom: string;
+  readonly validUntil: string;
+  readonly quota?: { readonly perDay?: number; readonly maxBatch?: number };
+  readonly status: GrantStatus;
+  readonly approvedBy?: string;
+  readonly reason?: string;
+}
+
+export interface ConnectorEntry {
+  readonly name: string;
+  readonly config: Record<string, unknown> & { readonly kind: string };
+}
+
+export interface Catalogue {
+  readonly departments: readonly Department[];
+  readonly systems: readonly SystemEntry[];
+  readonly purposes: readonly Purpose[];
+  readonly resources: readonly Resource[];
+  readonly grants: readonly Grant[];
+  readonly connectors: readonly ConnectorEntry[];
+}
