@@ -1,6 +1,13 @@
 import { defineConfig } from 'vitest/config';
 
+// graphql ships a separate development build under the `development` export condition. Vite adds
+// that condition in test mode while Node (which loads graphql-yoga) does not, which would load two
+// copies of graphql and break `instanceof GraphQLError`. Resolve like Node does in production.
+const conditions = ['module', 'node', 'production'];
+
 export default defineConfig({
+  resolve: { conditions },
+  ssr: { resolve: { conditions, externalConditions: ['node', 'production'] } },
   test: {
     include: ['tests/**/*.test.ts'],
     globalSetup: ['tests/support/global-setup.ts'],

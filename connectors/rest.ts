@@ -63,6 +63,8 @@ const DEFAULT_MAX_KEYS = 500;
 const HEALTH_TIMEOUT_MS = 2000;
 /** Upper bound of sockets one connector keeps open to its department service. */
 const MAX_CONNECTIONS = 32;
+/** A larger answer is a failure (`UND_ERR_RES_EXCEEDED_MAX_SIZE`), not a reason to exhaust memory. */
+const MAX_RESPONSE_BYTES = 256 * 1024 * 1024;
 
 export const restConfigSchema: ConfigSchema = {
   type: 'object',
@@ -139,6 +141,7 @@ export class RestConnector implements Connector {
     this.#pool = new Pool(url.origin, {
       connections: MAX_CONNECTIONS,
       keepAliveTimeout: 30_000,
+      maxResponseSize: MAX_RESPONSE_BYTES,
       connect: { timeout: config.timeoutMs },
     });
   }

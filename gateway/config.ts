@@ -11,7 +11,7 @@ import { createAjv, ValidationError, toViolations, type JsonSchema } from '../sc
 
 export interface HubConfig {
   readonly server: { readonly host: string; readonly port: number; readonly graphiql: boolean };
-  readonly mongodb: { readonly uri: string; readonly database: string };
+  readonly mongodb: { readonly uri: string; readonly database: string; readonly timeoutMs: number };
   /** Catalogue directory, absolute after loading. */
   readonly catalogue: string;
   /** HMAC key for subject hashes in the audit trail: a file holding it, or an env variable. */
@@ -52,6 +52,7 @@ export const configSchema: JsonSchema = {
       properties: {
         uri: { type: 'string', pattern: '^mongodb(\\+srv)?://' },
         database: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,63}$', default: 'hub' },
+        timeoutMs: { type: 'integer', minimum: 100, maximum: 120000, default: 10000 },
       },
     },
     catalogue: { type: 'string', minLength: 1 },

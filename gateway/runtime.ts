@@ -42,14 +42,14 @@ export interface RuntimeOptions {
   readonly catalogue?: Catalogue;
 }
 
-export async function loadHubCatalogue(dir: string): Promise<Catalogue> {
-  return loadCatalogue(dir, { validateConnector: validateConnectorConfig });
+export async function loadHubCatalogue(dir: string, env: NodeJS.ProcessEnv = process.env): Promise<Catalogue> {
+  return loadCatalogue(dir, { validateConnector: validateConnectorConfig, env });
 }
 
 export async function createRuntime(options: RuntimeOptions): Promise<HubRuntime> {
   const { config, logger, subjectKey } = options;
   const catalogue = options.catalogue ?? (await loadHubCatalogue(config.catalogue));
-  const client = new MongoClient(config.mongodb.uri, { serverSelectionTimeoutMS: 10_000, appName: 'yiwang-hub' });
+  const client = new MongoClient(config.mongodb.uri, { serverSelectionTimeoutMS: config.mongodb.timeoutMs, appName: 'yiwang-hub' });
   await client.connect();
   const connectors = new Map<string, Connector>();
   try {

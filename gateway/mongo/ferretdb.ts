@@ -15,6 +15,8 @@ const FERRETDB_MODULE = 'github.com/FerretDB/FerretDB';
 /** FerretDB v1.24.2's go.mod says `go 1.24`; Go 1.21+ can fetch that toolchain itself (GOTOOLCHAIN=auto). */
 const MIN_GO = { major: 1, minor: 21 } as const;
 const HEARTBEAT_MS = 30_000;
+const WORK_DIR_PREFIX = 'yiwang-ferretdb-build-';
+const LEFTOVER_AGE_MS = 2 * 60 * 60_000;
 
 export interface EnsureFerretDBOptions {
   /** Environment for finding and running `go`. Default process.env. */
@@ -143,7 +145,7 @@ async function build(input: BuildInput): Promise<void> {
     log?.(`…still building FerretDB (${Math.round((Date.now() - started) / 1000)} s)`);
   }, HEARTBEAT_MS);
   await removeLeftovers(binDir);
-  const workDir = await mkdtemp(join(tmpdir(), 'yiwang-ferretdb-build-'));
+  const workDir = await mkdtemp(join(tmpdir(), WORK_DIR_PREFIX));
   const tmpBinary = join(binDir, `.ferretdb.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   try {
     const moduleDir = await downloadModule(input, workDir);
@@ -202,10 +204,25 @@ async function downloadModule(input: BuildInput, workDir: string): Promise<strin
   return dir;
 }
 
-/** Temporary outputs of builds that were killed (we hold the lock, so nobody else is writing). */
+/**
+ * What builds that were killed left behind: temporary binaries in `binDir` (we hold the lock, so no
+ * one else writes there) and source copies in the temp dir (only old ones: another cache may be
+ * building right now).
+ */
 async function removeLeftovers(binDir: string): Promise<void> {
   for (const name of await readdir(binDir)) {
     if (name.startsWith('.ferretdb.') && name.endsWith('.tmp')) await rm(join(binDir, name), { force: true });
+  }
+  for (const name of await readdir(tmpdir())) {
+    if (!name.startsWith(WORK_DIR_PREFIX)) continue;
+    const path = join(tmpdir(), name);
+    try {
+      if (Date.now() - (await lstat(path)).mtimeMs < LEFTOVER_AGE_MS) continue;
+      await makeWritable(path);
+      await rm(path, { recursive: true, force: true });
+    } catch {
+      // best effort: it may belong to someone else, or be gone already
+    }
   }
 }
 
