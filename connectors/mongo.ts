@@ -84,12 +84,14 @@ export class MongoConnector implements Connector {
   readonly name: string;
   readonly kind = 'mongodb';
   readonly #config: MongoConnectorConfig;
+  readonly #env: NodeJS.ProcessEnv;
   #connecting: Promise<MongoClient> | undefined;
   #closing: Promise<void> | undefined;
 
-  constructor(name: string, config: MongoConnectorConfig) {
+  constructor(name: string, config: MongoConnectorConfig, env: NodeJS.ProcessEnv = process.env) {
     this.name = name;
     this.#config = config;
+    this.#env = env;
   }
 
   /** The shared client, connecting it on first use. */
@@ -103,7 +105,7 @@ export class MongoConnector implements Connector {
 
   async #connect(): Promise<MongoClient> {
     const { uriEnv, timeoutMs } = this.#config;
-    const uri = uriEnv === undefined ? this.#config.uri : process.env[uriEnv];
+    const uri = uriEnv === undefined ? this.#config.uri : this.#env[uriEnv];
     if (!uri) {
       throw new UpstreamError(this.name, `mongodb connector "${this.name}": environment variable ${uriEnv ?? '(none)'} (connection string) is not set`);
     }
@@ -195,7 +197,7 @@ export class MongoConnector implements Connector {
 export const mongoConnectorFactory: ConnectorFactory = {
   kind: 'mongodb',
   configSchema: mongoConfigSchema,
-  create(name: string, config: Record<string, unknown>, _context: ConnectorContext): Connector {
-    return new MongoConnector(name, readConfig(config));
+  create(name: string, config: Record<string, unknown>, context: ConnectorContext): Connector {
+    return new MongoConnector(name, readConfig(config), context.env);
   },
 };

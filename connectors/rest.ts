@@ -10,7 +10,7 @@
  *     Accept: application/json
  *     Authorization: Bearer <token>        (only when the connector sets `bearerTokenEnv`)
  *
- *     {"keyField": "idNumber", "keys": ["440106199001011234", "…"], "items": ["name", "address"]}
+ *     {"keyField": "idNumber", "keys": ["440106199001011235", "…"], "items": ["name", "address"]}
  *
  * - `path` defaults to `/{dataset}/batch-lookup`; `{dataset}` is replaced by the resource's
  *   dataset name, URL-encoded. A path prefix in `baseUrl` is kept (`https://h/api` + `/x/batch-lookup`).
@@ -20,7 +20,7 @@
  *
  * The department answers `200` (any 2xx) with a JSON object holding only the records it found:
  *
- *     {"records": [{"idNumber": "440106199001011234", "name": "张三", "address": "…"}]}
+ *     {"records": [{"idNumber": "440106199001011235", "name": "张三", "address": "…"}]}
  *
  * - Records are matched back to keys by their `keyField` value, so their order does not matter.
  *   A key with no record is "not found" (the hub answers `null` for it). If two records carry the
@@ -125,14 +125,16 @@ export class RestConnector implements Connector {
   readonly name: string;
   readonly kind = 'rest';
   readonly #config: RestConnectorConfig;
+  readonly #env: NodeJS.ProcessEnv;
   readonly #pool: Pool;
   readonly #basePath: string;
   readonly #extraHeaders: Record<string, string>;
   #closing: Promise<void> | undefined;
 
-  constructor(name: string, config: RestConnectorConfig) {
+  constructor(name: string, config: RestConnectorConfig, env: NodeJS.ProcessEnv = process.env) {
     this.name = name;
     this.#config = config;
+    this.#env = env;
     const url = new URL(config.baseUrl);
     this.#basePath = url.pathname.replace(/\/+$/, '');
     this.#extraHeaders = Object.fromEntries(
@@ -222,7 +224,7 @@ export class RestConnector implements Connector {
     };
     const env = this.#config.bearerTokenEnv;
     if (env !== undefined) {
-      const token = process.env[env];
+      const token = this.#env[env];
       if (!token) {
         throw new UpstreamError(
           this.name, `rest connector "${this.name}": environment variable ${env} (bearer token) is not set`,
@@ -258,7 +260,7 @@ export class RestConnector implements Connector {
 export const restConnectorFactory: ConnectorFactory = {
   kind: 'rest',
   configSchema: restConfigSchema,
-  create(name: string, config: Record<string, unknown>, _context: ConnectorContext): Connector {
-    return new RestConnector(name, readConfig(config));
+  create(name: string, config: Record<string, unknown>, context: ConnectorContext): Connector {
+    return new RestConnector(name, readConfig(config), context.env);
   },
 };

@@ -43,6 +43,8 @@ export interface Connector {
 export interface ConnectorContext {
   /** Directory that relative paths in the connector config are resolved against. */
   readonly baseDir: string;
+  /** Environment that `uriEnv` / `bearerTokenEnv` are read from (default process.env). */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 /** JSON Schema (draft 2020-12 subset understood by ajv) for one connector kind's config. */

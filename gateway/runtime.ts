@@ -40,6 +40,8 @@ export interface RuntimeOptions {
   readonly subjectKey: Buffer;
   /** Loaded catalogue, when the caller already validated it. */
   readonly catalogue?: Catalogue;
+  /** Environment connectors read `uriEnv` / `bearerTokenEnv` from (default process.env). */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 export async function loadHubCatalogue(dir: string, env: NodeJS.ProcessEnv = process.env): Promise<Catalogue> {
@@ -61,7 +63,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<HubRuntime
     grants.startRefresh(config.grants.refreshSeconds, (error) => logger.warn({ err: error }, 'grant refresh failed; keeping the last known grants'));
 
     for (const entry of catalogue.connectors) {
-      connectors.set(entry.name, createConnector(entry.name, entry.config, { baseDir: config.catalogue }));
+      connectors.set(entry.name, createConnector(entry.name, entry.config, { baseDir: config.catalogue, env: options.env ?? process.env }));
     }
     const audit = new AuditWriter(db, {
       maxBatch: config.audit.maxBatch,

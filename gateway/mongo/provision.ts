@@ -53,6 +53,8 @@ export async function provisionMongo(options: ProvisionOptions): Promise<MongoPr
 
   const dataDir = resolve(options.dataDir);
   await mkdir(dataDir, { recursive: true });
+  // A server already on a fixed port would answer our readiness ping in place of ours.
+  if (options.port !== undefined) await assertPortFree(options.port);
 
   const mongod = await findExecutable('mongod', env);
   if (mongod !== undefined) {
@@ -137,13 +139,32 @@ async function startLocal(options: ProvisionOptions, server: LocalServer): Promi
   }
 }
 
+async function assertPortFree(port: number): Promise<void> {
+  try {
+    await listenAndClose(port);
+  } catch (error) {
+    const taken = error instanceof Error && (error as NodeJS.ErrnoException).code === 'EADDRINUSE';
+    throw new ProvisionError(
+      taken
+        ? `127.0.0.1:${port} is already in use (another MongoDB or FerretDB?). Stop it, choose another port, ` +
+            `or set MONGODB_URI=mongodb://127.0.0.1:${port}/ to use that server.`
+        : `Cannot listen on 127.0.0.1:${port}: ${errorMessage(error)}`,
+      { cause: error },
+    );
+  }
+}
+
 /** A port on 127.0.0.1 that was free a moment ago (the OS picks it). */
 export function freeLoopbackPort(): Promise<number> {
+  return listenAndClose(0);
+}
+
+function listenAndClose(port: number): Promise<number> {
   return new Promise((resolvePort, reject) => {
     const probe = createServer();
     probe.unref();
     probe.once('error', reject);
-    probe.listen({ host: '127.0.0.1', port: 0, exclusive: true }, () => {
+    probe.listen({ host: '127.0.0.1', port, exclusive: true }, () => {
       const address = probe.address();
       probe.close(() => {
         if (address !== null && typeof address === 'object') resolvePort(address.port);

@@ -74,6 +74,7 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
 
   let exitInfo: ExitInfo | undefined;
   let stopping = false;
+  let ready = false;
   const exited = new Promise<ExitInfo>((resolve) => {
     child.once('error', (error) => {
       exitInfo ??= { code: null, signal: null, error };
@@ -113,7 +114,7 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
 
   void exited.then((info) => {
     process.off('exit', killOnExit);
-    if (!stopping && info.error === undefined) {
+    if (ready && !stopping) {
       log?.(`${name} (pid ${child.pid}) exited unexpectedly (${describeExit(info)}); its output is in ${logFile}`);
     }
   });
@@ -162,6 +163,7 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
   }
 
   if (child.pid === undefined) throw await describeEarlyExit(await exited);
+  ready = true;
   return { pid: child.pid, stop };
 }
 

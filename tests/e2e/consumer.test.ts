@@ -108,7 +108,7 @@ describe('policy', () => {
     const [record] = await auditFor(res.headers.get('x-request-id')!);
     expect(record).toMatchObject({
       action: 'read', resource: 'RS-SOCIAL-INSURANCE', provider: 'RS', decision: 'partial', code: 'FORBIDDEN',
-      itemsReturned: ['status', 'monthlyBase'], itemsRefused: ['employer'], purpose: DIBAO, caseId: 'DB-1', operator: 'mz-op',
+      itemsReturned: ['monthlyBase', 'status'], itemsRefused: ['employer'], purpose: DIBAO, caseId: 'DB-1', operator: 'mz-op',
       grants: [{ id: 'G-2026-0003', version: 1 }],
     });
   });

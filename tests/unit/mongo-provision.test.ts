@@ -1,5 +1,5 @@
 import { chmod, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
-import { connect } from 'node:net';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -133,6 +133,27 @@ describe('provisionMongo without MONGODB_URI', () => {
   });
 });
 
+describe('provisionMongo on a fixed port', () => {
+  it('refuses a port something already listens on, instead of mistaking that server for its own', async () => {
+    const occupant = createServer();
+    await new Promise<void>((resolve) => occupant.listen({ host: '127.0.0.1', port: 0 }, resolve));
+    const { port } = occupant.address() as AddressInfo;
+    try {
+      const error: unknown = await provisionMongo({
+        dataDir: await scratchDir('busy'),
+        cacheDir: await scratchDir('busy-cache'),
+        port,
+        env: { PATH: '' },
+      }).catch((caught: unknown) => caught);
+
+      expect(error).toBeInstanceOf(ProvisionError);
+      expect((error as ProvisionError).message).toContain(`127.0.0.1:${port} is already in use`);
+    } finally {
+      await new Promise((resolve) => occupant.close(resolve));
+    }
+  });
+});
+
 describe.skipIf(!ferretdbAvailable)('provisionMongo with FerretDB and stand-in mongod', () => {
   let env: NodeJS.ProcessEnv;
   let ferretdb: string;
@@ -145,7 +166,7 @@ describe.skipIf(!ferretdbAvailable)('provisionMongo with FerretDB and stand-in m
     ferretdb = await ensureFerretDB(cacheDir, log, { env }); // built once, then cached
   }, 20 * 60_000);
 
-  it('starts FerretDB on 127.0.0.1 only, and its data survives stop and a restart on the same dataDir', async () => {
+  it('starts FerretDB on 127.0.0.1 only, and its data survives stop and a restart (on a given port) on the same dataDir', async () => {
     const dataDir = join(await scratchDir('ferret'), 'data'); // provisionMongo creates it
     const first = await provisionMongo({ dataDir, cacheDir, env, log });
     let firstPort: number;
@@ -166,9 +187,11 @@ describe.skipIf(!ferretdbAvailable)('provisionMongo with FerretDB and stand-in m
     await first.stop(); // idempotent
     expect(await acceptsTcp('127.0.0.1', firstPort)).toBe(false);
 
-    const second = await provisionMongo({ dataDir, cacheDir, env, log });
+    const port = await freeLoopbackPort();
+    const second = await provisionMongo({ dataDir, cacheDir, env, log, port });
     try {
       expect(second.source).toBe('ferretdb');
+      expect(second.uri).toBe(`mongodb://127.0.0.1:${port}/`);
       const found = await withClient(second.uri, (client) =>
         client.db('survival').collection<Grant>('grants').findOne({ _id: 'g-1' }),
       );
