@@ -118,12 +118,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
 }
 
 async function issueDemoTokens(uri: string, database: string, file: string, systems: ReadonlyArray<{ code: string; department: string; name: string }>): Promise<Record<string, string>> {
-  let previous: Record<string, string> = {};
-  try {
-    previous = JSON.parse(await readFile(file, 'utf8')) as Record<string, string>;
-  } catch {
-    previous = {};
-  }
+  const previous = await readFile(file, 'utf8').then((text) => JSON.parse(text) as Record<string, string>, () => ({} as Record<string, string>));
   const client = new MongoClient(uri, { serverSelectionTimeoutMS: 10_000 });
   try {
     await client.connect();

@@ -9,12 +9,11 @@ export class ProvisionError extends Error {
 /** What to install when neither MONGODB_URI, mongod nor a usable Go toolchain is available. */
 export function installAdvice(cacheDir: string): string {
   return [
-    'To get a MongoDB-wire server for the hub, do one of:',
-    `  • install Go 1.24 or newer (https://go.dev/dl/; on Debian 13+ \`apt install golang-go\` —` +
-      ' Debian 12\'s golang-go is 1.19, too old; Go 1.21–1.23 also work if allowed to download' +
-      ' the 1.24 toolchain, GOTOOLCHAIN=auto), and the hub builds FerretDB v1.24.2 once into ' +
-      `${cacheDir};`,
-    '  • or run MongoDB 6 or newer and set MONGODB_URI (e.g. MONGODB_URI=mongodb://127.0.0.1:27017/);',
-    '  • or put MongoDB 6+\'s `mongod` on PATH and the hub starts it itself.',
+    'Do one of:',
+    '  • install Go 1.24 or newer from https://go.dev/dl/ (or Debian 13\'s `apt install golang-go`;',
+    '    Debian 12\'s golang-go is 1.19, too old; Go 1.21–1.23 also work when GOTOOLCHAIN=auto may',
+    `    fetch Go 1.24). The hub then builds FerretDB once (1–5 min) and caches it in ${cacheDir}.`,
+    '  • or run MongoDB 6 or newer and set MONGODB_URI, e.g. MONGODB_URI=mongodb://127.0.0.1:27017/',
+    '  • or put MongoDB 6+\'s `mongod` on PATH; the hub then starts it itself.',
   ].join('\n');
 }

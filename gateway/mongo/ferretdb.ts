@@ -54,7 +54,8 @@ export async function ensureFerretDB(
   const go = await findExecutable('go', env);
   if (go === undefined) {
     throw new ProvisionError(
-      `FerretDB ${FERRETDB_VERSION} is not built yet and Go is not on PATH to build it.\n${installAdvice(cacheDir)}`,
+      `FerretDB ${FERRETDB_VERSION} is not built yet (in ${cacheDir}) and Go is not on PATH to build it.\n` +
+        installAdvice(cacheDir),
     );
   }
   const goEnv = buildEnv(env);

@@ -68,7 +68,17 @@ export async function provisionMongo(options: ProvisionOptions): Promise<MongoPr
     });
   }
 
-  const ferretdb = await ensureFerretDB(options.cacheDir, log, { env });
+  let ferretdb: string;
+  try {
+    ferretdb = await ensureFerretDB(options.cacheDir, log, { env });
+  } catch (error) {
+    if (!(error instanceof ProvisionError)) throw error;
+    throw new ProvisionError(
+      `No MongoDB-wire server for the hub: MONGODB_URI is not set, mongod is not on PATH, and FerretDB ` +
+        `is unavailable. ${error.message}`,
+      { cause: error },
+    );
+  }
   return startLocal(options, {
     source: 'ferretdb',
     name: `FerretDB ${FERRETDB_VERSION}`,

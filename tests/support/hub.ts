@@ -67,7 +67,7 @@ export async function startTestHub(options: TestHubOptions = {}): Promise<TestHu
   const catalogue = await loadHubCatalogue(DEMO_CATALOGUE, env);
   const config: HubConfig = parseConfig(
     {
-      mongodb: { uri: options.hubMongoUri ?? hubDb.uri, database: hubDb.name },
+      mongodb: { uri: options.hubMongoUri ?? hubDb.uri, database: hubDb.name, timeoutMs: options.hubMongoUri ? 1500 : 10_000 },
       catalogue: DEMO_CATALOGUE,
       server: { host: '127.0.0.1', port: 0, graphiql: false },
       ...options.config,

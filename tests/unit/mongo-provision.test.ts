@@ -133,6 +133,44 @@ describe('provisionMongo without MONGODB_URI', () => {
   });
 });
 
+/** A directory holding a stand-in `go` made of `script` (a POSIX sh body). */
+async function fakeGo(label: string, script: string): Promise<string> {
+  const bin = await scratchDir(label);
+  await writeFile(join(bin, 'go'), `#!/bin/sh\n${script}\n`);
+  await chmod(join(bin, 'go'), 0o755);
+  return bin;
+}
+
+describe('ensureFerretDB with an unusable Go', () => {
+  it('names the Go version it needs when the installed one is too old', async () => {
+    const bin = await fakeGo('old-go', '[ "$1 $2" = "env GOVERSION" ] && echo go1.19.8 && exit 0\nexit 1');
+    const error: unknown = await ensureFerretDB(await scratchDir('old-go-cache'), undefined, {
+      env: { PATH: bin, HOME: bin },
+    }).catch((caught: unknown) => caught);
+
+    expect(error).toBeInstanceOf(ProvisionError);
+    expect((error as ProvisionError).message).toMatch(/is go1\.19\.8, too old to build FerretDB v1\.24\.2/);
+    expect((error as ProvisionError).message).toContain('Go 1.24 or newer');
+  });
+
+  it('passes on what went wrong when the build fails, and leaves no binary or lock behind', async () => {
+    const bin = await fakeGo(
+      'failing-go',
+      '[ "$1 $2" = "env GOVERSION" ] && echo go1.24.3 && exit 0\necho "go: module lookup disabled by GOPROXY=off" >&2\nexit 1',
+    );
+    const cache = await scratchDir('failing-go-cache');
+    const error: unknown = await ensureFerretDB(cache, undefined, { env: { PATH: bin, HOME: bin } }).catch(
+      (caught: unknown) => caught,
+    );
+
+    expect(error).toBeInstanceOf(ProvisionError);
+    expect((error as ProvisionError).message).toContain('go mod download');
+    expect((error as ProvisionError).message).toContain('module lookup disabled by GOPROXY=off');
+    expect(await readdir(cache)).toEqual(['ferretdb-v1.24.2']);
+    expect(await readdir(join(cache, 'ferretdb-v1.24.2'))).toEqual([]);
+  });
+});
+
 describe('provisionMongo on a fixed port', () => {
   it('refuses a port something already listens on, instead of mistaking that server for its own', async () => {
     const occupant = createServer();

@@ -1,0 +1,45 @@
+/**
+ * No audit record, no data: when the hub's MongoDB stops answering, requests get
+ * AUDIT_UNAVAILABLE and not one item of the record.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { provisionMongo, type MongoProvision } from '../../gateway/mongo/provision.ts';
+import { ROOT, startTestHub, type TestHub } from '../support/hub.ts';
+
+let mongo: MongoProvision;
+let dataDir: string;
+let t: TestHub;
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'hub-audit-down-'));
+  // A server of its own, which this test stops (never the run's shared one).
+  mongo = await provisionMongo({ dataDir, cacheDir: join(ROOT, '.cache'), env: { ...process.env, MONGODB_URI: '' } });
+  t = await startTestHub({ hubMongoUri: mongo.uri, config: { audit: { writeConcern: 1 } } });
+});
+
+afterAll(async () => {
+  await t?.close().catch(() => undefined);
+  await mongo?.stop();
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+it('refuses to serve data when the audit record cannot be written', async () => {
+  const { child } = t.data.births[0]!;
+  const query = `{ access(purpose: "440000-CSYJS-001", caseId: "c-audit", operator: "op") {
+    person(idNumber: "${child}") { hukou { name gender } medicalInsurance { status } } } }`;
+  const ok = await t.query(t.tokens.zw, query);
+  expect(ok.body.errors).toBeUndefined();
+
+  await mongo.stop();
+  const res = await t.query(t.tokens.zw, query);
+  expect(res.status).toBe(200);
+  const person = (res.body.data?.['access'] as { person: Record<string, unknown> } | null)?.person;
+  expect(person?.['hukou'] ?? null).toBeNull();
+  expect(person?.['medicalInsurance'] ?? null).toBeNull();
+  const codes = new Set((res.body.errors ?? []).map((e) => e.extensions?.['code']));
+  expect(codes).toEqual(new Set(['AUDIT_UNAVAILABLE']));
+  expect(res.body.errors?.[0]?.message).toMatch(/audit trail cannot be written/);
+}, 60_000);

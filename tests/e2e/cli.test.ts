@@ -1,0 +1,160 @@
+/**
+ * The `hub` command: usage errors, catalogue validation, token issue, and `serve` end to end.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateDemoData } from '../../demo/data.ts';
+import { startDepartments, type DepartmentSystems } from '../../demo/environment.ts';
+import { hashToken } from '../../gateway/credentials.ts';
+import { copyDemoCatalogue } from '../support/catalogue.ts';
+import { DEMO_CATALOGUE, postGraphQL, ROOT } from '../support/hub.ts';
+import { testDatabase, type TestDatabase } from '../support/mongo.ts';
+
+interface Result { code: number | null; stdout: string; stderr: string }
+
+function hub(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(ROOT, 'gateway/cli.ts'), ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const noStack = (r: Result) => expect(`${r.stdout}${r.stderr}`).not.toMatch(/\n\s+at .+:\d+:\d+/);
+
+describe('usage', () => {
+  it.each([
+    [[], 'no command given'],
+    [['launch'], 'unknown command "launch"'],
+    [['serve'], '--config is required'],
+    [['serve', '--config'], "argument missing"],
+    [['catalog'], 'catalog needs a command'],
+    [['catalog', 'validate'], 'needs a catalogue directory'],
+    [['token', 'create', '--config', 'x.yaml'], '--system is required'],
+    [['demo', '--port', 'abc'], 'port must be 0-65535'],
+    [['key', 'create', '--bits', '3'], "Unknown option '--bits'"],
+  ])('hub %j prints usage and exits 2', async (args, message) => {
+    const r = await hub(args);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(message);
+    expect(r.stderr).toContain('Usage: hub <command>');
+    noStack(r);
+  });
+
+  it('prints a subject key', async () => {
+    const r = await hub(['key', 'create']);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toMatch(/^[0-9a-f]{64}$/);
+  });
+});
+
+describe('catalog validate', () => {
+  it('accepts the demo catalogue', async () => {
+    const r = await hub(['catalog', 'validate', DEMO_CATALOGUE]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/is valid: 10 resources/);
+  });
+
+  it('refuses a bad catalogue, naming the file, path and rule, without a stack trace', async () => {
+    const copy = await copyDemoCatalogue();
+    try {
+      await copy.edit('resources/yb-medical-insurance.yaml', (t) => t.replace('type: string, classification: personal }', 'type: text, classification: personal }'));
+      const r = await hub(['catalog', 'validate', copy.dir]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/yb-medical-insurance\.yaml: \/items\/0\/type must be one of "string", "integer", "number", "boolean", "date" \(rule: enum\)/);
+      noStack(r);
+    } finally {
+      await copy.remove();
+    }
+  });
+});
+
+describe('serve and token create', () => {
+  let db: TestDatabase;
+  let departments: DepartmentSystems;
+  let dir: string;
+  let configPath: string;
+  const data = generateDemoData({ households: 12 });
+
+  beforeAll(async () => {
+    db = await testDatabase('cli');
+    dir = await mkdtemp(join(tmpdir(), 'hub-cli-'));
+    departments = await startDepartments({ data, mongoUri: db.uri, filesDir: join(dir, 'files'), databasePrefix: `${db.name}_` });
+    await writeFile(join(dir, 'subject.key'), 'ab'.repeat(32));
+    configPath = join(dir, 'hub.config.yaml');
+    await writeFile(configPath, [
+      'server: { host: 127.0.0.1, port: 0, graphiql: false }',
+      `mongodb: { uri: "${db.uri}", database: ${db.name} }`,
+      `catalogue: ${DEMO_CATALOGUE}`,
+      'subjectKey: { file: subject.key }',
+      'log: { level: info }',
+      '',
+    ].join('\n'));
+  });
+
+  afterAll(async () => {
+    await departments?.close();
+    for (const d of Object.values(departments?.databases ?? {})) await db.client.db(d).dropDatabase();
+    await db?.drop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('refuses a config with a bad field, naming it', async () => {
+    const bad = join(dir, 'bad.yaml');
+    await writeFile(bad, `mongodb: { uri: "postgres://x" }\ncatalogue: ${DEMO_CATALOGUE}\nlimits: { maxBatch: 0 }\n`);
+    const r = await hub(['serve', '--config', bad]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('/mongodb/uri must match pattern');
+    expect(r.stderr).toContain('/limits/maxBatch must be >= 1');
+    noStack(r);
+    const missing = await hub(['serve', '--config', join(dir, 'nope.yaml')]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/nope\.yaml: \/ cannot be read \(ENOENT\)/);
+  });
+
+  it('refuses a token for a system that is not registered', async () => {
+    const r = await hub(['token', 'create', '--config', configPath, '--system', 'no-such-system']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/"no-such-system" is not a registered system \(known: .*mz-dibao/);
+  });
+
+  it('issues a token that `hub serve` accepts, storing only its hash', async () => {
+    const issued = await hub(['token', 'create', '--config', configPath, '--system', 'mz-dibao']);
+    expect(issued.code).toBe(0);
+    const token = issued.stdout.trim();
+    expect(token).toMatch(/^ywgx_[A-Za-z0-9_-]{43}$/);
+    const stored = await db.db.collection('credentials').findOne({ tokenHash: hashToken(token) });
+    expect(stored).toMatchObject({ kind: 'system', principalId: 'mz-dibao', department: 'MZ' });
+    expect(JSON.stringify(await db.db.collection('credentials').find().toArray())).not.toContain(token);
+
+    const server = spawn(process.execPath, [join(ROOT, 'gateway/cli.ts'), 'serve', '--config', configPath], {
+      cwd: ROOT, env: { ...process.env, ...departments.env }, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        const timer = setTimeout(() => reject(new Error(`serve did not start: ${out}`)), 30_000);
+        server.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          const m = /"url":"([^"]+)"/.exec(out);
+          if (m) { clearTimeout(timer); resolve(m[1]!); }
+        });
+        server.on('exit', (code) => reject(new Error(`serve exited ${code}: ${out}`)));
+      });
+      const applicant = data.dibaoApplicants[0]!;
+      const res = await postGraphQL(url, token, `{ access(purpose: "440000-DIBAO-001", caseId: "DB-cli", operator: "op") { person(idNumber: "${applicant}") { hukou { gender } } } }`);
+      expect(res.body.errors).toBeUndefined();
+      expect(res.body.data).toMatchObject({ access: { person: { hukou: { gender: expect.stringMatching(/^[男女]$/) } } } });
+    } finally {
+      server.kill('SIGTERM');
+      await new Promise((resolve) => server.once('exit', resolve));
+    }
+  }, 60_000);
+});
