@@ -67,7 +67,9 @@ export function decideRead(policy: CompiledPolicy, r: Resource, asked: readonly 
   for (const name of asked) {
     const item = r.items.find((i) => i.name === name);
     if (!item) continue; // the GraphQL schema only offers catalogued items
-    if (policy.ability.can('read', r.code, name)) permits.push({ item: name, access: 'clear', mask: 'none' });
+    // Biometric data needs the subject's separate consent (PIPL Art. 29), whatever a grant says.
+    if (item.classification === 'biometric') refusals.push({ item: name, refusal: itemRefusal(policy, r, item) });
+    else if (policy.ability.can('read', r.code, name)) permits.push({ item: name, access: 'clear', mask: 'none' });
     else if (policy.ability.can('read_masked', r.code, name)) permits.push({ item: name, access: 'masked', mask: item.mask === 'none' ? 'full' : item.mask });
     else refusals.push({ item: name, refusal: itemRefusal(policy, r, item) });
   }

@@ -1,0 +1,68 @@
+/**
+ * The group-commit writer against a real MongoDB-wire server: records are durable when append
+ * resolves, appends of one tick share one insert, and a failed write fails every waiting append.
+ */
+import { MongoClient } from 'mongodb';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { ACCESS_COLLECTION, AuditUnavailableError, AuditWriter, subjectHash, type AccessRecord } from '../../audit/index.ts';
+import { testDatabase, type TestDatabase } from '../support/mongo.ts';
+
+let t: TestDatabase;
+let monitored: MongoClient;
+const inserts: number[] = [];
+
+beforeAll(async () => {
+  t = await testDatabase('audit');
+  monitored = new MongoClient(inject('mongoUri'), { monitorCommands: true });
+  monitored.on('commandStarted', (e) => {
+    if (e.commandName === 'insert' && e.databaseName === t.name) inserts.push((e.command['documents'] as unknown[]).length);
+  });
+  await monitored.connect();
+});
+afterAll(async () => {
+  await monitored?.close();
+  await t?.drop();
+});
+
+function record(i: number): AccessRecord {
+  return {
+    at: new Date(), requestId: `req-${i}`, action: 'read', system: 'mz-dibao', department: 'MZ', principalKind: 'system',
+    operator: 'op', purpose: 'P', caseId: 'C', resource: 'GA-HUKOU', provider: 'GA', subjectType: 'person',
+    subject: subjectHash(Buffer.alloc(32, 1), `id-${i}`), itemsReturned: ['name'], itemsMasked: [], itemsRefused: [], itemsVerified: [],
+    grants: [], decision: 'allow', code: null, reason: null,
+  };
+}
+
+describe('audit writer', () => {
+  it('makes every record findable once its append resolves', async () => {
+    const writer = new AuditWriter(monitored.db(t.name), { writeConcern: { w: 1 } });
+    await writer.append(record(1));
+    const found = await t.db.collection(ACCESS_COLLECTION).findOne({ requestId: 'req-1' });
+    expect(found).toMatchObject({ system: 'mz-dibao', decision: 'allow' });
+    await writer.close();
+  });
+
+  it('groups the appends of one tick into batches of at most maxBatch', async () => {
+    inserts.length = 0;
+    const writer = new AuditWriter(monitored.db(t.name), { maxBatch: 128, maxInFlight: 1, writeConcern: { w: 1 } });
+    await Promise.all(Array.from({ length: 300 }, (_, i) => writer.append(record(1000 + i))));
+    expect(inserts).toEqual([128, 128, 44]);
+    expect(writer.written).toBe(300);
+    expect(await t.db.collection(ACCESS_COLLECTION).countDocuments({ requestId: { $regex: '^req-1[0-9]{3}$' } })).toBe(300);
+    await writer.close();
+  });
+
+  it('fails every waiting append when the write fails, and refuses appends after close', async () => {
+    const client = new MongoClient(inject('mongoUri'), { serverSelectionTimeoutMS: 500 });
+    await client.connect();
+    const errors: number[] = [];
+    const writer = new AuditWriter(client.db(t.name), { writeConcern: { w: 1 }, onError: (_e, n) => errors.push(n) });
+    await client.close();
+    const results = await Promise.allSettled([writer.append(record(5001)), writer.append(record(5002))]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    for (const r of results) expect((r as PromiseRejectedResult).reason).toBeInstanceOf(AuditUnavailableError);
+    expect(errors).toEqual([2]);
+    await writer.close();
+    await expect(writer.append(record(5003))).rejects.toBeInstanceOf(AuditUnavailableError);
+  });
+});

@@ -1,0 +1,69 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig, parseConfig, readSubjectKey } from '../../gateway/config.ts';
+import { ValidationError } from '../../schema/index.ts';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'hub-config-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const base = { mongodb: { uri: 'mongodb://127.0.0.1:27017' }, catalogue: './catalogue' };
+const fails = (f: () => unknown) => {
+  try {
+    f();
+  } catch (e) {
+    expect(e).toBeInstanceOf(ValidationError);
+    return (e as Error).message;
+  }
+  throw new Error('expected a ValidationError');
+};
+
+describe('config', () => {
+  it('applies defaults and resolves paths against the config file', () => {
+    const c = parseConfig(base, 'hub.yaml', '/etc/hub', {});
+    expect(c.server).toEqual({ host: '127.0.0.1', port: 4000, graphiql: true });
+    expect(c.mongodb).toEqual({ uri: 'mongodb://127.0.0.1:27017', database: 'hub', timeoutMs: 10000 });
+    expect(c.catalogue).toBe('/etc/hub/catalogue');
+    expect(c.limits.maxBatch).toBe(100);
+    expect(c.audit.writeConcern).toBe('majority');
+  });
+
+  it('lets the environment override the file', () => {
+    const c = parseConfig(base, 'hub.yaml', '/etc/hub', { MONGODB_URI: 'mongodb://db:27017', MONGODB_DATABASE: 'prod', PORT: '8080', HOST: '0.0.0.0', LOG_LEVEL: 'warn' });
+    expect(c.mongodb.uri).toBe('mongodb://db:27017');
+    expect(c.mongodb.database).toBe('prod');
+    expect(c.server).toMatchObject({ port: 8080, host: '0.0.0.0' });
+    expect(c.log.level).toBe('warn');
+  });
+
+  it('names the field and rule of a bad value, from the file or the environment', () => {
+    expect(fails(() => parseConfig({ ...base, server: { port: 'eighty' } }, 'hub.yaml', '/', {}))).toContain('hub.yaml: /server/port must be integer (rule: type)');
+    expect(fails(() => parseConfig({ ...base, extra: 1 }, 'hub.yaml', '/', {}))).toContain('hub.yaml: /extra is not an allowed property');
+    expect(fails(() => parseConfig(base, 'hub.yaml', '/', { PORT: '99999' }))).toContain('environment PORT');
+    expect(fails(() => parseConfig(base, 'hub.yaml', '/', { LOG_LEVEL: 'loud' }))).toContain('/log/level must be one of');
+    expect(fails(() => parseConfig([], 'hub.yaml', '/', {}))).toContain('must be a mapping');
+  });
+
+  it('names the line of a YAML error', async () => {
+    const path = join(dir, 'broken.yaml');
+    await writeFile(path, 'mongodb:\n  uri: "x\n');
+    await expect(loadConfig(path, {})).rejects.toThrow(/broken\.yaml:\d+:\d+/);
+  });
+
+  it('reads a subject key of at least 32 bytes from a file or the environment', async () => {
+    const keyFile = join(dir, 'key');
+    await writeFile(keyFile, `${'a1'.repeat(32)}\n`);
+    const fromFile = parseConfig({ ...base, subjectKey: { file: keyFile } }, 'hub.yaml', dir, {});
+    expect((await readSubjectKey(fromFile, {})).length).toBe(32);
+    const fromEnv = parseConfig(base, 'hub.yaml', dir, {});
+    expect((await readSubjectKey(fromEnv, { HUB_SUBJECT_KEY: Buffer.alloc(48, 7).toString('base64') })).length).toBe(48);
+    await expect(readSubjectKey(fromEnv, {})).rejects.toThrow(/HUB_SUBJECT_KEY.*is not set/);
+    await expect(readSubjectKey(fromEnv, { HUB_SUBJECT_KEY: 'abcd' })).rejects.toThrow(/at least 32 bytes/);
+  });
+});
