@@ -7,6 +7,7 @@ import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import type { HubContext } from './context.ts';
 import { useAuthentication } from './plugins/useAuthentication.ts';
 import { useErrorCodes } from './plugins/useErrorCodes.ts';
+import { useReadiness } from './plugins/useReadiness.ts';
 import { useLimits } from './plugins/useLimits.ts';
 import { useRequestId } from './plugins/useRequestId.ts';
 import type { HubRuntime } from './runtime.ts';
@@ -36,7 +37,8 @@ export function createHubServer(runtime: HubRuntime): HubServer {
       warn: (...args: unknown[]) => logger.warn({ args: args.map(String) }, 'yoga'),
       error: (...args: unknown[]) => logger.error({ err: args[0] }, 'unexpected error while serving a request'),
     },
-    plugins: [useRequestId(), useLimits(config.limits), useAuthentication(runtime), useErrorCodes()],
+    healthCheckEndpoint: '/health',
+    plugins: [useRequestId(), useReadiness(runtime), useLimits(config.limits), useAuthentication(runtime), useErrorCodes()],
   });
   const server = createServer(yoga);
   server.keepAliveTimeout = 65_000;

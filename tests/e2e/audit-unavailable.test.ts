@@ -42,4 +42,6 @@ it('refuses to serve data when the audit record cannot be written', async () => 
   const codes = new Set((res.body.errors ?? []).map((e) => e.extensions?.['code']));
   expect(codes).toEqual(new Set(['AUDIT_UNAVAILABLE']));
   expect(res.body.errors?.[0]?.message).toMatch(/audit trail cannot be written/);
+  const ready = await fetch(t.url.replace(/\/graphql$/, '/ready'));
+  expect(ready.status).toBe(503);
 }, 60_000);

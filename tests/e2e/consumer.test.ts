@@ -232,3 +232,19 @@ describe('a department system that is down', () => {
     }
   });
 });
+
+describe('operations', () => {
+  it('answers liveness and readiness without a token, listing department connectors', async () => {
+    const base = t.url.replace(/\/graphql$/, '');
+    expect((await fetch(`${base}/health`)).status).toBe(200);
+    t.departments.minzheng.setDown(true);
+    try {
+      const ready = await fetch(`${base}/ready`);
+      expect(ready.status).toBe(200);
+      const body = (await ready.json()) as { ready: boolean; mongodb: boolean; connectors: Record<string, boolean> };
+      expect(body).toMatchObject({ ready: true, mongodb: true, connectors: { 'gongan-rest': true, 'minzheng-rest': false, 'renshe-mongo': true, 'department-files': true } });
+    } finally {
+      t.departments.minzheng.setDown(false);
+    }
+  });
+});
