@@ -50,6 +50,12 @@ describe('config', () => {
     expect(fails(() => parseConfig([], 'hub.yaml', '/', {}))).toContain('must be a mapping');
   });
 
+  it('accepts the example config shipped in config/', async () => {
+    const c = await loadConfig(new URL('../../config/hub.example.yaml', import.meta.url).pathname, {});
+    expect(c.catalogue).toMatch(/demo\/catalogue$/);
+    expect(c.subjectKey).toEqual({ env: 'HUB_SUBJECT_KEY' });
+  });
+
   it('names the line of a YAML error', async () => {
     const path = join(dir, 'broken.yaml');
     await writeFile(path, 'mongodb:\n  uri: "x\n');
