@@ -7,12 +7,12 @@ import { ACCESS_COLLECTION } from './writer.ts';
 
 export async function ensureAuditIndexes(db: Db): Promise<void> {
   const c = db.collection<AccessRecord>(ACCESS_COLLECTION);
-  await c.createIndexes([
-    { key: { at: -1 }, name: 'at' },
-    { key: { subject: 1, at: -1 }, name: 'subject_at' },
-    { key: { system: 1, at: -1 }, name: 'system_at' },
-    { key: { requestId: 1 }, name: 'requestId' },
-  ]);
+  // One index per command: FerretDB 1.24 crashes the connection when a createIndexes with several
+  // indexes meets indexes that already exist (every restart). MongoDB is indifferent.
+  await c.createIndex({ at: -1 }, { name: 'at' });
+  await c.createIndex({ subject: 1, at: -1 }, { name: 'subject_at' });
+  await c.createIndex({ system: 1, at: -1 }, { name: 'system_at' });
+  await c.createIndex({ requestId: 1 }, { name: 'requestId' });
 }
 
 export interface AccessQuery {

@@ -17,7 +17,8 @@ export const USAGE = `Usage: hub <command> [options]
 
 Commands:
   serve --config <file>                 Serve the hub with a config file (see README, "Configuration")
-  demo [--port <n>]                     Provision MongoDB, start sample departments and serve the demo (npm start)
+  demo [--port <n>] [--data-dir <dir>]  Provision MongoDB, start sample departments and serve the demo (npm start);
+                                        data is kept in <dir> (default .demo/) across restarts
   catalog validate <dir>                Validate a catalogue directory and report every violation
   token create --config <file> --system <code> [--label <text>]
                                         Issue a bearer token for a registered system (printed once)
@@ -56,10 +57,11 @@ export async function main(argv: string[], out: (line: string) => void = console
       return 0;
     }
     case 'demo': {
-      const { values } = parse(argv.slice(1), { port: { type: 'string' } });
+      const { values } = parse(argv.slice(1), { port: { type: 'string' }, 'data-dir': { type: 'string' } });
       const raw = values.port ?? process.env['PORT'] ?? '4000';
       if (!/^[0-9]{1,5}$/.test(raw) || Number(raw) > 65535) throw new UsageError(`port must be 0-65535, got "${raw}"`);
-      await runDemo({ root: ROOT, port: Number(raw), out });
+      const dataDir = values['data-dir'];
+      await runDemo({ root: ROOT, port: Number(raw), out, ...(dataDir ? { dataDir } : {}) });
       return 0;
     }
     case 'catalog': {

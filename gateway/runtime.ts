@@ -57,7 +57,8 @@ export async function createRuntime(options: RuntimeOptions): Promise<HubRuntime
   try {
     const db = client.db(config.mongodb.database);
     await syncCatalogue(db, catalogue);
-    await Promise.all([ensureAuditIndexes(db), ensureCredentialIndexes(db)]);
+    await ensureAuditIndexes(db);
+    await ensureCredentialIndexes(db);
     const grants = new GrantStore(db);
     await grants.refresh();
     grants.startRefresh(config.grants.refreshSeconds, (error) => logger.warn({ err: error }, 'grant refresh failed; keeping the last known grants'));

@@ -17,6 +17,8 @@ import { loadHubCatalogue } from '../runtime.ts';
 
 export interface DemoOptions {
   readonly root: string;
+  /** Where the demo keeps its MongoDB data, files, key and credentials (default <root>/.demo). */
+  readonly dataDir?: string;
   readonly port: number;
   readonly out: (line: string) => void;
 }
@@ -56,7 +58,7 @@ query Newborn {
 const DEMO_SYSTEMS = ['zw-yichuang', 'mz-dibao', 'sj-kaiban'] as const;
 
 export async function runDemo(options: DemoOptions): Promise<void> {
-  const dir = join(options.root, '.demo');
+  const dir = resolve(options.dataDir ?? join(options.root, '.demo'));
   await mkdir(dir, { recursive: true });
   const keyFile = join(dir, 'subject.key');
   await ensureSubjectKey(keyFile);
@@ -66,7 +68,11 @@ export async function runDemo(options: DemoOptions): Promise<void> {
   const mongo = await provisionMongo({ dataDir: join(dir, 'mongo'), cacheDir: join(options.root, '.cache'), log: (m) => options.out(`  ${m}`) });
   options.out(`  MongoDB: ${mongo.source}`);
   const data = generateDemoData();
-  const departments = await startDepartments({ data, mongoUri: mongo.uri, filesDir: join(dir, 'departments') }).catch(async (error: unknown) => {
+  // MONGODB_DATABASE names the hub's database; the departments' databases take it as a prefix.
+  const database = process.env['MONGODB_DATABASE'] || 'hub_demo';
+  const departments = await startDepartments({
+    data, mongoUri: mongo.uri, filesDir: join(dir, 'departments'), databasePrefix: database === 'hub_demo' ? 'dept_' : `${database}_dept_`,
+  }).catch(async (error: unknown) => {
     await mongo.stop();
     throw error;
   });
@@ -74,14 +80,14 @@ export async function runDemo(options: DemoOptions): Promise<void> {
 
   try {
     const config = parseConfig(
-      { mongodb: { uri: mongo.uri, database: 'hub_demo' }, catalogue: resolve(options.root, 'demo/catalogue'), subjectKey: { file: keyFile }, server: { port: options.port } },
+      { mongodb: { uri: mongo.uri, database }, catalogue: resolve(options.root, 'demo/catalogue'), subjectKey: { file: keyFile }, server: { port: options.port } },
       'demo config',
       options.root,
-      { ...process.env, MONGODB_URI: '' },
+      {},
     );
     const catalogue = await loadHubCatalogue(config.catalogue);
     const subjectKey = Buffer.from((await readFile(keyFile, 'utf8')).trim(), 'hex');
-    const hub = await startHub({ config, logger, subjectKey, catalogue });
+    const hub = await startHub({ config, logger, subjectKey, catalogue, env: process.env });
 
     const credentialsFile = join(dir, 'credentials.json');
     const credentials = await issueDemoTokens(mongo.uri, config.mongodb.database, credentialsFile, catalogue.systems);
@@ -102,7 +108,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     options.out(`  curl -s ${hub.url} -H 'content-type: application/json' -H "authorization: Bearer ${token}" \\`);
     options.out(`    --data "$(jq -Rs '{query: .}' ${exampleFile})"`);
     options.out(`Sample 最低生活保障 batch (token mz-dibao, purpose 440000-DIBAO-001): ${data.dibaoApplicants.slice(0, 4).join(', ')} …`);
-    options.out('Ctrl-C stops the hub, the department systems and MongoDB; data is kept in .demo/.');
+    options.out(`Ctrl-C stops the hub, the department systems and MongoDB; data is kept in ${dir}.`);
 
     await new Promise<void>((resolveStop) => {
       const stop = () => resolveStop();

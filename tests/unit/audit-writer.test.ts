@@ -4,7 +4,7 @@
  */
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { ACCESS_COLLECTION, AuditUnavailableError, AuditWriter, subjectHash, type AccessRecord } from '../../audit/index.ts';
+import { ACCESS_COLLECTION, AuditUnavailableError, AuditWriter, ensureAuditIndexes, subjectHash, type AccessRecord } from '../../audit/index.ts';
 import { testDatabase, type TestDatabase } from '../support/mongo.ts';
 
 let t: TestDatabase;
@@ -32,6 +32,15 @@ function record(i: number): AccessRecord {
     grants: [], decision: 'allow', code: null, reason: null,
   };
 }
+
+describe('audit indexes', () => {
+  it('can be ensured again on every restart', async () => {
+    await ensureAuditIndexes(t.db);
+    await ensureAuditIndexes(t.db);
+    const names = (await t.db.collection(ACCESS_COLLECTION).indexes()).map((i) => i.name);
+    expect(names).toEqual(expect.arrayContaining(['at', 'subject_at', 'system_at', 'requestId']));
+  });
+});
 
 describe('audit writer', () => {
   it('makes every record findable once its append resolves', async () => {

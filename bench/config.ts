@@ -1,0 +1,70 @@
+/**
+ * Benchmark settings, from the environment. Every load run is bounded in time (seconds) and in
+ * count (maxRequests); BENCH_QUICK=1 shrinks everything to a ~1-minute smoke run.
+ *
+ *   BENCH_QUICK=1              smoke run: 1 round, short runs, no profile
+ *   BENCH_SECONDS=5            seconds per measured load run
+ *   BENCH_WARMUP_SECONDS=2     seconds of warm-up per server × scenario before the rounds
+ *   BENCH_ROUNDS=3             rounds (each round runs every server on every scenario, order rotated)
+ *   BENCH_CONNECTIONS=16       concurrent connections of the load generator
+ *   BENCH_MAX_REQUESTS=200000  hard cap of requests per load run
+ *   BENCH_AUDIT_SECONDS=3      seconds per audit-writer batch size
+ *   BENCH_SCALING=1            measure 1 vs 2 hub processes (0 to skip)
+ *   BENCH_PROFILE=1            CPU-profile (b) and (c) under load (default on, off in quick mode)
+ *   BENCH_PROFILE_SECONDS=4    seconds per profiled run
+ *   BENCH_PROFILE_SAVE=1       also write the .cpuprofile files to bench/results/profiles/
+ *   BENCH_OUT=path             where to write the JSON (default bench/results/latest.json)
+ */
+import { fileURLToPath } from 'node:url';
+
+export const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url));
+export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+export interface BenchConfig {
+  readonly quick: boolean;
+  readonly seconds: number;
+  readonly warmupSeconds: number;
+  readonly rounds: number;
+  readonly connections: number;
+  readonly maxRequests: number;
+  readonly auditSeconds: number;
+  readonly scaling: boolean;
+  readonly profile: boolean;
+  readonly profileSeconds: number;
+  readonly profileSave: boolean;
+  readonly out: string;
+}
+
+function number(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < min || value > max) {
+    throw new Error(`${name} must be a number from ${min} to ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+function flag(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  return !['0', 'false', 'no', 'off'].includes(raw.trim().toLowerCase());
+}
+
+export function readConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
+  const quick = flag(env, 'BENCH_QUICK', false);
+  return {
+    quick,
+    seconds: number(env, 'BENCH_SECONDS', quick ? 1.5 : 5, 0.5, 120),
+    warmupSeconds: number(env, 'BENCH_WARMUP_SECONDS', quick ? 0.5 : 2, 0, 60),
+    rounds: Math.round(number(env, 'BENCH_ROUNDS', quick ? 1 : 3, 1, 20)),
+    connections: Math.round(number(env, 'BENCH_CONNECTIONS', 16, 1, 512)),
+    maxRequests: Math.round(number(env, 'BENCH_MAX_REQUESTS', 200_000, 100, 10_000_000)),
+    auditSeconds: number(env, 'BENCH_AUDIT_SECONDS', quick ? 1 : 3, 0.2, 60),
+    scaling: flag(env, 'BENCH_SCALING', true),
+    profile: flag(env, 'BENCH_PROFILE', !quick),
+    profileSeconds: number(env, 'BENCH_PROFILE_SECONDS', quick ? 1.5 : 4, 0.5, 60),
+    profileSave: flag(env, 'BENCH_PROFILE_SAVE', false),
+    out: env['BENCH_OUT']?.trim() || fileURLToPath(new URL('./results/latest.json', import.meta.url)),
+  };
+}

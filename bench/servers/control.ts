@@ -1,0 +1,87 @@
+/**
+ * The orchestrator's side of a server process: start it (fork), wait until it listens, call its
+ * RPC, stop it. A process that does not stop in time is killed by its own pid.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { isReady, isRpcReply, type Op, type OpResults, type RpcReply, type ServerSpec } from './protocol.ts';
+
+const CHILD = fileURLToPath(new URL('./child.ts', import.meta.url));
+const READY_TIMEOUT_MS = 120_000;
+const CALL_TIMEOUT_MS = 60_000;
+
+export interface ServerHandle {
+  readonly label: string;
+  readonly spec: ServerSpec;
+  readonly url: string;
+  readonly pid: number;
+  readonly workerPids: readonly number[];
+  call<K extends Op>(op: K): Promise<OpResults[K]>;
+  stop(): Promise<void>;
+}
+
+function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+export async function startServer(label: string, spec: ServerSpec): Promise<ServerHandle> {
+  const child = fork(CHILD, [], {
+    env: { ...process.env, BENCH_SERVER_SPEC: JSON.stringify(spec) },
+    execArgv: [],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const pending = new Map<number, (reply: RpcReply) => void>();
+  let nextId = 1;
+
+  const ready = await new Promise<{ url: string; pid: number; workerPids: readonly number[] }>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${label} did not start within ${READY_TIMEOUT_MS / 1000} s`));
+    }, READY_TIMEOUT_MS);
+    child.on('message', (m: unknown) => {
+      if (isReady(m)) {
+        clearTimeout(timer);
+        resolve(m);
+      } else if (isRpcReply(m)) {
+        pending.get(m.id)?.(m);
+      }
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`${label} exited (${signal ?? code}) before it was ready`));
+      for (const resolveReply of pending.values()) resolveReply({ id: 0, ok: false, error: `${label} exited` });
+    });
+  });
+
+  const call = <K extends Op>(op: K): Promise<OpResults[K]> => new Promise((resolve, reject) => {
+    if (!child.connected) return reject(new Error(`${label} is not running`));
+    const id = nextId++;
+    const timer = setTimeout(() => {
+      pending.delete(id);
+      reject(new Error(`${label}: ${op} got no answer within ${CALL_TIMEOUT_MS / 1000} s`));
+    }, CALL_TIMEOUT_MS);
+    pending.set(id, (reply) => {
+      clearTimeout(timer);
+      pending.delete(id);
+      if (reply.ok) resolve(reply.result as OpResults[K]);
+      else reject(new Error(`${label}: ${op} failed: ${reply.error}`));
+    });
+    child.send({ id, op });
+  });
+
+  let stopping: Promise<void> | undefined;
+  const stop = () => (stopping ??= (async () => {
+    const gone = exited(child);
+    try {
+      await Promise.race([call('stop'), new Promise((resolve) => setTimeout(resolve, 15_000))]);
+    } catch {
+      // already gone, or failing to stop: killed below
+    }
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+    await gone;
+    clearTimeout(timer);
+  })());
+
+  return { label, spec, url: ready.url, pid: ready.pid, workerPids: ready.workerPids, call, stop };
+}

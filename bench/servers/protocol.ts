@@ -1,0 +1,82 @@
+/**
+ * What the benchmark orchestrator and a server child process say to each other over IPC.
+ */
+import type { ProfileSummary } from './profile.ts';
+
+export type ServerKind = 'ceiling' | 'plain' | 'hub';
+
+/** How to start one server process (passed as JSON in BENCH_SERVER_SPEC). */
+export interface ServerSpec {
+  readonly kind: ServerKind;
+  /** Variables the demo catalogue's connectors read (department URLs, databases, files). */
+  readonly departmentEnv: Readonly<Record<string, string>>;
+  /** The hub's MongoDB (hub only). */
+  readonly mongoUri: string;
+  readonly database: string;
+  /** Subject-hash key, hex (hub only; shared by hub processes on one database). */
+  readonly subjectKeyHex: string;
+  /** 0 = any free port; processes of a cluster need a fixed one. */
+  readonly port: number;
+  /** More than 1: node:cluster workers sharing the port (hub only). */
+  readonly workers: number;
+  /** Return the raw CPU profile with its summary (to save as .cpuprofile). */
+  readonly keepProfile: boolean;
+}
+
+export interface CallCounts {
+  /** fetchMany calls per `connector/dataset`. */
+  readonly calls: Readonly<Record<string, number>>;
+}
+
+export interface MemoryStats {
+  /** Resident set size now, bytes (summed over workers). */
+  readonly rss: number;
+  /** Highest sampled RSS since the previous `memory` call, bytes. */
+  readonly windowPeakRss: number;
+  /** Peak RSS of the process lifetime (getrusage maxrss), bytes. */
+  readonly maxRss: number;
+}
+
+export interface AuditStats {
+  /** Access records the hub's AuditWriter acknowledged as durable (0 for (a) and (b)). */
+  readonly written: number;
+}
+
+export interface OpResults {
+  counts: CallCounts;
+  memory: MemoryStats;
+  audit: AuditStats;
+  'profile-start': null;
+  'profile-stop': ProfileSummary;
+  stop: null;
+}
+
+export type Op = keyof OpResults;
+
+export interface RpcRequest {
+  readonly id: number;
+  readonly op: Op;
+}
+
+export type RpcReply =
+  | { readonly id: number; readonly ok: true; readonly result: unknown }
+  | { readonly id: number; readonly ok: false; readonly error: string };
+
+export interface ReadyMessage {
+  readonly type: 'ready';
+  readonly url: string;
+  readonly pid: number;
+  readonly workerPids: readonly number[];
+}
+
+export function isRpcRequest(value: unknown): value is RpcRequest {
+  return typeof value === 'object' && value !== null && typeof (value as { id?: unknown }).id === 'number' && typeof (value as { op?: unknown }).op === 'string';
+}
+
+export function isRpcReply(value: unknown): value is RpcReply {
+  return typeof value === 'object' && value !== null && typeof (value as { id?: unknown }).id === 'number' && typeof (value as { ok?: unknown }).ok === 'boolean';
+}
+
+export function isReady(value: unknown): value is ReadyMessage {
+  return typeof value === 'object' && value !== null && (value as { type?: unknown }).type === 'ready';
+}

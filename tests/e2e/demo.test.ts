@@ -1,0 +1,86 @@
+/**
+ * `npm start` (hub demo): starts everything, writes credentials and an example query that works,
+ * stops cleanly on SIGTERM, and keeps its tokens across restarts.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { MongoClient } from 'mongodb';
+import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import { postGraphQL, ROOT } from '../support/hub.ts';
+
+let dir: string;
+const database = `demo_${randomBytes(4).toString('hex')}`;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'hub-demo-'));
+});
+
+afterAll(async () => {
+  const client = new MongoClient(inject('mongoUri'));
+  try {
+    for (const db of [database, `${database}_dept_renshe`, `${database}_dept_yibao`]) await client.db(db).dropDatabase();
+  } finally {
+    await client.close();
+  }
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function startDemo(): Promise<{ child: ChildProcess; url: string; output: () => string }> {
+  const child = spawn(process.execPath, [join(ROOT, 'gateway/cli.ts'), 'demo', '--port', '0', '--data-dir', dir], {
+    cwd: ROOT, env: { ...process.env, MONGODB_URI: inject('mongoUri'), MONGODB_DATABASE: database, LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`demo did not start:\n${out}`)), 60_000);
+    const poll = setInterval(() => {
+      const m = /hub is serving (http:\/\/127\.0\.0\.1:\d+\/graphql)/.exec(out);
+      if (m && out.includes('Ctrl-C')) { clearInterval(poll); clearTimeout(timer); resolve(m[1]!); }
+    }, 50);
+    child.on('exit', (code) => { clearInterval(poll); clearTimeout(timer); reject(new Error(`demo exited ${code}:\n${out}`)); });
+  });
+  return { child, url, output: () => out };
+}
+
+async function stop(child: ChildProcess): Promise<number | null> {
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  return exited;
+}
+
+it('serves the example query with records from several departments, and keeps its tokens across restarts', async () => {
+  const first = await startDemo();
+  let credentials: Record<string, string>;
+  try {
+    credentials = JSON.parse(await readFile(join(dir, 'credentials.json'), 'utf8')) as Record<string, string>;
+    expect(Object.keys(credentials).sort()).toEqual(['mz-dibao', 'sj-kaiban', 'zw-yichuang']);
+    expect((await stat(join(dir, 'credentials.json'))).mode & 0o077).toBe(0);
+    const example = await readFile(join(dir, 'example.graphql'), 'utf8');
+    expect(first.output()).toContain('curl -s');
+    expect(first.output()).toContain(example.split('\n')[0]!);
+
+    const res = await postGraphQL(first.url, credentials['zw-yichuang']!, example);
+    expect(res.body.errors).toBeUndefined();
+    const access = res.body.data!['access'] as Record<string, Record<string, unknown>>;
+    const departments = ['hukou', 'birthCertificate', 'medicalInsurance'].filter((f) => access['child']![f]);
+    expect(departments).toHaveLength(3);
+    expect(access['mother']!['socialInsurance']).toBeTruthy();
+    expect(access['motherCheck']).toEqual({ match: true, mismatched: [] });
+  } finally {
+    expect(await stop(first.child)).toBe(0);
+  }
+
+  const second = await startDemo();
+  try {
+    const again = JSON.parse(await readFile(join(dir, 'credentials.json'), 'utf8')) as Record<string, string>;
+    expect(again).toEqual(credentials);
+    const res = await postGraphQL(second.url, again['mz-dibao']!, '{ me { id department } }');
+    expect(res.body.data).toEqual({ me: { id: 'mz-dibao', department: 'MZ' } });
+  } finally {
+    expect(await stop(second.child)).toBe(0);
+  }
+}, 120_000);
