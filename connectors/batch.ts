@@ -57,6 +57,26 @@ export function indexByKey(records: Iterable<UpstreamRecord>, keyField: string):
 }
 
 /**
+ * Fetches `keys` in chunks of `size`, concurrently, and indexes every returned record by key
+ * field (the first record of a key wins, whichever chunk brought it).
+ */
+export async function fetchInChunks(
+  keys: readonly string[],
+  size: number,
+  keyField: string,
+  fetchPart: (part: string[]) => Promise<Iterable<UpstreamRecord>>,
+): Promise<Map<string, UpstreamRecord>> {
+  const found = new Map<string, UpstreamRecord>();
+  await Promise.all(chunk(keys, size).map(async (part) => {
+    for (const record of await fetchPart(part)) {
+      const key = keyOf(record, keyField);
+      if (key !== undefined && !found.has(key)) found.set(key, record);
+    }
+  }));
+  return found;
+}
+
+/**
  * One answer per requested key, in the caller's order (duplicates answered again): the record
  * reduced to the asked items and the key field, or `null` when there is none. Each position gets
  * its own object, so a caller that masks one answer cannot change another.

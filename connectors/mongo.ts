@@ -14,7 +14,7 @@
  */
 import { MongoClient, type Document } from 'mongodb';
 import {
-  answerInOrder, chunk, distinctKeys, keyOf, raceSignal, returnedFields, throwIfCallerAborted,
+  answerInOrder, distinctKeys, fetchInChunks, raceSignal, returnedFields, throwIfCallerAborted,
 } from './batch.ts';
 import type {
   ConfigSchema, Connector, ConnectorContext, ConnectorFactory, FetchRequest, HealthStatus, UpstreamRecord,
@@ -146,19 +146,12 @@ export class MongoConnector implements Connector {
       ...returnedFields(request).map((field) => [field, 1] as const),
     ]);
 
-    const found = new Map<string, UpstreamRecord>();
+    let found: Map<string, UpstreamRecord>;
     try {
       const client = await raceSignal(this.#client(), signal);
       const collection = client.db(this.#config.database).collection(request.dataset);
-      await Promise.all(chunk(keys, maxKeysPerCall).map(async (part) => {
-        const records = await collection
-          .find({ [request.keyField]: { $in: part } }, { projection, signal })
-          .toArray();
-        for (const record of records) {
-          const key = keyOf(record, request.keyField);
-          if (key !== undefined && !found.has(key)) found.set(key, record);
-        }
-      }));
+      found = await fetchInChunks(keys, maxKeysPerCall, request.keyField, (part) =>
+        collection.find({ [request.keyField]: { $in: part } }, { projection, signal }).toArray());
     } catch (error) {
       siblings.abort();
       if (request.signal?.aborted) throw request.signal.reason;

@@ -37,7 +37,7 @@
  */
 import { Pool } from 'undici';
 import {
-  answerInOrder, chunk, distinctKeys, isRecord, keyOf, returnedFields, throwIfCallerAborted,
+  answerInOrder, distinctKeys, fetchInChunks, isRecord, returnedFields, throwIfCallerAborted,
 } from './batch.ts';
 import type {
   ConfigSchema, Connector, ConnectorContext, ConnectorFactory, FetchRequest, HealthStatus, UpstreamRecord,
@@ -170,16 +170,10 @@ export class RestConnector implements Connector {
       request.signal ? [timeout, siblings.signal, request.signal] : [timeout, siblings.signal],
     );
 
-    const found = new Map<string, UpstreamRecord>();
+    let found: Map<string, UpstreamRecord>;
     try {
-      await Promise.all(chunk(keys, this.#config.maxKeysPerCall).map(async (part) => {
-        const body = JSON.stringify({ keyField: request.keyField, keys: part, items });
-        const records = await this.#post(path, what, headers, body, signal);
-        for (const record of records) {
-          const key = keyOf(record, request.keyField);
-          if (key !== undefined && !found.has(key)) found.set(key, record);
-        }
-      }));
+      found = await fetchInChunks(keys, this.#config.maxKeysPerCall, request.keyField, (part) =>
+        this.#post(path, what, headers, JSON.stringify({ keyField: request.keyField, keys: part, items }), signal));
     } catch (error) {
       siblings.abort();
       if (request.signal?.aborted) throw request.signal.reason;
