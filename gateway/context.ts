@@ -3,7 +3,7 @@
  */
 import type DataLoader from 'dataloader';
 import type { UpstreamRecord } from '../connectors/index.ts';
-import type { CompiledPolicy, Principal } from '../policies/index.ts';
+import type { CompiledPolicy, Principal, ResourceDecision } from '../policies/index.ts';
 import type { Purpose, SubjectType } from '../schema/index.ts';
 import type { HubRuntime } from './runtime.ts';
 
@@ -22,6 +22,8 @@ export interface AccessScope {
   readonly operator: string;
   readonly policy: CompiledPolicy;
   readonly today: string;
+  /** Decisions already taken under this scope (the same for every subject of a batch). */
+  readonly decisions: Map<string, ResourceDecision>;
 }
 
 /** A subject asked for under an access scope. */

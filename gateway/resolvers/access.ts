@@ -30,6 +30,7 @@ const access: Resolver<unknown, { purpose?: string | null; caseId?: string | nul
     operator: statement.operator!.trim(),
     policy: ctx.runtime.policyFor(ctx.principal, check.purpose, day),
     today: day,
+    decisions: new Map(),
   };
 };
 

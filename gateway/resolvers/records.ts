@@ -47,12 +47,17 @@ export function resourceResolver(r: Resource): GraphQLFieldResolver<SubjectRef, 
       subject: { type: subject.type, key: subject.key },
     };
     const asked = selectedFields(info);
-    const decision = decideRead(scope.policy, r, asked, {
-      principal: ctx.principal,
-      departmentGrants: ctx.runtime.grants.forDepartment(ctx.principal.department),
-      today: scope.today,
-      batchSize: subject.batchSize,
-    });
+    const decisionKey = `${r.code}|${subject.batchSize}|${asked.join(',')}`;
+    let decision = scope.decisions.get(decisionKey);
+    if (!decision) {
+      decision = decideRead(scope.policy, r, asked, {
+        principal: ctx.principal,
+        departmentGrants: ctx.runtime.grants.forDepartment(ctx.principal.department),
+        today: scope.today,
+        batchSize: subject.batchSize,
+      });
+      scope.decisions.set(decisionKey, decision);
+    }
     if (!decision.allowed) {
       await recordAccess(ctx, { ...base, action: 'read', refused: asked, grants: decision.grants, decision: 'deny', code: decision.refusal.code, reason: decision.refusal.message });
       throw refusalError(decision.refusal, { resource: r.code });

@@ -4,7 +4,12 @@
  */
 import { Kind, type FieldNode, type GraphQLResolveInfo, type SelectionSetNode } from 'graphql';
 
+/** Per field-node list: every subject of a `persons` list shares one, so it is read once. */
+const cache = new WeakMap<readonly FieldNode[], string[]>();
+
 export function selectedFields(info: GraphQLResolveInfo): string[] {
+  const cached = cache.get(info.fieldNodes);
+  if (cached) return cached;
   const out = new Set<string>();
   const visit = (set: SelectionSetNode | undefined, seen: Set<string>) => {
     if (!set) return;
@@ -19,6 +24,8 @@ export function selectedFields(info: GraphQLResolveInfo): string[] {
       }
     }
   };
-  for (const node of info.fieldNodes as readonly FieldNode[]) visit(node.selectionSet, new Set());
-  return [...out].sort();
+  for (const node of info.fieldNodes) visit(node.selectionSet, new Set());
+  const fields = [...out].sort();
+  cache.set(info.fieldNodes, fields);
+  return fields;
 }
