@@ -1,3 +1,4 @@
 export { subjectHash, type AccessRecord, type Decision, type GrantVersion } from './record.ts';
 export { AuditWriter, AuditUnavailableError, ACCESS_COLLECTION, type AuditWriterOptions } from './writer.ts';
 export { ensureAuditIndexes, searchAccess, type AccessQuery } from './store.ts';
+export { appendAdmin, lastAdmin, ADMIN_COLLECTION, type AdminRecord } from './admin.ts';

@@ -10,7 +10,7 @@ import { ValidationError } from '../schema/index.ts';
 import { validateCatalogue } from './commands/catalog.ts';
 import { runDemo } from './commands/demo.ts';
 import { serve } from './commands/serve.ts';
-import { createSystemToken } from './commands/token.ts';
+import { createSystemToken, formatCredentials, listTokens, revokeTokens } from './commands/token.ts';
 import { ProvisionError } from './mongo/provision.ts';
 
 export const USAGE = `Usage: hub <command> [options]
@@ -22,6 +22,10 @@ Commands:
   catalog validate <dir>                Validate a catalogue directory and report every violation
   token create --config <file> --system <code> [--label <text>]
                                         Issue a bearer token for a registered system (printed once)
+  token list --config <file> [--system <code>]
+                                        List tokens (id, system, created, revoked); never the tokens
+  token revoke --config <file> (--id <id> | --system <code>) [--reason <text>]
+                                        Revoke one token, or every token of a system (effective within 10 s)
   key create                            Print a new random subject-hash key (64 hex characters)
   help                                  Show this text
 
@@ -72,10 +76,24 @@ export async function main(argv: string[], out: (line: string) => void = console
       return 0;
     }
     case 'token': {
-      if (sub !== 'create') throw new UsageError(sub ? `unknown token command "${sub}"` : 'token needs a command: create');
-      const { values } = parse(rest, { config: { type: 'string' }, system: { type: 'string' }, label: { type: 'string' } });
-      out(await createSystemToken(required(values, 'config'), required(values, 'system'), values.label));
-      return 0;
+      if (sub === 'create') {
+        const { values } = parse(rest, { config: { type: 'string' }, system: { type: 'string' }, label: { type: 'string' } });
+        out(await createSystemToken(required(values, 'config'), required(values, 'system'), values.label));
+        return 0;
+      }
+      if (sub === 'list') {
+        const { values } = parse(rest, { config: { type: 'string' }, system: { type: 'string' } });
+        for (const line of formatCredentials(await listTokens(required(values, 'config'), values.system))) out(line);
+        return 0;
+      }
+      if (sub === 'revoke') {
+        const { values } = parse(rest, { config: { type: 'string' }, id: { type: 'string' }, system: { type: 'string' }, reason: { type: 'string' } });
+        if ((values.id === undefined) === (values.system === undefined)) throw new UsageError('token revoke needs exactly one of --id or --system');
+        const revoked = await revokeTokens(required(values, 'config'), values.id !== undefined ? { id: values.id } : { principalId: values.system! }, values.reason);
+        out(revoked.length ? `revoked ${revoked.join(', ')}` : 'no active token matched');
+        return revoked.length ? 0 : 1;
+      }
+      throw new UsageError(sub ? `unknown token command "${sub}"` : 'token needs a command: create, list or revoke');
     }
     case 'key': {
       if (sub !== 'create') throw new UsageError(sub ? `unknown key command "${sub}"` : 'key needs a command: create');

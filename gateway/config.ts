@@ -25,6 +25,8 @@ export interface HubConfig {
   };
   readonly audit: { readonly maxBatch: number; readonly maxInFlight: number; readonly writeConcern: 'majority' | 1 };
   readonly grants: { readonly refreshSeconds: number };
+  /** How long a token lookup is cached; a revoked token works at most this long. 0 = no cache. */
+  readonly auth: { readonly cacheSeconds: number };
   readonly log: { readonly level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
   /** Directory the config file lives in; relative paths in the catalogue resolve against the catalogue. */
   readonly baseDir: string;
@@ -91,6 +93,12 @@ export const configSchema: JsonSchema = {
       additionalProperties: false,
       default: {},
       properties: { refreshSeconds: { type: 'number', minimum: 0.1, maximum: 3600, default: 5 } },
+    },
+    auth: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: { cacheSeconds: { type: 'number', minimum: 0, maximum: 300, default: 10 } },
     },
     log: {
       type: 'object',

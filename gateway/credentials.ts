@@ -55,16 +55,17 @@ export async function tokenValid(db: Db, token: string): Promise<boolean> {
 }
 
 /**
- * Resolves bearer tokens to principals. Lookups are cached briefly (default 10 s), so a revoked
- * token stops working within that time.
+ * Resolves bearer tokens to principals. Lookups are cached briefly (`auth.cacheSeconds`, default
+ * 10 s), so a revoked token stops working within that time.
  */
 export class Authenticator {
   readonly #collection: Collection<CredentialDoc>;
-  readonly #cache: LRUCache<string, { principal: Principal | null }>;
+  readonly #cache: LRUCache<string, { principal: Principal | null }> | undefined;
 
   constructor(db: Db, options: { cacheTtlMs?: number; cacheSize?: number } = {}) {
     this.#collection = db.collection<CredentialDoc>(CREDENTIALS_COLLECTION);
-    this.#cache = new LRUCache({ max: options.cacheSize ?? 10_000, ttl: options.cacheTtlMs ?? 10_000 });
+    const ttl = options.cacheTtlMs ?? 10_000;
+    this.#cache = ttl > 0 ? new LRUCache({ max: options.cacheSize ?? 10_000, ttl }) : undefined;
   }
 
   /** The principal of an `Authorization` header value, or null when absent, malformed or unknown. */
@@ -72,11 +73,45 @@ export class Authenticator {
     const match = header ? /^Bearer\s+(\S{16,256})$/i.exec(header.trim()) : null;
     if (!match) return null;
     const hash = hashToken(match[1]!);
-    const cached = this.#cache.get(hash);
+    const cached = this.#cache?.get(hash);
     if (cached) return cached.principal;
     const doc = await this.#collection.findOne({ tokenHash: hash, revokedAt: null });
     const principal: Principal | null = doc ? { kind: doc.kind, id: doc.principalId, department: doc.department } : null;
-    this.#cache.set(hash, { principal });
+    this.#cache?.set(hash, { principal });
     return principal;
   }
+}
+
+/** A credential as operators see it: never the token, only a short id derived from its hash. */
+export interface CredentialInfo {
+  readonly id: string;
+  readonly kind: PrincipalKind;
+  readonly principalId: string;
+  readonly department: string;
+  readonly label: string;
+  readonly createdAt: Date;
+  readonly revokedAt: Date | null;
+}
+
+/** The first 12 hex digits of the token hash: enough to name a credential, useless to an attacker. */
+export const credentialId = (tokenHash: string): string => tokenHash.slice(0, 12);
+
+export async function listCredentials(db: Db, principalId?: string): Promise<CredentialInfo[]> {
+  const docs = await db.collection<CredentialDoc>(CREDENTIALS_COLLECTION)
+    .find(principalId ? { principalId } : {}, { projection: { _id: 0 } })
+    .sort({ createdAt: 1 })
+    .toArray();
+  return docs.map(({ tokenHash, ...rest }) => ({ id: credentialId(tokenHash), ...rest }));
+}
+
+/** Revokes the active credentials with this id prefix or of this principal; returns their ids. */
+export async function revokeCredentials(db: Db, target: { id: string } | { principalId: string }): Promise<string[]> {
+  const collection = db.collection<CredentialDoc>(CREDENTIALS_COLLECTION);
+  const filter = 'id' in target
+    ? { tokenHash: { $regex: `^${target.id.replace(/[^0-9a-f]/g, '')}` }, revokedAt: null }
+    : { principalId: target.principalId, revokedAt: null };
+  const docs = await collection.find(filter).toArray();
+  if (docs.length === 0) return [];
+  await collection.updateMany({ tokenHash: { $in: docs.map((d) => d.tokenHash) } }, { $set: { revokedAt: new Date() } });
+  return docs.map((d) => credentialId(d.tokenHash));
 }

@@ -88,7 +88,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<HubRuntime
       validators: new Map(catalogue.resources.map((r) => [r.code, createRecordValidator(r)])),
       grants,
       audit,
-      authenticator: new Authenticator(db),
+      authenticator: new Authenticator(db, { cacheTtlMs: config.auth.cacheSeconds * 1000 }),
       subjectKey,
       policyFor(principal, purpose, today) {
         const key = `${grants.version}|${today}|${principal.department}|${principal.id}|${purpose.code}`;

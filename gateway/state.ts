@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { AnyBulkWriteOperation, Db, Document } from 'mongodb';
+import { appendAdmin, lastAdmin } from '../audit/index.ts';
 import type { Catalogue, Grant } from '../schema/index.ts';
 
 export const COLLECTIONS = {
@@ -28,6 +29,8 @@ async function replaceAll(db: Db, name: string, key: string, docs: readonly Docu
  * replaced only when the file carries a higher version (grants changed through the hub win).
  */
 export async function syncCatalogue(db: Db, catalogue: Catalogue): Promise<void> {
+  const digest = catalogueDigest(catalogue);
+  const previous = await lastAdmin(db, 'catalogue.sync');
   await replaceAll(db, COLLECTIONS.departments, 'code', catalogue.departments as unknown as Document[]);
   await replaceAll(db, COLLECTIONS.systems, 'code', catalogue.systems as unknown as Document[]);
   await replaceAll(db, COLLECTIONS.purposes, 'code', catalogue.purposes as unknown as Document[]);
@@ -38,11 +41,37 @@ export async function syncCatalogue(db: Db, catalogue: Catalogue): Promise<void>
   const grants = db.collection<Grant>(COLLECTIONS.grants);
   await grants.createIndex({ id: 1 }, { unique: true, name: 'id' });
   await grants.createIndex({ consumer: 1 }, { name: 'consumer' });
+  const seededGrants: string[] = [];
+  const updatedGrants: string[] = [];
   for (const g of catalogue.grants) {
     const seeded: Grant = { ...g, version: g.version ?? 1, status: g.status ?? 'approved' };
-    await grants.updateOne({ id: g.id, version: { $lt: seeded.version } }, { $set: seeded }, { upsert: false });
-    await grants.updateOne({ id: g.id }, { $setOnInsert: seeded }, { upsert: true });
+    const updated = await grants.updateOne({ id: g.id, version: { $lt: seeded.version } }, { $set: seeded }, { upsert: false });
+    const inserted = await grants.updateOne({ id: g.id }, { $setOnInsert: seeded }, { upsert: true });
+    if (updated.modifiedCount > 0) updatedGrants.push(g.id);
+    if (inserted.upsertedCount > 0) seededGrants.push(g.id);
   }
+  if (previous?.target !== digest || seededGrants.length > 0 || updatedGrants.length > 0) {
+    await appendAdmin(db, {
+      actor: 'config',
+      action: 'catalogue.sync',
+      target: digest,
+      detail: {
+        departments: catalogue.departments.length,
+        systems: catalogue.systems.length,
+        purposes: catalogue.purposes.length,
+        resources: catalogue.resources.length,
+        connectors: catalogue.connectors.length,
+        seededGrants,
+        updatedGrants,
+      },
+    });
+  }
+}
+
+/** A digest of what the catalogue files say, to record each change of the registry once. */
+function catalogueDigest(c: Catalogue): string {
+  const content = { ...c, connectors: c.connectors.map((x) => ({ name: x.name, kind: x.config.kind })) };
+  return createHash('sha256').update(JSON.stringify(content)).digest('hex');
 }
 
 /**

@@ -38,6 +38,8 @@ describe('usage', () => {
     [['catalog'], 'catalog needs a command'],
     [['catalog', 'validate'], 'needs a catalogue directory'],
     [['token', 'create', '--config', 'x.yaml'], '--system is required'],
+    [['token', 'revoke', '--config', 'x.yaml'], 'exactly one of --id or --system'],
+    [['token', 'rotate'], 'unknown token command "rotate"'],
     [['demo', '--port', 'abc'], 'port must be 0-65535'],
     [['key', 'create', '--bits', '3'], "Unknown option '--bits'"],
   ])('hub %j prints usage and exits 2', async (args, message) => {
@@ -95,6 +97,7 @@ describe('serve and token create', () => {
       `catalogue: ${DEMO_CATALOGUE}`,
       'subjectKey: { file: subject.key }',
       'log: { level: info }',
+      'auth: { cacheSeconds: 0 }',
       '',
     ].join('\n'));
   });
@@ -152,6 +155,24 @@ describe('serve and token create', () => {
       const res = await postGraphQL(url, token, `{ access(purpose: "440000-DIBAO-001", caseId: "DB-cli", operator: "op") { person(idNumber: "${applicant}") { hukou { gender } } } }`);
       expect(res.body.errors).toBeUndefined();
       expect(res.body.data).toMatchObject({ access: { person: { hukou: { gender: expect.stringMatching(/^[男女]$/) } } } });
+
+      const listed = await hub(['token', 'list', '--config', configPath, '--system', 'mz-dibao']);
+      expect(listed.code).toBe(0);
+      expect(listed.stdout).not.toContain(token);
+      const id = hashToken(token).slice(0, 12);
+      expect(listed.stdout).toMatch(new RegExp(`^${id}\tsystem\tmz-dibao\tMZ\t.*\tactive\t`, 'm'));
+      const revoked = await hub(['token', 'revoke', '--config', configPath, '--id', id, '--reason', 'rotated']);
+      expect(revoked.code).toBe(0);
+      expect(revoked.stdout).toContain(`revoked ${id}`);
+      const after = await postGraphQL(url, token, '{ me { id } }');
+      expect(after.status).toBe(401);
+      expect(after.body.errors?.[0]?.extensions?.['code']).toBe('UNAUTHENTICATED');
+      expect((await hub(['token', 'revoke', '--config', configPath, '--id', id])).stdout).toContain('no active token matched');
+
+      const admin = await db.db.collection('audit_admin').find({}, { projection: { _id: 0 } }).toArray();
+      expect(admin.map((a) => a['action'])).toEqual(expect.arrayContaining(['catalogue.sync', 'token.create', 'token.revoke']));
+      expect(admin.find((a) => a['action'] === 'token.revoke')).toMatchObject({ target: id, detail: { reason: 'rotated' }, actor: expect.stringMatching(/^cli:/) });
+      expect(JSON.stringify(admin)).not.toContain(token);
     } finally {
       server.kill('SIGTERM');
       await new Promise((resolve) => server.once('exit', resolve));
