@@ -42,17 +42,23 @@ export function compilePolicy(
   departmentGrants: readonly Grant[],
   today: string,
 ): CompiledPolicy {
-  const rules: RawRuleOf<HubAbility>[] = [];
+  // Fields per (resource, action), merged across the catalogue default and every grant in force,
+  // so the ability holds at most three rules per resource however many grants there are.
+  const fields = new Map<string, Record<Action, Set<string>>>();
+  const add = (resource: string, action: Action, item: string) => {
+    let entry = fields.get(resource);
+    if (!entry) fields.set(resource, (entry = { read: new Set(), read_masked: new Set(), verify: new Set() }));
+    entry[action].add(item);
+  };
   const allowedResource = (code: string) => !purpose.resources || purpose.resources.includes(code);
 
   for (const r of resources) {
     if (r.sharing !== 'unconditional' || !allowedResource(r.code)) continue;
     // 无条件共享: every registered department may read it for its duties, shown with the catalogue's
     // default masks. Biometric items always need a grant (and consent).
-    const clear = r.items.filter((i) => i.mask === 'none' && i.classification !== 'biometric').map((i) => i.name);
-    const masked = r.items.filter((i) => i.mask !== 'none' && i.classification !== 'biometric').map((i) => i.name);
-    if (clear.length) rules.push({ action: 'read', subject: r.code, fields: clear });
-    if (masked.length) rules.push({ action: 'read_masked', subject: r.code, fields: masked });
+    for (const i of r.items) {
+      if (i.classification !== 'biometric') add(r.code, i.mask === 'none' ? 'read' : 'read_masked', i.name);
+    }
   }
 
   const byResource = new Map<string, Grant[]>();
@@ -60,14 +66,17 @@ export function compilePolicy(
   for (const g of departmentGrants) {
     if (!grantInForce(g, today) || !grantApplies(g, principal, purpose.code) || !allowedResource(g.resource)) continue;
     if (sharing.get(g.resource) === 'none' || !sharing.has(g.resource)) continue;
-    const fields: Record<Action, string[]> = { read: [], read_masked: [], verify: [] };
-    for (const item of g.items) fields[item.access === 'clear' ? 'read' : item.access === 'masked' ? 'read_masked' : 'verify'].push(item.name);
-    for (const action of ['read', 'read_masked', 'verify'] as const) {
-      if (fields[action].length) rules.push({ action, subject: g.resource, fields: fields[action] });
-    }
+    for (const item of g.items) add(g.resource, item.access === 'clear' ? 'read' : item.access === 'masked' ? 'read_masked' : 'verify', item.name);
     const list = byResource.get(g.resource) ?? [];
     list.push(g);
     byResource.set(g.resource, list);
+  }
+
+  const rules: RawRuleOf<HubAbility>[] = [];
+  for (const [subject, byAction] of fields) {
+    for (const action of ['read', 'read_masked', 'verify'] as const) {
+      if (byAction[action].size) rules.push({ action, subject, fields: [...byAction[action]] });
+    }
   }
   return { ability: createMongoAbility<HubAbility>(rules), purpose, grantsByResource: byResource };
 }
