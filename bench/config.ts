@@ -3,13 +3,17 @@
  * count (maxRequests); BENCH_QUICK=1 shrinks everything to a ~1-minute smoke run.
  *
  *   BENCH_QUICK=1              smoke run: 1 round, short runs, no profile
- *   BENCH_SECONDS=5            seconds per measured load run
- *   BENCH_WARMUP_SECONDS=2     seconds of warm-up per server × scenario before the rounds
+ *   BENCH_SECONDS=4            seconds per measured load run
+ *   BENCH_WARMUP_SECONDS=1     seconds of warm-up per server × scenario before the rounds (quick: 0)
  *   BENCH_ROUNDS=3             rounds (each round runs every server on every scenario, order rotated)
  *   BENCH_CONNECTIONS=16       concurrent connections of the load generator
  *   BENCH_MAX_REQUESTS=200000  hard cap of requests per load run
  *   BENCH_AUDIT_SECONDS=3      seconds per audit-writer batch size
+ *   BENCH_DECOMPOSE=1          also measure (c′), the hub with audit writes discarded (diagnostic;
+ *                              default on, off in quick mode)
  *   BENCH_SCALING=1            measure 1 vs 2 hub processes (0 to skip)
+ *   BENCH_HUB_AUDIT_BATCH=n    what-if: the hub's audit.maxBatch (default: the hub's default)
+ *   BENCH_HUB_AUDIT_IN_FLIGHT=n  what-if: the hub's audit.maxInFlight
  *   BENCH_PROFILE=1            CPU-profile (b) and (c) under load (default on, off in quick mode)
  *   BENCH_PROFILE_SECONDS=4    seconds per profiled run
  *   BENCH_PROFILE_SAVE=1       also write the .cpuprofile files to bench/results/profiles/
@@ -28,11 +32,14 @@ export interface BenchConfig {
   readonly connections: number;
   readonly maxRequests: number;
   readonly auditSeconds: number;
+  readonly decompose: boolean;
   readonly scaling: boolean;
   readonly profile: boolean;
   readonly profileSeconds: number;
   readonly profileSave: boolean;
   readonly out: string;
+  /** What-if overrides of the hub's audit writer settings (empty = hub defaults). */
+  readonly hubAudit: { readonly maxBatch?: number; readonly maxInFlight?: number };
 }
 
 function number(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
@@ -55,16 +62,21 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
   const quick = flag(env, 'BENCH_QUICK', false);
   return {
     quick,
-    seconds: number(env, 'BENCH_SECONDS', quick ? 1.5 : 5, 0.5, 120),
-    warmupSeconds: number(env, 'BENCH_WARMUP_SECONDS', quick ? 0.5 : 2, 0, 60),
+    seconds: number(env, 'BENCH_SECONDS', quick ? 1.5 : 4, 0.5, 120),
+    warmupSeconds: number(env, 'BENCH_WARMUP_SECONDS', quick ? 0 : 1, 0, 60),
     rounds: Math.round(number(env, 'BENCH_ROUNDS', quick ? 1 : 3, 1, 20)),
     connections: Math.round(number(env, 'BENCH_CONNECTIONS', 16, 1, 512)),
     maxRequests: Math.round(number(env, 'BENCH_MAX_REQUESTS', 200_000, 100, 10_000_000)),
     auditSeconds: number(env, 'BENCH_AUDIT_SECONDS', quick ? 1 : 3, 0.2, 60),
+    decompose: flag(env, 'BENCH_DECOMPOSE', !quick),
     scaling: flag(env, 'BENCH_SCALING', true),
     profile: flag(env, 'BENCH_PROFILE', !quick),
     profileSeconds: number(env, 'BENCH_PROFILE_SECONDS', quick ? 1.5 : 4, 0.5, 60),
     profileSave: flag(env, 'BENCH_PROFILE_SAVE', false),
     out: env['BENCH_OUT']?.trim() || fileURLToPath(new URL('./results/latest.json', import.meta.url)),
+    hubAudit: {
+      ...(env['BENCH_HUB_AUDIT_BATCH'] ? { maxBatch: Math.round(number(env, 'BENCH_HUB_AUDIT_BATCH', 1024, 1, 100_000)) } : {}),
+      ...(env['BENCH_HUB_AUDIT_IN_FLIGHT'] ? { maxInFlight: Math.round(number(env, 'BENCH_HUB_AUDIT_IN_FLIGHT', 2, 1, 64)) } : {}),
+    },
   };
 }

@@ -16,6 +16,7 @@ import { provisionMongo, type MongoProvision } from '../gateway/mongo/provision.
 import { loadHubCatalogue } from '../gateway/runtime.ts';
 import type { Catalogue } from '../schema/index.ts';
 import { ROOT } from './config.ts';
+import { findPidByArgument, processCpuMicros } from './cpu.ts';
 import type { SystemCode } from './scenarios.ts';
 
 export const CATALOGUE_DIR = join(ROOT, 'demo/catalogue');
@@ -38,6 +39,8 @@ export interface BenchEnvironment {
   scratchDb(name: string): Db;
   /** Documents in the hub's audit_access collection ($collStats count: cheap on MongoDB and FerretDB). */
   auditCount(): Promise<number>;
+  /** CPU time of the MongoDB-wire server process, µs (null when it was not started here or /proc is absent). */
+  mongoCpuMicros(): Promise<number | null>;
   close(): Promise<void>;
 }
 
@@ -73,6 +76,7 @@ export async function createEnvironment(log: (line: string) => void): Promise<Be
       return client.db(`${prefix}${name}`);
     };
     const mongoDescription = await describeMongo(client, mongo.source);
+    const mongoPid = mongo.source === 'env' ? undefined : await findPidByArgument(dataDir);
 
     const data = generateDemoData({ households: 120 });
     const departments = await startDepartments({ data, mongoUri: mongo.uri, filesDir, databasePrefix: `${prefix}dept_` });
@@ -107,6 +111,7 @@ export async function createEnvironment(log: (line: string) => void): Promise<Be
           return 0; // the collection does not exist yet
         }
       },
+      mongoCpuMicros: async () => (mongoPid === undefined ? null : processCpuMicros(mongoPid)),
       close: cleanup,
     };
   } catch (error) {

@@ -26,6 +26,8 @@ export interface Operation {
   readonly title: string;
   readonly operationName: string;
   readonly system: SystemCode;
+  /** The purpose code the request states. */
+  readonly purpose: string;
   readonly query: string;
   readonly plan: Plan;
   /** Where `access` sits in the query text (GraphQL error locations). */
@@ -101,19 +103,19 @@ const verifyQuery = `query Verify(${ACCESS_VARS}, $resource: String!, $key: Stri
 export const OPERATIONS: ReadonlyMap<string, Operation> = new Map(
   [
     operation({
-      id: 'one', title: 'one person × 3 resources', operationName: 'One', system: 'mz-dibao',
+      id: 'one', title: 'one person × 3 resources', operationName: 'One', system: 'mz-dibao', purpose: PURPOSES.dibao,
       query: personQuery('One', ONE), plan: { shape: 'person', selections: ONE }, distinctResources: 3, auditRecordsPerQuery: 3,
     }),
     operation({
-      id: 'batch', title: `persons × ${BATCH_SIZE} × 4 resources`, operationName: 'Batch', system: 'mz-dibao',
+      id: 'batch', title: `persons × ${BATCH_SIZE} × 4 resources`, operationName: 'Batch', system: 'mz-dibao', purpose: PURPOSES.dibao,
       query: personsQuery, plan: { shape: 'persons', selections: BATCH }, distinctResources: 4, auditRecordsPerQuery: BATCH_SIZE * 4,
     }),
     operation({
-      id: 'verify', title: 'verify (WJ-BIRTH-CERT motherIdNumber)', operationName: 'Verify', system: 'zw-yichuang',
+      id: 'verify', title: 'verify (WJ-BIRTH-CERT motherIdNumber)', operationName: 'Verify', system: 'zw-yichuang', purpose: PURPOSES.birth,
       query: verifyQuery, plan: { shape: 'verify' }, distinctResources: 1, auditRecordsPerQuery: 1,
     }),
     operation({
-      id: 'denied', title: 'denied (unknown purpose)', operationName: 'Denied', system: 'mz-dibao',
+      id: 'denied', title: 'denied (unknown purpose)', operationName: 'Denied', system: 'mz-dibao', purpose: PURPOSES.unknown,
       query: personQuery('Denied', DENIED), plan: { shape: 'person', selections: DENIED }, distinctResources: 0, auditRecordsPerQuery: 1,
       deniedCode: 'PURPOSE_INVALID',
     }),

@@ -55,7 +55,9 @@ async function startKind(spec: ServerSpec, env: NodeJS.ProcessEnv): Promise<{ ru
   const counter = new CallCounter();
   registerCountingKinds(counter);
   const catalogue = withCountedConnectors(await loadHubCatalogue(CATALOGUE_DIR, env));
-  if (spec.kind === 'hub') return { running: await startBenchHub(spec, CATALOGUE_DIR, catalogue, env), counter };
+  if (spec.kind === 'hub' || spec.kind === 'hub-noaudit') {
+    return { running: await startBenchHub(spec, CATALOGUE_DIR, catalogue, env, spec.kind === 'hub-noaudit'), counter };
+  }
 
   const connectors = createCatalogueConnectors(catalogue, CATALOGUE_DIR, env);
   const server = spec.kind === 'ceiling' ? createCeilingServer({ catalogue, connectors }) : createPlainServer(catalogue, connectors);
@@ -96,7 +98,8 @@ class MemorySampler {
     const rss = this.#sample();
     const windowPeakRss = this.#peak;
     this.#peak = rss;
-    return { rss, windowPeakRss, maxRss: process.resourceUsage().maxRSS * 1024 };
+    const cpu = process.cpuUsage();
+    return { rss, windowPeakRss, maxRss: process.resourceUsage().maxRSS * 1024, cpuMicros: cpu.user + cpu.system };
   }
 }
 
@@ -148,7 +151,7 @@ function combine(op: Op, results: readonly unknown[]): unknown {
     case 'memory': {
       const all = results as MemoryStats[];
       const sum = (f: (m: MemoryStats) => number) => all.reduce((s, m) => s + f(m), 0);
-      return { rss: sum((m) => m.rss), windowPeakRss: sum((m) => m.windowPeakRss), maxRss: sum((m) => m.maxRss) } satisfies MemoryStats;
+      return { rss: sum((m) => m.rss), windowPeakRss: sum((m) => m.windowPeakRss), maxRss: sum((m) => m.maxRss), cpuMicros: sum((m) => m.cpuMicros) } satisfies MemoryStats;
     }
     case 'audit':
       return { written: (results as AuditStats[]).reduce((s, a) => s + a.written, 0) } satisfies AuditStats;

@@ -17,13 +17,18 @@ export interface BenchHub {
   close(): Promise<void>;
 }
 
-export async function startBenchHub(spec: ServerSpec, catalogueDir: string, catalogue: Catalogue, env: NodeJS.ProcessEnv): Promise<BenchHub> {
+/**
+ * `discardAudit` (diagnostic only): records are still built (subject hash included) but `append`
+ * resolves at once and nothing is written, to separate the audit write's cost from the checks'.
+ */
+export async function startBenchHub(spec: ServerSpec, catalogueDir: string, catalogue: Catalogue, env: NodeJS.ProcessEnv, discardAudit = false): Promise<BenchHub> {
   const config = parseConfig(
     {
       mongodb: { uri: spec.mongoUri, database: spec.database, timeoutMs: 10_000 },
       catalogue: catalogueDir,
       server: { host: '127.0.0.1', port: spec.port, graphiql: false },
       log: { level: 'error' },
+      ...(spec.audit ? { audit: spec.audit } : {}),
     },
     'bench hub config',
     ROOT,
@@ -36,5 +41,9 @@ export async function startBenchHub(spec: ServerSpec, catalogueDir: string, cata
     catalogue,
     env,
   });
+  if (discardAudit) {
+    hub.runtime.audit.append = () => Promise.resolve();
+    hub.runtime.audit.appendMany = () => Promise.resolve();
+  }
   return { url: hub.url, written: () => hub.runtime.audit.written, close: () => hub.close() };
 }

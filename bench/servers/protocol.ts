@@ -3,7 +3,8 @@
  */
 import type { ProfileSummary } from './profile.ts';
 
-export type ServerKind = 'ceiling' | 'plain' | 'hub';
+/** `hub-noaudit` is a diagnostic: the hub with its audit appends discarded (never a deployment). */
+export type ServerKind = 'ceiling' | 'plain' | 'hub' | 'hub-noaudit';
 
 /** How to start one server process (passed as JSON in BENCH_SERVER_SPEC). */
 export interface ServerSpec {
@@ -21,6 +22,8 @@ export interface ServerSpec {
   readonly workers: number;
   /** Return the raw CPU profile with its summary (to save as .cpuprofile). */
   readonly keepProfile: boolean;
+  /** Audit writer overrides for what-if runs (hub only; undefined = the hub's defaults). */
+  readonly audit?: { readonly maxBatch?: number; readonly maxInFlight?: number };
 }
 
 export interface CallCounts {
@@ -35,6 +38,8 @@ export interface MemoryStats {
   readonly windowPeakRss: number;
   /** Peak RSS of the process lifetime (getrusage maxrss), bytes. */
   readonly maxRss: number;
+  /** CPU time used so far (user + system), microseconds. */
+  readonly cpuMicros: number;
 }
 
 export interface AuditStats {

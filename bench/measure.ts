@@ -1,0 +1,156 @@
+/**
+ * The side-by-side measurement: every scenario on every server, in rounds; within a round the
+ * server order rotates (a b c, b c a, c a b …) so drift of the shared machine hits all alike.
+ * Medians over rounds are reported; ratios are computed from the medians and per round.
+ */
+import type { BenchConfig } from './config.ts';
+import type { BenchEnvironment } from './environment.ts';
+import { runLoad } from './load/driver.ts';
+import type { LoadResult } from './load/types.ts';
+import { requestHeaders } from './probe.ts';
+import type { Scenario, ScenarioId } from './scenarios.ts';
+import type { ServerHandle } from './servers/control.ts';
+import type { ServerKind } from './servers/protocol.ts';
+
+export const KINDS: readonly ServerKind[] = ['ceiling', 'plain', 'hub'];
+/** Measured alongside when BENCH_DECOMPOSE is on: the hub with audit writes discarded. */
+export const DIAGNOSTIC: ServerKind = 'hub-noaudit';
+
+export interface RunRecord {
+  readonly round: number;
+  readonly server: ServerKind;
+  readonly scenario: ScenarioId;
+  readonly load: LoadResult;
+  readonly peakRssMB: number;
+  /** Access records acknowledged per second during the run (hub only). */
+  readonly auditPerSecond: number | null;
+  /** Growth of audit_access per second during the run, counted in MongoDB (hub only). */
+  readonly auditDocsPerSecond: number | null;
+  /** CPU time per query of the server process, of the MongoDB-wire server, and of the sample departments (this process), ms. */
+  readonly cpuMsPerQuery: number;
+  readonly mongoCpuMsPerQuery: number | null;
+  readonly departmentsCpuMsPerQuery: number;
+}
+
+export interface ServerSummary {
+  readonly rps: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly rpsRuns: readonly number[];
+  readonly requests: number;
+  readonly errors: number;
+  readonly non2xx: number;
+  readonly peakRssMB: number;
+  readonly auditPerSecond: number | null;
+  readonly auditDocsPerSecond: number | null;
+  readonly bytesPerResponse: number;
+  readonly cpuMsPerQuery: number;
+  readonly mongoCpuMsPerQuery: number | null;
+  readonly departmentsCpuMsPerQuery: number;
+}
+
+export const median = (values: readonly number[]): number => {
+  if (values.length === 0) return Number.NaN;
+  const s = [...values].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+const mb = (bytes: number) => Math.round((bytes / 1024 / 1024) * 10) / 10;
+
+export async function loadRun(env: BenchEnvironment, server: ServerHandle, scenario: Scenario, seconds: number, config: BenchConfig): Promise<Omit<RunRecord, 'round' | 'server' | 'scenario'>> {
+  const hub = server.spec.kind === 'hub';
+  const cpu0 = (await server.call('memory')).cpuMicros; // also starts a new peak window
+  const written0 = hub ? (await server.call('audit')).written : 0;
+  const docs0 = hub ? await env.auditCount() : 0;
+  const mongo0 = await env.mongoCpuMicros();
+  const own0 = process.cpuUsage();
+  const load = await runLoad({
+    url: server.url,
+    bodies: scenario.bodies,
+    headers: requestHeaders(env, scenario),
+    connections: config.connections,
+    seconds,
+    maxRequests: config.maxRequests,
+  });
+  const own = process.cpuUsage(own0);
+  const mongo1 = await env.mongoCpuMicros();
+  const memory = await server.call('memory');
+  const written1 = hub ? (await server.call('audit')).written : 0;
+  const docs1 = hub ? await env.auditCount() : 0;
+  const perSecond = (n: number) => Math.round(n / load.seconds);
+  const perQuery = (micros: number) => Math.round(micros / Math.max(1, load.requests)) / 1000;
+  return {
+    cpuMsPerQuery: perQuery(memory.cpuMicros - cpu0),
+    mongoCpuMsPerQuery: mongo0 === null || mongo1 === null ? null : perQuery(mongo1 - mongo0),
+    departmentsCpuMsPerQuery: perQuery(own.user + own.system),
+    load,
+    peakRssMB: mb(memory.windowPeakRss),
+    auditPerSecond: hub ? perSecond(written1 - written0) : null,
+    auditDocsPerSecond: hub ? perSecond(docs1 - docs0) : null,
+  };
+}
+
+export async function measure(
+  env: BenchEnvironment,
+  servers: ReadonlyMap<ServerKind, ServerHandle>,
+  scenarios: readonly Scenario[],
+  config: BenchConfig,
+  log: (line: string) => void,
+): Promise<RunRecord[]> {
+  const kinds = [...servers.keys()];
+  if (config.warmupSeconds > 0) {
+    log(`Warm-up: ${config.warmupSeconds} s per server × scenario`);
+    for (const scenario of scenarios) {
+      for (const kind of kinds) await loadRun(env, servers.get(kind)!, scenario, config.warmupSeconds, config);
+    }
+  }
+  const runs: RunRecord[] = [];
+  for (let round = 1; round <= config.rounds; round++) {
+    for (const [s, scenario] of scenarios.entries()) {
+      const shift = (round - 1 + s) % kinds.length;
+      const order = [...kinds.slice(shift), ...kinds.slice(0, shift)];
+      for (const kind of order) {
+        const result = await loadRun(env, servers.get(kind)!, scenario, config.seconds, config);
+        runs.push({ round, server: kind, scenario: scenario.id, ...result });
+        const l = result.load;
+        log(`  round ${round} ${scenario.id.padEnd(6)} ${kind.padEnd(11)} ${String(l.rps).padStart(8)} req/s  p50 ${l.p50Ms} ms  p99 ${l.p99Ms} ms${l.non2xx || l.errors ? `  non-2xx ${l.non2xx} errors ${l.errors}` : ''}`);
+      }
+    }
+  }
+  return runs;
+}
+
+export function summariseRuns(runs: readonly RunRecord[], scenario: ScenarioId, kind: ServerKind): ServerSummary {
+  const mine = runs.filter((r) => r.scenario === scenario && r.server === kind);
+  const nullableMedian = (values: ReadonlyArray<number | null>) => {
+    const present = values.filter((v): v is number => v !== null);
+    return present.length ? Math.round(median(present)) : null;
+  };
+  return {
+    rps: Math.round(median(mine.map((r) => r.load.rps)) * 10) / 10,
+    p50Ms: median(mine.map((r) => r.load.p50Ms)),
+    p99Ms: median(mine.map((r) => r.load.p99Ms)),
+    rpsRuns: mine.map((r) => r.load.rps),
+    requests: mine.reduce((s, r) => s + r.load.requests, 0),
+    errors: mine.reduce((s, r) => s + r.load.errors + r.load.timeouts, 0),
+    non2xx: mine.reduce((s, r) => s + r.load.non2xx, 0),
+    peakRssMB: Math.max(0, ...mine.map((r) => r.peakRssMB)),
+    auditPerSecond: nullableMedian(mine.map((r) => r.auditPerSecond)),
+    auditDocsPerSecond: nullableMedian(mine.map((r) => r.auditDocsPerSecond)),
+    bytesPerResponse: Math.round(median(mine.map((r) => r.load.bytesPerResponse))),
+    cpuMsPerQuery: median(mine.map((r) => r.cpuMsPerQuery)),
+    mongoCpuMsPerQuery: mine.some((r) => r.mongoCpuMsPerQuery === null) ? null : median(mine.map((r) => r.mongoCpuMsPerQuery ?? 0)),
+    departmentsCpuMsPerQuery: median(mine.map((r) => r.departmentsCpuMsPerQuery)),
+  };
+}
+
+/** c/b and c/a per round (paired runs of the same round), for the spread of the ratio. */
+export function roundRatios(runs: readonly RunRecord[], scenario: ScenarioId, over: ServerKind, of: ServerKind = 'hub'): number[] {
+  const rounds = [...new Set(runs.map((r) => r.round))];
+  return rounds.flatMap((round) => {
+    const hub = runs.find((r) => r.round === round && r.scenario === scenario && r.server === of);
+    const base = runs.find((r) => r.round === round && r.scenario === scenario && r.server === over);
+    return hub && base && base.load.rps > 0 ? [Math.round((hub.load.rps / base.load.rps) * 1000) / 1000] : [];
+  });
+}

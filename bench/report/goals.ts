@@ -1,0 +1,52 @@
+/**
+ * The issue's goals, evaluated on the figures. The benchmark reports them; it never fails on them.
+ */
+import type { AuditMicroResult } from '../micro/audit.ts';
+import type { PolicyMicroResult } from '../micro/policy.ts';
+import type { Goal, ScenarioFigures } from './results.ts';
+
+const fixed = (n: number, d = 2) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
+
+export function evaluateGoals(
+  scenarios: readonly ScenarioFigures[],
+  audit: readonly AuditMicroResult[],
+  policy: readonly PolicyMicroResult[],
+): Goal[] {
+  const goals: Goal[] = [];
+  for (const s of scenarios) {
+    goals.push({ name: `c/b, ${s.title}`, target: '≥ 1.0', figure: fixed(s.ratios.cOverB), met: s.ratios.cOverB >= 1 });
+  }
+  for (const s of scenarios) {
+    goals.push({ name: `c/a, ${s.title}`, target: '≥ 0.2', figure: fixed(s.ratios.cOverA), met: s.ratios.cOverA >= 0.2 });
+  }
+  for (const s of scenarios) {
+    const hub = s.servers.hub.upstreamPerQuery;
+    goals.push({
+      name: `upstream calls per query (hub), ${s.title}`,
+      target: `= ${s.distinctResources} distinct resources`,
+      figure: fixed(hub),
+      met: Math.abs(hub - s.distinctResources) < 1e-9,
+    });
+  }
+  const sweep = audit.filter((a) => a.sweep);
+  if (sweep.length) {
+    const best = sweep.reduce((a, b) => (b.recordsPerSecond > a.recordsPerSecond ? b : a));
+    goals.push({
+      name: 'audit writer throughput per instance, best batch size',
+      target: '≥ 20 000 records/s',
+      figure: `${best.recordsPerSecond} records/s at maxBatch ${best.maxBatch}`,
+      met: best.recordsPerSecond >= 20_000,
+    });
+  }
+  const at10k = policy.filter((p) => p.grants === 10_000);
+  if (at10k.length) {
+    const worst = at10k.reduce((a, b) => (b.checkUs > a.checkUs ? b : a));
+    goals.push({
+      name: 'policy check (ability.can) with 10 000 grants',
+      target: '≤ 5 µs',
+      figure: at10k.map((p) => `${p.checkUs} µs ${p.layout}`).join(', '),
+      met: worst.checkUs <= 5,
+    });
+  }
+  return goals;
+}

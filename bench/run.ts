@@ -1,0 +1,207 @@
+/**
+ * `npm run bench`: what purpose checks, policies, masking and a durable audit trail cost.
+ *
+ * Three servers answer the same operations from the same sample department systems, each in its
+ * own process: (a) a raw node:http ceiling, (b) a plain graphql-yoga gateway, (c) the hub. A
+ * separate autocannon process loads them in rotated rounds; then micro-benchmarks (audit writer,
+ * policy), a CPU profile of (b) and (c), and 1 vs 2 hub processes. Prints a table and writes
+ * bench/results/latest.json. Settings: see bench/config.ts (BENCH_QUICK=1 for a smoke run).
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { expectedHubBody, firstDifference } from './compare.ts';
+import { readConfig } from './config.ts';
+import { createEnvironment, type BenchEnvironment } from './environment.ts';
+import { DIAGNOSTIC, KINDS, measure, roundRatios, summariseRuns } from './measure.ts';
+import { auditWriterBench } from './micro/audit.ts';
+import { policyBench } from './micro/policy.ts';
+import { probe, type ProbeResult } from './probe.ts';
+import { profileServers } from './profiling.ts';
+import { describeMachine } from './report/machine.ts';
+import { readRevision } from './report/revision.ts';
+import { goalsText, machineText, microTables, profileText, ratioTable, scenarioTable } from './report/format.ts';
+import { evaluateGoals } from './report/goals.ts';
+import type { BenchResults, ScenarioFigures, ServerFigures } from './report/results.ts';
+import { measureScaling } from './scaling.ts';
+import { buildScenarios, type Scenario, type ScenarioId } from './scenarios.ts';
+import { startServer, type ServerHandle } from './servers/control.ts';
+import type { ServerKind, ServerSpec } from './servers/protocol.ts';
+
+const LABELS: Record<ServerKind, string> = { ceiling: '(a) ceiling', plain: '(b) plain', hub: '(c) hub', 'hub-noaudit': '(c′) hub, audit discarded' };
+const log = (line: string) => console.log(line);
+
+const config = readConfig();
+const started = performance.now();
+const servers = new Map<ServerKind, ServerHandle>();
+let env: BenchEnvironment | undefined;
+
+let tearingDown: Promise<void> | undefined;
+const tearDown = () => (tearingDown ??= (async () => {
+  await Promise.allSettled([...servers.values()].map((s) => s.stop()));
+  servers.clear();
+  await env?.close();
+})());
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    log(`\n${signal}: stopping servers and removing throwaway databases …`);
+    void tearDown().finally(() => process.exit(130));
+  });
+}
+
+function specFor(e: BenchEnvironment, kind: ServerKind): ServerSpec {
+  return {
+    kind,
+    departmentEnv: e.departments.env,
+    mongoUri: e.mongo.uri,
+    database: e.hubDatabase,
+    subjectKeyHex: e.subjectKeyHex,
+    port: 0,
+    workers: 1,
+    keepProfile: config.profileSave,
+    ...(Object.keys(config.hubAudit).length ? { audit: config.hubAudit } : {}),
+  };
+}
+
+function sameData(e: BenchEnvironment, scenario: Scenario, probes: ReadonlyMap<ServerKind, ProbeResult>): ScenarioFigures['sameData'] {
+  const a = probes.get('ceiling')!.bodies;
+  const b = probes.get('plain')!.bodies;
+  const c = probes.get('hub')!.bodies;
+  const cPrime = probes.get(DIAGNOSTIC)?.bodies;
+  const today = new Date().toISOString().slice(0, 10);
+  let ceilingVsPlain: string | null = null;
+  let hubVsPlainMasked: string | null = null;
+  let noauditVsHub: string | null = null;
+  for (let i = 0; i < b.length; i++) {
+    ceilingVsPlain ??= firstDifference(a[i], b[i]);
+    hubVsPlainMasked ??= firstDifference(c[i], expectedHubBody(b[i], scenario, e.catalogue, today));
+    if (cPrime) noauditVsHub ??= firstDifference(cPrime[i], c[i]);
+  }
+  return { ceilingVsPlain, hubVsPlainMasked, noauditVsHub };
+}
+
+async function main(): Promise<void> {
+  log(`一网共享 benchmark (${config.quick ? 'quick' : 'full'}): ${config.rounds} round(s) × ${config.seconds} s, ${config.connections} connections`);
+  log('Provisioning MongoDB and the sample department systems …');
+  const e = (env = await createEnvironment(log));
+  log(`  ${e.mongoDescription}`);
+  const scenarios = buildScenarios(e.data);
+  const revision = await readRevision();
+  log(`  code: ${revision.commit ?? 'unknown commit'}${revision.changedOutsideBench.length ? ` + ${revision.changedOutsideBench.length} changed file(s) outside bench/` : ''}`);
+
+  const kinds = config.decompose ? [...KINDS, DIAGNOSTIC] : [...KINDS];
+  for (const kind of kinds) {
+    const handle = await startServer(LABELS[kind], specFor(e, kind));
+    servers.set(kind, handle);
+    log(`  ${LABELS[kind]} pid ${handle.pid} on ${handle.url}`);
+  }
+
+  log('Probing (one request at a time): upstream calls, audit records, same data');
+  const probes = new Map<ScenarioId, Map<ServerKind, ProbeResult>>();
+  const same = new Map<ScenarioId, ScenarioFigures['sameData']>();
+  for (const scenario of scenarios) {
+    const byKind = new Map<ServerKind, ProbeResult>();
+    for (const kind of kinds) byKind.set(kind, await probe(e, servers.get(kind)!, scenario, scenario.id === 'batch' ? 4 : 8));
+    probes.set(scenario.id, byKind);
+    const s = sameData(e, scenario, byKind);
+    same.set(scenario.id, s);
+    const codes = byKind.get('hub')!.errorCodes;
+    const unexpected = codes.filter((c) => c !== scenario.deniedCode);
+    log(`  ${scenario.id.padEnd(6)} upstream/q a ${byKind.get('ceiling')!.upstreamPerQuery} b ${byKind.get('plain')!.upstreamPerQuery} c ${byKind.get('hub')!.upstreamPerQuery}; audit/q ${byKind.get('hub')!.auditPerQuery}; a = b: ${s.ceilingVsPlain ?? 'yes'}; c = masked b: ${s.hubVsPlainMasked ?? 'yes'}${config.decompose ? `; c′ = c: ${s.noauditVsHub ?? 'yes'}` : ''}${unexpected.length ? `; hub errors: ${[...new Set(unexpected)].join(', ')}` : ''}`);
+  }
+
+  log(`Measuring: ${scenarios.length} scenarios × ${kinds.length} servers × ${config.rounds} round(s)`);
+  const runs = await measure(e, servers, scenarios, config, log);
+
+  const one = scenarios.find((s) => s.id === 'one')!;
+  const batch = scenarios.find((s) => s.id === 'batch')!;
+  let profiles: BenchResults['profiles'] = [];
+  if (config.profile) {
+    const profiled = [...servers.values()].filter((s) => s.spec.kind !== 'ceiling');
+    log(`Profiling ${profiled.map((s) => s.label).join(', ')} under load`);
+    profiles = await profileServers(e, profiled, [one, batch], config, log);
+  }
+  let scaling: BenchResults['scaling'] = null;
+  if (config.scaling) {
+    log('Scaling: 1 vs 2 hub processes');
+    scaling = await measureScaling(e, servers.get('hub')!, one, config, log);
+  }
+
+  const processPeakRssMB: Partial<Record<ServerKind, number>> = {};
+  for (const kind of kinds) processPeakRssMB[kind] = Math.round(((await servers.get(kind)!.call('memory')).maxRss / 1024 / 1024) * 10) / 10;
+  await Promise.all([...servers.values()].map((s) => s.stop()));
+  servers.clear();
+
+  log('Micro-benchmarks');
+  const audit = await auditWriterBench(e.scratchDb('audit'), config.auditSeconds, log);
+  const policy = policyBench(config.quick ? 100 : 400, log);
+
+  const figures: ScenarioFigures[] = scenarios.map((scenario) => {
+    const byKind = probes.get(scenario.id)!;
+    const server = (kind: ServerKind): ServerFigures => {
+      const p = byKind.get(kind)!;
+      return {
+        ...summariseRuns(runs, scenario.id, kind),
+        upstreamPerQuery: p.upstreamPerQuery,
+        restCallsPerQuery: p.restCallsPerQuery,
+        callsByDataset: p.callsByDataset,
+        auditPerQuery: p.auditPerQuery,
+        auditDocsPerQuery: p.auditDocsPerQuery,
+      };
+    };
+    const diagnostic = config.decompose ? server(DIAGNOSTIC) : undefined;
+    const servers = { ceiling: server('ceiling'), plain: server('plain'), hub: server('hub'), ...(diagnostic ? { [DIAGNOSTIC]: diagnostic } : {}) };
+    const ratio = (x: number, y: number) => (y > 0 ? Math.round((x / y) * 1000) / 1000 : Number.NaN);
+    return {
+      id: scenario.id,
+      title: scenario.title,
+      distinctResources: scenario.distinctResources,
+      servers,
+      ratios: {
+        cOverB: ratio(servers.hub.rps, servers.plain.rps),
+        cOverA: ratio(servers.hub.rps, servers.ceiling.rps),
+        cPrimeOverB: diagnostic ? ratio(diagnostic.rps, servers.plain.rps) : null,
+        cOverCPrime: diagnostic ? ratio(servers.hub.rps, diagnostic.rps) : null,
+        cOverBRounds: roundRatios(runs, scenario.id, 'plain'),
+        cOverARounds: roundRatios(runs, scenario.id, 'ceiling'),
+      },
+      sameData: same.get(scenario.id)!,
+    };
+  });
+
+  const { out, ...shownConfig } = config;
+  const results: BenchResults = {
+    generatedAt: new Date().toISOString(),
+    durationSeconds: Math.round((performance.now() - started) / 1000),
+    machine: describeMachine(e.mongoDescription),
+    revision,
+    config: shownConfig,
+    scenarios: figures,
+    processPeakRssMB,
+    micro: { audit, policy },
+    scaling,
+    profiles,
+    goals: evaluateGoals(figures, audit, policy),
+    runs,
+  };
+  await mkdir(dirname(out), { recursive: true });
+  await writeFile(out, JSON.stringify(results, null, 2) + '\n');
+
+  log(`\n== Results (medians of ${config.rounds} round(s)) — ${machineText(results)}\n`);
+  log(scenarioTable(results));
+  log(`\n${ratioTable(results)}`);
+  log(`\nprocess peak RSS MB: ${Object.entries(processPeakRssMB).map(([k, v]) => `${LABELS[k as ServerKind]} ${v}`).join(', ')}`);
+  log(`\n${microTables(results)}`);
+  if (profiles.length) log(`\n== Where the time goes\n\n${profileText(results)}`);
+  log(`\n== Goals (reported, not enforced)\n${goalsText(results)}`);
+  log(`\nWrote ${out} (${results.durationSeconds} s)`);
+}
+
+try {
+  await main();
+} catch (error) {
+  console.error(error);
+  process.exitCode = 1;
+} finally {
+  await tearDown();
+}
