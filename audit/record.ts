@@ -2,7 +2,7 @@
  * Access evidence (访问留痕): one record per subject × resource read, allowed or denied, and one per
  * refused access statement. Kept apart from admin changes and operational metrics (X-Road style).
  */
-import { createHmac } from 'node:crypto';
+import { createHmac, type KeyObject } from 'node:crypto';
 
 export type Decision = 'allow' | 'partial' | 'deny';
 
@@ -39,7 +39,38 @@ export interface AccessRecord {
   readonly reason: string | null;
 }
 
-/** Keyed subject hash. Data subjects and auditors find records by computing the same hash. */
-export function subjectHash(key: Buffer, subjectKey: string): string {
+/**
+ * Keyed subject hash. Data subjects and auditors find records by computing the same hash.
+ * Pass a KeyObject (`createSecretKey`) on hot paths: a raw Buffer is re-imported on every call.
+ */
+export function subjectHash(key: KeyObject | Buffer, subjectKey: string): string {
   return createHmac('sha256', key).update(subjectKey, 'utf8').digest('base64url');
+}
+
+/** One stored document of `audit_access`: the records of one group commit. */
+export interface EvidenceBlock {
+  /** When the block was written (each record keeps its own `at`). */
+  readonly at: Date;
+  readonly count: number;
+  readonly records: readonly Partial<AccessRecord>[];
+}
+
+const LIST_FIELDS = ['itemsReturned', 'itemsMasked', 'itemsRefused', 'itemsVerified', 'grants'] as const;
+const NULLABLE_FIELDS = ['operator', 'purpose', 'caseId', 'resource', 'provider', 'subjectType', 'subject', 'code', 'reason'] as const;
+
+/** Stored form: empty lists and nulls left out (a quarter less to write); `unpackRecord` restores them. */
+export function packRecord(record: AccessRecord): Partial<AccessRecord> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(record)) {
+    if (v === null || (Array.isArray(v) && v.length === 0)) continue;
+    out[k] = v;
+  }
+  return out as Partial<AccessRecord>;
+}
+
+export function unpackRecord(stored: Partial<AccessRecord>): AccessRecord {
+  const out: Record<string, unknown> = { ...stored };
+  for (const k of LIST_FIELDS) out[k] ??= [];
+  for (const k of NULLABLE_FIELDS) out[k] ??= null;
+  return out as unknown as AccessRecord;
 }

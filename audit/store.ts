@@ -1,18 +1,18 @@
 /**
- * Reading the access evidence: indexes, and search for auditors and data subjects.
+ * Reading the access evidence: indexes, and search for auditors and data subjects. Records are
+ * stored in evidence blocks (see writer.ts); search finds the blocks, then the records in them.
  */
-import type { Db, Filter } from 'mongodb';
-import type { AccessRecord } from './record.ts';
+import type { Db, Document, Filter } from 'mongodb';
+import { unpackRecord, type AccessRecord, type EvidenceBlock } from './record.ts';
 import { ACCESS_COLLECTION } from './writer.ts';
 
 export async function ensureAuditIndexes(db: Db): Promise<void> {
-  const c = db.collection<AccessRecord>(ACCESS_COLLECTION);
+  const c = db.collection<EvidenceBlock>(ACCESS_COLLECTION);
   // One index per command: FerretDB 1.24 crashes the connection when a createIndexes with several
   // indexes meets indexes that already exist (every restart). MongoDB is indifferent.
+  // Two indexes only: time (auditors) and subject (data subjects); each index costs every write.
   await c.createIndex({ at: -1 }, { name: 'at' });
-  await c.createIndex({ subject: 1, at: -1 }, { name: 'subject_at' });
-  await c.createIndex({ system: 1, at: -1 }, { name: 'system_at' });
-  await c.createIndex({ requestId: 1 }, { name: 'requestId' });
+  await c.createIndex({ 'records.subject': 1, at: -1 }, { name: 'subject_at' });
 }
 
 export interface AccessQuery {
@@ -28,17 +28,38 @@ export interface AccessQuery {
   readonly limit?: number;
 }
 
+const EXACT = ['subject', 'system', 'department', 'purpose', 'resource', 'requestId', 'decision'] as const;
+/** A block is written just after its records' `at`; widen time bounds on blocks by this much. */
+const BLOCK_SLACK_MS = 60_000;
+
+/** Records matching every given condition, newest first. */
 export async function searchAccess(db: Db, q: AccessQuery): Promise<AccessRecord[]> {
-  const conditions: Record<string, unknown> = {};
-  for (const key of ['subject', 'system', 'department', 'purpose', 'resource', 'requestId', 'decision'] as const) {
-    if (q[key] !== undefined) conditions[key] = q[key];
+  const limit = Math.min(q.limit ?? 100, 10_000);
+  const filter: Document = {};
+  for (const key of EXACT) if (q[key] !== undefined) filter[`records.${key}`] = q[key];
+  if (q.from || q.to) {
+    filter['at'] = {
+      ...(q.from ? { $gte: q.from } : {}),
+      ...(q.to ? { $lt: new Date(q.to.getTime() + BLOCK_SLACK_MS) } : {}),
+    };
   }
-  if (q.from || q.to) conditions['at'] = { ...(q.from ? { $gte: q.from } : {}), ...(q.to ? { $lt: q.to } : {}) };
-  const filter = conditions as Filter<AccessRecord>;
-  return db
-    .collection<AccessRecord>(ACCESS_COLLECTION)
-    .find(filter, { projection: { _id: 0 } })
-    .sort({ at: -1 })
-    .limit(Math.min(q.limit ?? 100, 10_000))
-    .toArray();
+  const matches = (r: AccessRecord) =>
+    EXACT.every((key) => q[key] === undefined || r[key] === q[key])
+    && (!q.from || r.at >= q.from)
+    && (!q.to || r.at < q.to);
+
+  const out: AccessRecord[] = [];
+  const blocks = db.collection<EvidenceBlock>(ACCESS_COLLECTION)
+    .find(filter as Filter<EvidenceBlock>, { projection: { _id: 0 } })
+    .sort({ at: -1 });
+  for await (const block of blocks) {
+    for (const stored of block.records) {
+      const record = unpackRecord(stored);
+      if (matches(record)) out.push(record);
+    }
+    // Blocks come newest first; records within a block are close in time.
+    if (out.length >= limit) break;
+  }
+  await blocks.close();
+  return out.sort((a, b) => b.at.getTime() - a.at.getTime()).slice(0, limit);
 }

@@ -1,10 +1,13 @@
 /**
  * Group-commit writer of access evidence. `append` resolves only once the record is durably in
- * MongoDB; records appended in the same tick share one insertMany. If MongoDB refuses the write,
- * every waiting append rejects with AuditUnavailableError, and the caller serves no data.
+ * MongoDB. Records appended in the same tick are written together as one evidence block (one
+ * document holding up to `maxBatch` records), in the manner of X-Road's message-log batches: one
+ * write, one index entry per block, and a natural unit for the signed chain to come. If MongoDB
+ * refuses the write, every waiting append rejects with AuditUnavailableError, and the caller serves
+ * no data.
  */
 import type { Collection, Db, WriteConcern } from 'mongodb';
-import type { AccessRecord } from './record.ts';
+import { packRecord, type AccessRecord, type EvidenceBlock } from './record.ts';
 
 export const ACCESS_COLLECTION = 'audit_access';
 
@@ -16,7 +19,7 @@ export class AuditUnavailableError extends Error {
 }
 
 export interface AuditWriterOptions {
-  /** Most records per insertMany (default 1024). */
+  /** Most records per evidence block, i.e. per write (default 1024). */
   readonly maxBatch?: number;
   /** Batches in flight at once (default 2). */
   readonly maxInFlight?: number;
@@ -33,7 +36,7 @@ interface Pending {
 }
 
 export class AuditWriter {
-  readonly #collection: Collection<AccessRecord>;
+  readonly #collection: Collection<EvidenceBlock>;
   readonly #maxBatch: number;
   readonly #maxInFlight: number;
   readonly #writeConcern: WriteConcern;
@@ -47,7 +50,7 @@ export class AuditWriter {
   written = 0;
 
   constructor(db: Db, options: AuditWriterOptions = {}) {
-    this.#collection = db.collection<AccessRecord>(ACCESS_COLLECTION);
+    this.#collection = db.collection<EvidenceBlock>(ACCESS_COLLECTION);
     this.#maxBatch = options.maxBatch ?? 1024;
     this.#maxInFlight = options.maxInFlight ?? 2;
     this.#writeConcern = options.writeConcern ?? { w: 'majority', journal: true };
@@ -83,7 +86,7 @@ export class AuditWriter {
       const batch = this.#queue.splice(0, this.#maxBatch);
       this.#inFlight++;
       this.#collection
-        .insertMany(batch.map((p) => ({ ...p.record })), { ordered: true, writeConcern: this.#writeConcern })
+        .insertOne({ at: new Date(), count: batch.length, records: batch.map((p) => packRecord(p.record)) }, { writeConcern: this.#writeConcern })
         .then(
           () => {
             this.written += batch.length;

@@ -13,6 +13,8 @@ export interface HubContext {
   readonly requestId: string;
   /** One DataLoader per resource and item set, for this request only (never shared across requests). */
   readonly loaders: Map<string, DataLoader<string, UpstreamRecord | null>>;
+  /** Subject key → keyed hash, computed once per request (a batch reads each subject many times). */
+  readonly subjectHashes: Map<string, string>;
 }
 
 /** What `access(...)` resolves to: a validated purpose statement and the policy compiled for it. */

@@ -24,6 +24,15 @@ export interface EvidenceInput {
   readonly reason?: string | null;
 }
 
+function hashOf(ctx: HubContext, key: string): string {
+  let hash = ctx.subjectHashes.get(key);
+  if (hash === undefined) {
+    hash = subjectHash(ctx.runtime.subjectKey, key);
+    ctx.subjectHashes.set(key, hash);
+  }
+  return hash;
+}
+
 export function accessRecord(ctx: HubContext, e: EvidenceInput): AccessRecord {
   return {
     at: new Date(),
@@ -38,7 +47,7 @@ export function accessRecord(ctx: HubContext, e: EvidenceInput): AccessRecord {
     resource: e.resource?.code ?? null,
     provider: e.resource?.provider ?? null,
     subjectType: e.subject?.type ?? null,
-    subject: e.subject ? subjectHash(ctx.runtime.subjectKey, e.subject.key) : null,
+    subject: e.subject ? hashOf(ctx, e.subject.key) : null,
     itemsReturned: e.returned ?? [],
     itemsMasked: e.masked ?? [],
     itemsRefused: e.refused ?? [],

@@ -1,6 +1,7 @@
 /**
  * The composition root's state: everything one hub process holds, built from a validated config.
  */
+import { createSecretKey, type KeyObject } from 'node:crypto';
 import { MongoClient, type Db } from 'mongodb';
 import type { Logger } from 'pino';
 import { LRUCache } from 'lru-cache';
@@ -28,7 +29,8 @@ export interface HubRuntime {
   readonly grants: GrantStore;
   readonly audit: AuditWriter;
   readonly authenticator: Authenticator;
-  readonly subjectKey: Buffer;
+  /** HMAC key of subject hashes, imported once. */
+  readonly subjectKey: KeyObject;
   /** Compiled CASL policy for (system, purpose), cached until grants change or the day turns. */
   policyFor(principal: Principal, purpose: Purpose, today: string): CompiledPolicy;
   close(): Promise<void>;
@@ -89,7 +91,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<HubRuntime
       grants,
       audit,
       authenticator: new Authenticator(db, { cacheTtlMs: config.auth.cacheSeconds * 1000 }),
-      subjectKey,
+      subjectKey: createSecretKey(subjectKey),
       policyFor(principal, purpose, today) {
         const key = `${grants.version}|${today}|${principal.department}|${principal.id}|${purpose.code}`;
         let policy = policies.get(key);

@@ -31,6 +31,8 @@ export function createHubServer(runtime: HubRuntime): HubServer {
       : false,
     landingPage: false,
     maskedErrors: true,
+    // useLimits enforces the body size from Content-Length without a stream per request.
+    maxRequestBodySize: false,
     logging: {
       debug: (...args: unknown[]) => logger.debug({ args: args.map(String) }, 'yoga'),
       info: (...args: unknown[]) => logger.info({ args: args.map(String) }, 'yoga'),

@@ -17,6 +17,20 @@ export interface CompiledPolicy {
   readonly purpose: Purpose;
   /** Grants in force that this ability was compiled from, per resource. */
   readonly grantsByResource: ReadonlyMap<string, readonly Grant[]>;
+  /** Per resource: the grants in force as audit references, and the batch limit they allow. */
+  readonly grantSummary: ReadonlyMap<string, GrantSummary>;
+}
+
+export interface GrantSummary {
+  readonly refs: readonly GrantRef[];
+  /** The largest `quota.maxBatch` among the grants, or undefined when any grant sets none. */
+  readonly maxBatch: number | undefined;
+}
+
+function summarize(grants: readonly Grant[]): GrantSummary {
+  const limits = grants.map((g) => g.quota?.maxBatch);
+  const maxBatch = limits.some((x) => x === undefined) ? undefined : Math.max(...(limits as number[]));
+  return { refs: grants.map(grantRef), maxBatch };
 }
 
 export function grantRef(g: Grant): GrantRef {
@@ -78,5 +92,6 @@ export function compilePolicy(
       if (byAction[action].size) rules.push({ action, subject, fields: [...byAction[action]] });
     }
   }
-  return { ability: createMongoAbility<HubAbility>(rules), purpose, grantsByResource: byResource };
+  const grantSummary = new Map([...byResource].map(([code, grants]) => [code, summarize(grants)]));
+  return { ability: createMongoAbility<HubAbility>(rules), purpose, grantsByResource: byResource, grantSummary };
 }

@@ -3,7 +3,7 @@
  * masked, or refused and why. Pure: the gateway does the I/O and applies the obligations.
  */
 import type { Grant, Item, Resource } from '../schema/index.ts';
-import { grantApplies, grantRef, type CompiledPolicy } from './ability.ts';
+import { grantApplies, type CompiledPolicy } from './ability.ts';
 import type { ItemPermit, ItemRefusal, Principal, Refusal, ResourceDecision } from './types.ts';
 
 export interface DecisionContext {
@@ -39,11 +39,8 @@ function resourceRefusal(policy: CompiledPolicy, r: Resource, ctx: DecisionConte
   };
 }
 
-function quotaRefusal(grants: readonly Grant[], r: Resource, batchSize: number): Refusal | undefined {
-  const limits = grants.map((g) => g.quota?.maxBatch).filter((x): x is number => x !== undefined);
-  if (limits.length === 0 || grants.length > limits.length) return undefined; // some grant sets no limit
-  const limit = Math.max(...limits);
-  if (batchSize <= limit) return undefined;
+function quotaRefusal(limit: number | undefined, r: Resource, batchSize: number): Refusal | undefined {
+  if (limit === undefined || batchSize <= limit) return undefined;
   return { code: 'QUOTA_EXCEEDED', message: `The grant for resource ${r.code} allows at most ${limit} subjects per request; this request asks for ${batchSize}.` };
 }
 
@@ -58,9 +55,9 @@ function itemRefusal(policy: CompiledPolicy, r: Resource, item: Item): Refusal {
 }
 
 export function decideRead(policy: CompiledPolicy, r: Resource, asked: readonly string[], ctx: DecisionContext): ResourceDecision {
-  const grants = policy.grantsByResource.get(r.code) ?? [];
-  const refs = grants.map(grantRef);
-  const refusal = resourceRefusal(policy, r, ctx) ?? quotaRefusal(grants, r, ctx.batchSize);
+  const summary = policy.grantSummary.get(r.code);
+  const refs = summary?.refs ?? [];
+  const refusal = resourceRefusal(policy, r, ctx) ?? quotaRefusal(summary?.maxBatch, r, ctx.batchSize);
   if (refusal) return { allowed: false, resource: r.code, refusal, grants: refs };
   const permits: ItemPermit[] = [];
   const refusals: ItemRefusal[] = [];
@@ -78,8 +75,7 @@ export function decideRead(policy: CompiledPolicy, r: Resource, asked: readonly 
 
 /** Verification (核验): each claimed item must be readable or at least verifiable. */
 export function decideVerify(policy: CompiledPolicy, r: Resource, claimed: readonly string[], ctx: DecisionContext): ResourceDecision {
-  const grants = policy.grantsByResource.get(r.code) ?? [];
-  const refs = grants.map(grantRef);
+  const refs = policy.grantSummary.get(r.code)?.refs ?? [];
   const refusal = resourceRefusal(policy, r, ctx);
   if (refusal) return { allowed: false, resource: r.code, refusal, grants: refs };
   const permits: ItemPermit[] = [];

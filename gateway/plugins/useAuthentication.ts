@@ -24,6 +24,7 @@ export function useAuthentication(runtime: HubRuntime): Plugin<HubContext> {
         principal,
         requestId,
         loaders: new Map<string, DataLoader<string, UpstreamRecord | null>>(),
+        subjectHashes: new Map(),
       };
       extendContext(extension);
     },

@@ -12,6 +12,10 @@ export interface LimitOptions {
   readonly maxAliases: number;
 }
 
+function refuse(status: number, code: string, message: string): Response {
+  return new Response(JSON.stringify({ errors: [{ message, extensions: { code } }] }), { status, headers: { 'content-type': 'application/json' } });
+}
+
 const tooComplex = (message: string) => new GraphQLError(message, { extensions: { code: 'QUERY_TOO_COMPLEX' } });
 
 export function depthAndAliasRule(limits: Pick<LimitOptions, 'maxDepth' | 'maxAliases'>) {
@@ -48,13 +52,19 @@ export function depthAndAliasRule(limits: Pick<LimitOptions, 'maxDepth' | 'maxAl
 
 export function useLimits(limits: LimitOptions): Plugin {
   return {
+    // The body limit is enforced here from Content-Length, before a byte is read; yoga's own
+    // limiter (a stream pipeline per request) is switched off in server.ts. A POST without a
+    // length (chunked) is refused, so no body can grow past the limit unseen.
     onRequest({ request, endResponse }) {
-      const length = Number(request.headers.get('content-length') ?? '0');
+      if (request.method !== 'POST') return;
+      const header = request.headers.get('content-length');
+      if (header === null) {
+        endResponse(refuse(411, 'LENGTH_REQUIRED', 'Send the request body with a Content-Length header.'));
+        return;
+      }
+      const length = Number(header);
       if (length > limits.maxBodyBytes) {
-        endResponse(new Response(JSON.stringify({ errors: [{ message: `The request body is ${length} bytes; at most ${limits.maxBodyBytes} are accepted.`, extensions: { code: 'PAYLOAD_TOO_LARGE' } }] }), {
-          status: 413,
-          headers: { 'content-type': 'application/json' },
-        }));
+        endResponse(refuse(413, 'PAYLOAD_TOO_LARGE', `The request body is ${length} bytes; at most ${limits.maxBodyBytes} are accepted.`));
       }
     },
     onParse({ setParseFn }) {

@@ -3,7 +3,7 @@
  * real MongoDB-wire server and real department systems on loopback.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ACCESS_COLLECTION, subjectHash, type AccessRecord } from '../../audit/index.ts';
+import { searchAccess, subjectHash, type AccessRecord } from '../../audit/index.ts';
 import { errorsAt, startTestHub, type TestHub } from '../support/hub.ts';
 
 let t: TestHub;
@@ -19,7 +19,7 @@ const DIBAO = '440000-DIBAO-001';
 
 async function auditFor(requestId: string): Promise<AccessRecord[]> {
   await t.hub.runtime.audit.flush();
-  return t.hubDb.db.collection<AccessRecord>(ACCESS_COLLECTION).find({ requestId }, { projection: { _id: 0 } }).toArray();
+  return searchAccess(t.hubDb.db, { requestId, limit: 10_000 });
 }
 
 describe('combined records', () => {

@@ -83,6 +83,23 @@ describe('limits', () => {
   });
 });
 
+it('refuses a chunked body without Content-Length with 411', async () => {
+  const { request } = await import('node:http');
+  const url = new URL(t.url);
+  const result = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = request({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${t.tokens.zw}`, 'transfer-encoding': 'chunked' } }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.write('{"query": "{ purposes { code } }"');
+    req.end('}');
+  });
+  expect(result.status).toBe(411);
+  expect(JSON.parse(result.body).errors[0].extensions.code).toBe('LENGTH_REQUIRED');
+});
+
 describe('upstream data', () => {
   it('withholds an item whose upstream value breaks its type, reporting UPSTREAM_INVALID', async () => {
     const id = '44010619800101003X'.slice(0, 17);
