@@ -2,7 +2,7 @@
  * Audit writer throughput: `AuditWriter` straight against MongoDB (the hub's indexes, its default
  * write concern and maxInFlight 2), many appends in flight, at maxBatch 1, 16, 128 and 1024.
  * Then variants at maxBatch 1024, to show what would move the figure: maxInFlight 1 and 8, and
- * the collection without its four secondary indexes. Each case starts from an empty collection
+ * the collection without its secondary indexes. Each case starts from an empty collection
  * and runs for a bounded time and count.
  */
 import { randomBytes } from 'node:crypto';
