@@ -51,6 +51,9 @@ export function subjectHash(key: KeyObject | Buffer, subjectKey: string): string
 export interface EvidenceBlock {
   /** When the block was written (each record keeps its own `at`). */
   readonly at: Date;
+  /** Earliest and latest `at` of its records, for time-bounded search. */
+  readonly first: Date;
+  readonly last: Date;
   readonly count: number;
   readonly records: readonly Partial<AccessRecord>[];
 }

@@ -11,8 +11,8 @@ export async function ensureAuditIndexes(db: Db): Promise<void> {
   // One index per command: FerretDB 1.24 crashes the connection when a createIndexes with several
   // indexes meets indexes that already exist (every restart). MongoDB is indifferent.
   // Two indexes only: time (auditors) and subject (data subjects); each index costs every write.
-  await c.createIndex({ at: -1 }, { name: 'at' });
-  await c.createIndex({ 'records.subject': 1, at: -1 }, { name: 'subject_at' });
+  await c.createIndex({ last: -1 }, { name: 'last' });
+  await c.createIndex({ 'records.subject': 1, last: -1 }, { name: 'subject_last' });
 }
 
 export interface AccessQuery {
@@ -29,20 +29,15 @@ export interface AccessQuery {
 }
 
 const EXACT = ['subject', 'system', 'department', 'purpose', 'resource', 'requestId', 'decision'] as const;
-/** A block is written just after its records' `at`; widen time bounds on blocks by this much. */
-const BLOCK_SLACK_MS = 60_000;
 
 /** Records matching every given condition, newest first. */
 export async function searchAccess(db: Db, q: AccessQuery): Promise<AccessRecord[]> {
   const limit = Math.min(q.limit ?? 100, 10_000);
   const filter: Document = {};
   for (const key of EXACT) if (q[key] !== undefined) filter[`records.${key}`] = q[key];
-  if (q.from || q.to) {
-    filter['at'] = {
-      ...(q.from ? { $gte: q.from } : {}),
-      ...(q.to ? { $lt: new Date(q.to.getTime() + BLOCK_SLACK_MS) } : {}),
-    };
-  }
+  // A block may hold records of the window when it ends after `from` and starts before `to`.
+  if (q.from) filter['last'] = { $gte: q.from };
+  if (q.to) filter['first'] = { $lt: q.to };
   const matches = (r: AccessRecord) =>
     EXACT.every((key) => q[key] === undefined || r[key] === q[key])
     && (!q.from || r.at >= q.from)
@@ -51,13 +46,15 @@ export async function searchAccess(db: Db, q: AccessQuery): Promise<AccessRecord
   const out: AccessRecord[] = [];
   const blocks = db.collection<EvidenceBlock>(ACCESS_COLLECTION)
     .find(filter as Filter<EvidenceBlock>, { projection: { _id: 0 } })
-    .sort({ at: -1 });
+    .sort({ last: -1 });
   for await (const block of blocks) {
     for (const stored of block.records) {
       const record = unpackRecord(stored);
       if (matches(record)) out.push(record);
     }
-    // Blocks come newest first; records within a block are close in time.
+    // Blocks come newest first by their latest record; once `limit` records are found, an older
+    // block can still hold a newer record only if blocks overlap in time, which one writer's
+    // consecutive flushes barely do.
     if (out.length >= limit) break;
   }
   await blocks.close();

@@ -35,6 +35,16 @@ interface Pending {
   readonly reject: (e: Error) => void;
 }
 
+function block(records: readonly AccessRecord[]): EvidenceBlock {
+  let first = records[0]!.at;
+  let last = first;
+  for (const r of records) {
+    if (r.at < first) first = r.at;
+    if (r.at > last) last = r.at;
+  }
+  return { at: new Date(), first, last, count: records.length, records: records.map(packRecord) };
+}
+
 export class AuditWriter {
   readonly #collection: Collection<EvidenceBlock>;
   readonly #maxBatch: number;
@@ -86,7 +96,7 @@ export class AuditWriter {
       const batch = this.#queue.splice(0, this.#maxBatch);
       this.#inFlight++;
       this.#collection
-        .insertOne({ at: new Date(), count: batch.length, records: batch.map((p) => packRecord(p.record)) }, { writeConcern: this.#writeConcern })
+        .insertOne(block(batch.map((p) => p.record)), { writeConcern: this.#writeConcern })
         .then(
           () => {
             this.written += batch.length;

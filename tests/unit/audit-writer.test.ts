@@ -40,7 +40,7 @@ describe('audit indexes', () => {
     await ensureAuditIndexes(t.db);
     await ensureAuditIndexes(t.db);
     const names = (await t.db.collection(ACCESS_COLLECTION).indexes()).map((i) => i.name);
-    expect(names).toEqual(expect.arrayContaining(['at', 'subject_at']));
+    expect(names).toEqual(expect.arrayContaining(['last', 'subject_last']));
   });
 });
 
@@ -79,5 +79,33 @@ describe('audit writer', () => {
     expect(errors).toEqual([2]);
     await writer.close();
     await expect(writer.append(record(5003))).rejects.toBeInstanceOf(AuditUnavailableError);
+  });
+});
+
+describe('audit search', () => {
+  it('finds records by subject, system, decision and time across evidence blocks, newest first', async () => {
+    const db = t.client.db(`${t.name}_search`);
+    try {
+      const writer = new AuditWriter(db, { maxBatch: 2, writeConcern: { w: 1 } });
+      const at = (minutes: number) => new Date(Date.UTC(2026, 10, 1, 12, minutes));
+      const rec = (i: number, over: Partial<AccessRecord>) => ({ ...record(i), ...over });
+      await Promise.all([
+        writer.append(rec(1, { at: at(1), subject: 'S1', system: 'a', decision: 'allow' })),
+        writer.append(rec(2, { at: at(2), subject: 'S2', system: 'a', decision: 'deny' })),
+        writer.append(rec(3, { at: at(3), subject: 'S1', system: 'b', decision: 'partial' })),
+        writer.append(rec(4, { at: at(4), subject: 'S1', system: 'a', decision: 'allow' })),
+        writer.append(rec(5, { at: at(5), subject: 'S3', system: 'b', decision: 'deny' })),
+      ]);
+      await writer.close();
+      const ids = (rs: AccessRecord[]) => rs.map((r) => r.requestId);
+      expect(ids(await searchAccess(db, { subject: 'S1' }))).toEqual(['req-4', 'req-3', 'req-1']);
+      expect(ids(await searchAccess(db, { subject: 'S1', system: 'a' }))).toEqual(['req-4', 'req-1']);
+      expect(ids(await searchAccess(db, { decision: 'deny' }))).toEqual(['req-5', 'req-2']);
+      expect(ids(await searchAccess(db, { from: at(2), to: at(4) }))).toEqual(['req-3', 'req-2']);
+      expect(ids(await searchAccess(db, { subject: 'S1', limit: 2 }))).toEqual(['req-4', 'req-3']);
+      expect(await searchAccess(db, { subject: 'nobody' })).toEqual([]);
+    } finally {
+      await db.dropDatabase();
+    }
   });
 });
