@@ -83,15 +83,7 @@ export class Authenticator {
 }
 
 /** A credential as operators see it: never the token, only a short id derived from its hash. */
-export interface CredentialInfo {
-  readonly id: string;
-  readonly kind: PrincipalKind;
-  readonly principalId: string;
-  readonly department: string;
-  readonly label: string;
-  readonly createdAt: Date;
-  readonly revokedAt: Date | null;
-}
+export type CredentialInfo = Omit<CredentialDoc, 'tokenHash'> & { readonly id: string };
 
 /** The first 12 hex digits of the token hash: enough to name a credential, useless to an attacker. */
 export const credentialId = (tokenHash: string): string => tokenHash.slice(0, 12);

@@ -41,6 +41,17 @@ function send(message: unknown): Promise<void> {
   });
 }
 
+/** Replies to an RPC request with its outcome; after `stop`, the process exits. */
+function answer(id: number, op: Op, work: Promise<unknown>): void {
+  work
+    .then((result) => send({ id, ok: true, result } satisfies RpcReply))
+    .catch((error: unknown) => send({ id, ok: false, error: error instanceof Error ? error.message : String(error) } satisfies RpcReply))
+    .finally(() => {
+      if (op === 'stop') process.exit(0);
+    })
+    .catch(() => undefined);
+}
+
 function listen(server: Server, port: number): Promise<string> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -127,13 +138,7 @@ async function runServer(spec: ServerSpec): Promise<void> {
   process.on('message', (message: unknown) => {
     if (!isRpcRequest(message)) return;
     const { id, op } = message;
-    handlers[op]()
-      .then((result) => send({ id, ok: true, result } satisfies RpcReply))
-      .catch((error: unknown) => send({ id, ok: false, error: error instanceof Error ? error.message : String(error) } satisfies RpcReply))
-      .finally(() => {
-        if (op === 'stop') process.exit(0);
-      })
-      .catch(() => undefined);
+    answer(id, op, handlers[op]());
   });
   process.on('disconnect', () => {
     if (!stopping) process.exit(1);
@@ -192,13 +197,7 @@ async function runPrimary(spec: ServerSpec): Promise<void> {
         await Promise.all(exited);
         return combine(op, results);
       });
-    work
-      .then((result) => send({ id, ok: true, result } satisfies RpcReply))
-      .catch((error: unknown) => send({ id, ok: false, error: error instanceof Error ? error.message : String(error) } satisfies RpcReply))
-      .finally(() => {
-        if (op === 'stop') process.exit(0);
-      })
-      .catch(() => undefined);
+    answer(id, op, work);
   });
   process.on('disconnect', () => {
     for (const w of workers) w.process.kill();

@@ -167,7 +167,7 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
   return { pid: child.pid, stop };
 }
 
-function acceptsTcp(host: string, port: number): Promise<boolean> {
+export function acceptsTcp(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect({ host, port });
     socket.setTimeout(PING_TIMEOUT_MS);

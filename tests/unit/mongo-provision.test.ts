@@ -1,5 +1,5 @@
 import { chmod, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
-import { connect, createServer, type AddressInfo } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,6 +8,7 @@ import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
 import { findExecutable } from '../../gateway/mongo/executables.ts';
+import { acceptsTcp } from '../../gateway/mongo/server-process.ts';
 import {
   cachedFerretDB,
   ensureFerretDB,
@@ -61,19 +62,6 @@ async function withClient<T>(uri: string, use: (client: MongoClient) => Promise<
   }
 }
 
-/** Resolves true if a TCP connection to host:port is accepted, false if refused or timed out. */
-function acceptsTcp(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host, port, timeout: 2_000 });
-    const done = (accepted: boolean): void => {
-      socket.destroy();
-      resolve(accepted);
-    };
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-    socket.once('timeout', () => done(false));
-  });
-}
 
 function nonLoopbackIPv4(): string | undefined {
   for (const addresses of Object.values(networkInterfaces())) {
