@@ -26,15 +26,34 @@ export interface RecordValidator {
 
 const ajv = createAjv({ coerceTypes: true, useDefaults: false });
 
+/**
+ * Values as MongoDB drivers and other sources hand them over: a BSON Date becomes an ISO date
+ * (for `date` items) or timestamp, numeric BSON types become numbers, an ObjectId its hex string.
+ */
+function normalize(value: unknown, type: ItemType | undefined): unknown {
+  if (value instanceof Date) {
+    if (Number.isNaN(value.getTime())) return value;
+    return type === 'date' ? value.toISOString().slice(0, 10) : value.toISOString();
+  }
+  if (value !== null && typeof value === 'object' && '_bsontype' in value) {
+    const bson = value as { _bsontype: string; toString(): string; toHexString?: () => string };
+    if (['Decimal128', 'Long', 'Int32', 'Double'].includes(bson._bsontype)) return Number(bson.toString());
+    if (bson._bsontype === 'ObjectId' && bson.toHexString) return bson.toHexString();
+  }
+  return value;
+}
+
 export function createRecordValidator(resource: Resource): RecordValidator {
   const schema = {
     type: 'object',
     properties: Object.fromEntries(resource.items.map((i) => [i.name, ITEM_SCHEMA[i.type]])),
   };
   const validate: ValidateFunction = ajv.compile(schema);
+  const types = new Map(resource.items.map((i) => [i.name, i.type]));
   return {
     check(input) {
-      const record = { ...input };
+      const record: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(input)) record[k] = normalize(v, types.get(k));
       if (validate(record)) return { record, problems: [] };
       const problems: RecordProblem[] = [];
       for (const e of validate.errors ?? []) {
