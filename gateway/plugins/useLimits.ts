@@ -56,6 +56,12 @@ export function useLimits(limits: LimitOptions): Plugin {
     // limiter (a stream pipeline per request) is switched off in server.ts. A POST without a
     // length (chunked) is refused, so no body can grow past the limit unseen.
     onRequest({ request, endResponse }) {
+      // Operations only by POST: a GET would put purpose, case number and subject IDs in URLs,
+      // which proxies and access logs keep. GET serves GraphiQL and the health endpoints only.
+      if (request.method === 'GET' && new URL(request.url).searchParams.has('query')) {
+        endResponse(refuse(405, 'METHOD_NOT_ALLOWED', 'Send GraphQL operations by POST; a GET would put identifiers in URLs.'));
+        return;
+      }
       if (request.method !== 'POST') return;
       const header = request.headers.get('content-length');
       if (header === null) {

@@ -83,6 +83,26 @@ describe('limits', () => {
   });
 });
 
+it('refuses operations sent by GET, keeping identifiers out of URLs', async () => {
+  const url = `${t.url}?query=${encodeURIComponent('{ purposes { code } }')}`;
+  const res = await fetch(url, { headers: { authorization: `Bearer ${t.tokens.zw}` } });
+  expect(res.status).toBe(405);
+  expect(((await res.json()) as { errors: Array<{ extensions: { code: string } }> }).errors[0]!.extensions.code).toBe('METHOD_NOT_ALLOWED');
+});
+
+it('serves GraphiQL to a browser when enabled', async () => {
+  const other = await startTestHub({ config: { server: { host: '127.0.0.1', port: 0, graphiql: true } } });
+  try {
+    const res = await fetch(other.url, { headers: { accept: 'text/html' } });
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain('一网共享');
+  } finally {
+    await other.close();
+  }
+  const off = await fetch(t.url, { headers: { accept: 'text/html' } });
+  expect(await off.text()).not.toContain('graphiql');
+});
+
 it('refuses a chunked body without Content-Length with 411', async () => {
   const { request } = await import('node:http');
   const url = new URL(t.url);
