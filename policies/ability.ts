@@ -15,9 +15,7 @@ export type HubAbility = MongoAbility<[Action, string]>;
 export interface CompiledPolicy {
   readonly ability: HubAbility;
   readonly purpose: Purpose;
-  /** Grants in force that this ability was compiled from, per resource. */
-  readonly grantsByResource: ReadonlyMap<string, readonly Grant[]>;
-  /** Per resource: the grants in force as audit references, and the batch limit they allow. */
+  /** Per resource with grants in force: their audit references, and the batch limit they allow. */
   readonly grantSummary: ReadonlyMap<string, GrantSummary>;
 }
 
@@ -93,5 +91,5 @@ export function compilePolicy(
     }
   }
   const grantSummary = new Map([...byResource].map(([code, grants]) => [code, summarize(grants)]));
-  return { ability: createMongoAbility<HubAbility>(rules), purpose, grantsByResource: byResource, grantSummary };
+  return { ability: createMongoAbility<HubAbility>(rules), purpose, grantSummary };
 }

@@ -25,7 +25,7 @@ function resourceRefusal(policy: CompiledPolicy, r: Resource, ctx: DecisionConte
     return { code: 'FORBIDDEN', message: `Purpose ${p.code} (${p.name}) does not cover resource ${r.code}; only the resources it lists may be read.` };
   }
   if (r.sharing === 'unconditional') return undefined;
-  if (policy.grantsByResource.has(r.code)) return undefined;
+  if (policy.grantSummary.has(r.code)) return undefined;
   const applying = ctx.departmentGrants.filter((g) => g.resource === r.code && grantApplies(g, ctx.principal, p.code));
   const expired = applying.find((g) => g.status === 'expired' || (g.status === 'approved' && g.validUntil < ctx.today));
   if (expired) return { code: 'GRANT_EXPIRED', message: `Grant ${expired.id} for resource ${r.code} expired on ${expired.validUntil}. Apply to ${r.provider} for a renewal.` };
