@@ -2,11 +2,12 @@ import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { createConnector, UpstreamError, type Connector } from '../../connectors/index.ts';
+import type { Connector } from '../../connectors/index.ts';
 import { ValidationError } from '../../schema/index.ts';
 import { seededRandom, syntheticCreditCode, syntheticIdNumber } from '../../schema/index.ts';
+import { connectorsOfKind, upstreamError } from '../support/connectors.ts';
 
 const random = seededRandom(7);
 const [a, b, c, missing] = [0, 1, 2, 3].map(() => syntheticIdNumber(random)) as [string, string, string, string];
@@ -21,21 +22,9 @@ beforeAll(async () => {
 });
 afterAll(() => rm(baseDir, { recursive: true, force: true }));
 
-const open: Connector[] = [];
-function fileConnector(config: Record<string, unknown> = {}): Connector {
-  const connector = createConnector('minzheng-files', { kind: 'file', directory: 'drop', ...config }, { baseDir });
-  open.push(connector);
-  return connector;
-}
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((x) => x.close()));
-});
+const newConnector = connectorsOfKind('file', () => ({ directory: 'drop' }), () => baseDir);
+const fileConnector = (config: Record<string, unknown> = {}): Connector => newConnector(config, 'minzheng-files');
 
-async function upstreamError(promise: Promise<unknown>): Promise<UpstreamError> {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
-  expect(error).toBeInstanceOf(UpstreamError);
-  return error as UpstreamError;
-}
 
 const csv = [
   'idNumber,name,maritalStatus,note',

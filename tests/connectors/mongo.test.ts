@@ -1,8 +1,9 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { createConnector, UpstreamError, validateConnectorConfig, type Connector } from '../../connectors/index.ts';
+import { createConnector, validateConnectorConfig, type Connector } from '../../connectors/index.ts';
 import { seededRandom, syntheticIdNumber } from '../../schema/index.ts';
 import { testDatabase, type TestDatabase } from '../support/mongo.ts';
+import { connectorsOfKind, upstreamError } from '../support/connectors.ts';
 
 const random = seededRandom(44);
 const people = Array.from({ length: 25 }, (_, i) => ({
@@ -22,21 +23,9 @@ beforeAll(async () => {
 });
 afterAll(() => t?.drop());
 
-const open: Connector[] = [];
-function mongoConnector(config: Record<string, unknown> = {}): Connector {
-  const connector = createConnector('renshe-db', { kind: 'mongodb', uri: t.uri, database: t.name, ...config }, { baseDir: process.cwd() });
-  open.push(connector);
-  return connector;
-}
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((c) => c.close()));
-});
+const newConnector = connectorsOfKind('mongodb', () => ({ uri: t.uri, database: t.name }), () => process.cwd());
+const mongoConnector = (config: Record<string, unknown> = {}): Connector => newConnector(config, 'renshe-db');
 
-async function upstreamError(promise: Promise<unknown>): Promise<UpstreamError> {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
-  expect(error).toBeInstanceOf(UpstreamError);
-  return error as UpstreamError;
-}
 
 describe('mongodb connector', () => {
   it('answers in key order with only the asked items, null for a missing key, duplicates repeated', async () => {
@@ -72,9 +61,12 @@ describe('mongodb connector', () => {
     process.env['HUB_TEST_MONGO_URI'] = t.uri;
     try {
       const connector = createConnector('renshe-db', { kind: 'mongodb', uriEnv: 'HUB_TEST_MONGO_URI', database: t.name }, { baseDir: '.' });
-      open.push(connector);
-      const [record] = await connector.fetchMany({ dataset: 'socialInsurance', keyField: 'idNumber', keys: [idOf(2)], items: ['name'] });
-      expect(record).toEqual({ idNumber: idOf(2), name: people[2]?.name });
+      try {
+        const [record] = await connector.fetchMany({ dataset: 'socialInsurance', keyField: 'idNumber', keys: [idOf(2)], items: ['name'] });
+        expect(record).toEqual({ idNumber: idOf(2), name: people[2]?.name });
+      } finally {
+        await connector.close();
+      }
     } finally {
       delete process.env['HUB_TEST_MONGO_URI'];
     }
@@ -82,9 +74,12 @@ describe('mongodb connector', () => {
 
   it('fails naming the variable when uriEnv is not set', async () => {
     const connector = createConnector('renshe-db', { kind: 'mongodb', uriEnv: 'HUB_TEST_MONGO_URI_UNSET', database: 'x' }, { baseDir: '.' });
-    open.push(connector);
-    const error = await upstreamError(connector.fetchMany({ dataset: 'socialInsurance', keyField: 'idNumber', keys: [idOf(0)], items: [] }));
-    expect(error.message).toContain('HUB_TEST_MONGO_URI_UNSET');
+    try {
+      const error = await upstreamError(connector.fetchMany({ dataset: 'socialInsurance', keyField: 'idNumber', keys: [idOf(0)], items: [] }));
+      expect(error.message).toContain('HUB_TEST_MONGO_URI_UNSET');
+    } finally {
+      await connector.close();
+    }
   });
 
   it('fails with UpstreamError when the server is unreachable, and health says so', async () => {

@@ -1,11 +1,12 @@
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { createConnector, UpstreamError, type Connector } from '../../connectors/index.ts';
+import type { Connector } from '../../connectors/index.ts';
 import { startRestDepartment, type RestDepartment } from '../../demo/systems/rest-department.ts';
 import { seededRandom, syntheticIdNumber } from '../../schema/index.ts';
+import { connectorsOfKind, upstreamError } from '../support/connectors.ts';
 
 const random = seededRandom(20240101);
 const people = Array.from({ length: 60 }, (_, i) => ({
@@ -17,15 +18,8 @@ const people = Array.from({ length: 60 }, (_, i) => ({
 const idOf = (i: number): string => people[i]?.idNumber ?? '';
 const missingId = syntheticIdNumber(random, { region: '440300' });
 
-const open: Connector[] = [];
-function restConnector(config: Record<string, unknown>, name = 'hukou-api'): Connector {
-  const connector = createConnector(name, { kind: 'rest', ...config }, { baseDir: process.cwd() });
-  open.push(connector);
-  return connector;
-}
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((c) => c.close()));
-});
+const newConnector = connectorsOfKind('rest', () => ({}), () => process.cwd());
+const restConnector = (config: Record<string, unknown>, name = 'hukou-api'): Connector => newConnector(config, name);
 
 interface Captured {
   readonly method: string;
@@ -65,11 +59,6 @@ function json(res: ServerResponse, status: number, body: string): void {
   res.end(body);
 }
 
-async function upstreamError(promise: Promise<unknown>): Promise<UpstreamError> {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
-  expect(error).toBeInstanceOf(UpstreamError);
-  return error as UpstreamError;
-}
 
 describe('rest connector against the sample department service', () => {
   let department: RestDepartment;
