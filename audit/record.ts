@@ -36,7 +36,13 @@ export interface AccessRecord {
   readonly decision: Decision;
   /** Refusal or failure code (FORBIDDEN, UPSTREAM_UNAVAILABLE …) when not fully allowed. */
   readonly code: string | null;
+  /** The rule that refused (NO_GRANT, GRANT_SUSPENDED, CONSENT_MISSING, QUOTA_EXCEEDED …). */
+  readonly denial: string | null;
   readonly reason: string | null;
+  /** The consent reference under which consent-bound items were served. */
+  readonly consent: string | null;
+  /** The verification attempt's number that day for (system, subject, resource). */
+  readonly attempt: number | null;
 }
 
 /**
@@ -59,7 +65,7 @@ export interface EvidenceBlock {
 }
 
 const LIST_FIELDS = ['itemsReturned', 'itemsMasked', 'itemsRefused', 'itemsVerified', 'grants'] as const;
-const NULLABLE_FIELDS = ['operator', 'purpose', 'caseId', 'resource', 'provider', 'subjectType', 'subject', 'code', 'reason'] as const;
+const NULLABLE_FIELDS = ['operator', 'purpose', 'caseId', 'resource', 'provider', 'subjectType', 'subject', 'code', 'denial', 'reason', 'consent', 'attempt'] as const;
 
 /** Stored form: empty lists and nulls left out (a quarter less to write); `unpackRecord` restores them. */
 export function packRecord(record: AccessRecord): Partial<AccessRecord> {

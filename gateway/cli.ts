@@ -10,7 +10,8 @@ import { ValidationError } from '../schema/index.ts';
 import { validateCatalogue } from './commands/catalog.ts';
 import { runDemo } from './commands/demo.ts';
 import { serve } from './commands/serve.ts';
-import { createSystemToken, formatCredentials, listTokens, revokeTokens } from './commands/token.ts';
+import { createPrincipalToken, formatCredentials, listTokens, revokeTokens } from './commands/token.ts';
+import { PRINCIPAL_KINDS, type PrincipalKind } from '../policies/index.ts';
 import { ProvisionError } from './mongo/provision.ts';
 
 export const USAGE = `Usage: hub <command> [options]
@@ -20,12 +21,16 @@ Commands:
   demo [--port <n>] [--data-dir <dir>]  Provision MongoDB, start sample departments and serve the demo (npm start);
                                         data is kept in <dir> (default .demo/) across restarts
   catalog validate <dir>                Validate a catalogue directory and report every violation
-  token create --config <file> --system <code> [--label <text>]
-                                        Issue a bearer token for a registered system (printed once)
-  token list --config <file> [--system <code>]
-                                        List tokens (id, system, created, revoked); never the tokens
-  token revoke --config <file> (--id <id> | --system <code>) [--reason <text>]
-                                        Revoke one token, or every token of a system (effective within 10 s)
+  token create --config <file> --role <role> [--system <code>] [--id <id>] [--department <code>] [--label <text>]
+                                        Issue a bearer token (printed once). Roles:
+                                          system  --system <code>            a registered department system
+                                          officer --id <id> --department <c> a department's data officer
+                                          admin | auditor | portal --id <id> [--department <c>]
+                                        (--system <code> alone = --role system)
+  token list --config <file> [--system <code> | --id <id>] [--role <role>]
+                                        List tokens (id, role, principal, created, revoked); never the tokens
+  token revoke --config <file> (--id <credential id> | --system <code>) [--reason <text>]
+                                        Revoke one token, or every token of a system (every hub within a second)
   key create                            Print a new random subject-hash key (64 hex characters)
   help                                  Show this text
 
@@ -77,13 +82,31 @@ export async function main(argv: string[], out: (line: string) => void = console
     }
     case 'token': {
       if (sub === 'create') {
-        const { values } = parse(rest, { config: { type: 'string' }, system: { type: 'string' }, label: { type: 'string' } });
-        out(await createSystemToken(required(values, 'config'), required(values, 'system'), values.label));
+        const { values } = parse(rest, {
+          config: { type: 'string' }, role: { type: 'string' }, system: { type: 'string' }, id: { type: 'string' }, department: { type: 'string' }, label: { type: 'string' },
+        });
+        const configPath = required(values, 'config');
+        const role = values.role ?? (values.system !== undefined ? 'system' : undefined);
+        if (role === undefined) throw new UsageError('token create needs --role (system, officer, admin, auditor or portal)');
+        if (!PRINCIPAL_KINDS.includes(role as PrincipalKind)) throw new UsageError(`--role must be one of ${PRINCIPAL_KINDS.join(', ')}, got "${role}"`);
+        const kind = role as PrincipalKind;
+        if (kind === 'system') {
+          if (values.id !== undefined) throw new UsageError('a system token is named by --system <code>, not --id');
+          const system = required(values, 'system');
+          out(await createPrincipalToken(configPath, { kind, id: system, department: values.department ?? '', label: values.label }));
+          return 0;
+        }
+        if (values.system !== undefined) throw new UsageError(`--system is for --role system; a ${kind} is named by --id`);
+        const id = required(values, 'id');
+        if (kind === 'officer') required(values, 'department');
+        out(await createPrincipalToken(configPath, { kind, id, department: values.department ?? '', label: values.label }));
         return 0;
       }
       if (sub === 'list') {
-        const { values } = parse(rest, { config: { type: 'string' }, system: { type: 'string' } });
-        for (const line of formatCredentials(await listTokens(required(values, 'config'), values.system))) out(line);
+        const { values } = parse(rest, { config: { type: 'string' }, system: { type: 'string' }, id: { type: 'string' }, role: { type: 'string' } });
+        if (values.role !== undefined && !PRINCIPAL_KINDS.includes(values.role as PrincipalKind)) throw new UsageError(`--role must be one of ${PRINCIPAL_KINDS.join(', ')}`);
+        const list = await listTokens(required(values, 'config'), { principalId: values.system ?? values.id, role: values.role as PrincipalKind | undefined });
+        for (const line of formatCredentials(list)) out(line);
         return 0;
       }
       if (sub === 'revoke') {

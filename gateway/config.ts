@@ -6,6 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
 import { createAjv, ValidationError, toViolations, type JsonSchema } from '../schema/index.ts';
 
@@ -24,7 +25,14 @@ export interface HubConfig {
     readonly maxBodyBytes: number;
   };
   readonly audit: { readonly maxBatch: number; readonly maxInFlight: number; readonly writeConcern: 'majority' | 1 };
+  /** Full reload of grants and catalogue even without a signalled change (catches edits made outside the hub). */
   readonly grants: { readonly refreshSeconds: number };
+  /** How often each instance checks the shared revision counter: changes apply on every instance within about this long. */
+  readonly sync: { readonly pollMilliseconds: number };
+  /** The deployment's time zone: grant periods, daily quotas and deadlines follow its calendar days. */
+  readonly timeZone: string;
+  /** Sharing applications (共享申请): the provider's response deadline in working days, and the working-day calendar. */
+  readonly applications: { readonly deadlineWorkingDays: number; readonly calendar: string };
   /** How long a token lookup is cached; a revoked token works at most this long. 0 = no cache. */
   readonly auth: { readonly cacheSeconds: number };
   readonly log: { readonly level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
@@ -92,7 +100,23 @@ export const configSchema: JsonSchema = {
       type: 'object',
       additionalProperties: false,
       default: {},
-      properties: { refreshSeconds: { type: 'number', minimum: 0.1, maximum: 3600, default: 5 } },
+      properties: { refreshSeconds: { type: 'number', minimum: 0.1, maximum: 3600, default: 60 } },
+    },
+    sync: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: { pollMilliseconds: { type: 'integer', minimum: 50, maximum: 60000, default: 500 } },
+    },
+    timeZone: { type: 'string', minLength: 1, default: 'Asia/Shanghai' },
+    applications: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        deadlineWorkingDays: { type: 'integer', minimum: 1, maximum: 60, default: 10 },
+        calendar: { type: 'string', minLength: 1 },
+      },
     },
     auth: {
       type: 'object',
@@ -110,6 +134,18 @@ export const configSchema: JsonSchema = {
 };
 
 const validate = createAjv().compile(configSchema);
+
+/** The working-day calendar shipped with the hub (public holidays and 调休 working days). */
+export const DEFAULT_CALENDAR = fileURLToPath(new URL('../config/calendar.yaml', import.meta.url));
+
+function validTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-CA', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 function parsePort(raw: string, where: string): number {
   if (!/^[0-9]{1,5}$/.test(raw) || Number(raw) > 65535) {
@@ -142,9 +178,16 @@ export function parseConfig(raw: unknown, where: string, baseDir: string, env: N
   }
   const data = applyEnv(raw as Record<string, unknown>, env);
   if (!validate(data)) throw new ValidationError(toViolations(where, validate.errors));
-  const config = data as unknown as Omit<HubConfig, 'baseDir'>;
+  const config = data as unknown as Omit<HubConfig, 'baseDir' | 'applications'> & { applications: { deadlineWorkingDays: number; calendar?: string } };
+  if (!validTimeZone(config.timeZone)) {
+    throw new ValidationError([{ where, path: '/timeZone', rule: 'timeZone', message: `"${config.timeZone}" is not an IANA time zone (e.g. Asia/Shanghai)` }]);
+  }
   return {
     ...config,
+    applications: {
+      deadlineWorkingDays: config.applications.deadlineWorkingDays,
+      calendar: config.applications.calendar ? resolve(baseDir, config.applications.calendar) : DEFAULT_CALENDAR,
+    },
     catalogue: resolve(baseDir, config.catalogue),
     subjectKey: config.subjectKey.file ? { file: resolve(baseDir, config.subjectKey.file) } : config.subjectKey,
     baseDir,

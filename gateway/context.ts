@@ -3,8 +3,8 @@
  */
 import type DataLoader from 'dataloader';
 import type { UpstreamRecord } from '../connectors/index.ts';
-import type { CompiledPolicy, Principal, ResourceDecision } from '../policies/index.ts';
-import type { Purpose, SubjectType } from '../schema/index.ts';
+import type { CompiledPolicy, GrantRef, Principal, ResourceDecision } from '../policies/index.ts';
+import type { Consent, Purpose, SubjectType } from '../schema/index.ts';
 import type { HubRuntime } from './runtime.ts';
 
 export interface HubContext {
@@ -15,6 +15,11 @@ export interface HubContext {
   readonly loaders: Map<string, DataLoader<string, UpstreamRecord | null>>;
   /** Subject key → keyed hash, computed once per request (a batch reads each subject many times). */
   readonly subjectHashes: Map<string, string>;
+  /**
+   * Daily-quota reservations per resource and day: subject key → the grant charged, or null when
+   * every quota is spent. Subjects of one execution step share one reservation (one MongoDB write).
+   */
+  readonly quotaLoaders: Map<string, DataLoader<string, GrantRef | null>>;
 }
 
 /** What `access(...)` resolves to: a validated purpose statement and the policy compiled for it. */
@@ -26,6 +31,10 @@ export interface AccessScope {
   readonly today: string;
   /** Decisions already taken under this scope (the same for every subject of a batch). */
   readonly decisions: Map<string, ResourceDecision>;
+  /** The consent reference the request presented (for consent-bound items), if any. */
+  readonly consentRef: string | null;
+  /** The presented consent, looked up once per request. */
+  consent(): Promise<Consent | null>;
 }
 
 /** A subject asked for under an access scope. */
@@ -43,4 +52,3 @@ export interface ServedRecord {
   readonly refusals: ReadonlyMap<string, Error>;
 }
 
-export const today = (now = new Date()): string => now.toISOString().slice(0, 10);

@@ -6,7 +6,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Collection, Db } from 'mongodb';
 import { LRUCache } from 'lru-cache';
-import type { Principal, PrincipalKind } from '../policies/index.ts';
+import { appendAdmin } from '../audit/index.ts';
+import { PRINCIPAL_KINDS, type Principal, type PrincipalKind } from '../policies/index.ts';
+import { ValidationError, type Catalogue, type Violation } from '../schema/index.ts';
+import { bumpRevision } from '../store/index.ts';
 
 export const CREDENTIALS_COLLECTION = 'credentials';
 const TOKEN_PREFIX = 'ywgx_';
@@ -68,6 +71,11 @@ export class Authenticator {
     this.#cache = ttl > 0 ? new LRUCache({ max: options.cacheSize ?? 10_000, ttl }) : undefined;
   }
 
+  /** Forgets every cached lookup (a token was revoked somewhere: the next request asks MongoDB). */
+  clear(): void {
+    this.#cache?.clear();
+  }
+
   /** The principal of an `Authorization` header value, or null when absent, malformed or unknown. */
   async authenticate(header: string | null): Promise<Principal | null> {
     const match = header ? /^Bearer\s+(\S{16,256})$/i.exec(header.trim()) : null;
@@ -106,4 +114,87 @@ export async function revokeCredentials(db: Db, target: { id: string } | { princ
   if (docs.length === 0) return [];
   await collection.updateMany({ tokenHash: { $in: docs.map((d) => d.tokenHash) } }, { $set: { revokedAt: new Date() } });
   return docs.map((d) => credentialId(d.tokenHash));
+}
+
+/** Who issues or revokes a token, for the admin-change record. */
+export interface CredentialActor {
+  readonly id: string;
+  readonly role: string;
+  readonly department: string | null;
+}
+
+export interface PrincipalSpec {
+  readonly kind: PrincipalKind;
+  /** The system code (role system) or the person's or service's id. */
+  readonly id: string;
+  /** Required for officers; a system's is its own; optional for admin, auditor and portal. */
+  readonly department: string;
+  readonly label: string;
+  readonly actor: CredentialActor;
+}
+
+const PRINCIPAL_ID = /^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$/;
+
+/** What is wrong with a principal for this catalogue; `where` names the option (e.g. `--department`). */
+export function principalViolations(spec: Pick<PrincipalSpec, 'kind' | 'id' | 'department'>, catalogue: Pick<Catalogue, 'systems' | 'departments'>): Violation[] {
+  const v = (where: string, rule: string, message: string): Violation => ({ where, path: '', rule, message });
+  if (!PRINCIPAL_KINDS.includes(spec.kind)) return [v('--role', 'enum', `must be one of ${PRINCIPAL_KINDS.join(', ')}`)];
+  const known = catalogue.departments.map((d) => d.code);
+  if (spec.kind === 'system') {
+    const system = catalogue.systems.find((s) => s.code === spec.id);
+    if (!system) return [v('--system', 'reference', `"${spec.id}" is not a registered system (known: ${catalogue.systems.map((s) => s.code).join(', ')})`)];
+    if (spec.department && spec.department !== system.department) return [v('--department', 'reference', `system "${spec.id}" belongs to department ${system.department}`)];
+    return [];
+  }
+  const out: Violation[] = [];
+  if (!PRINCIPAL_ID.test(spec.id)) out.push(v('--id', 'pattern', 'must be 1-64 letters, digits and _ . @ - (starting with a letter or digit)'));
+  if (spec.kind === 'officer' && !spec.department) out.push(v('--department', 'required', 'is required for an officer: the department whose data officer this is'));
+  else if (spec.department && !known.includes(spec.department)) out.push(v('--department', 'reference', `department "${spec.department}" is not catalogued (known: ${known.join(', ')})`));
+  return out;
+}
+
+/**
+ * Issues a token for a principal after checking it against the catalogue, and records the issue in
+ * `audit_admin`. Used by `hub token create` and the admin's `createToken` mutation.
+ */
+export async function issuePrincipalToken(
+  db: Db,
+  spec: PrincipalSpec,
+  catalogue: Pick<Catalogue, 'systems' | 'departments'>,
+): Promise<{ token: string; credential: CredentialInfo }> {
+  const violations = principalViolations(spec, catalogue);
+  if (violations.length > 0) throw new ValidationError(violations);
+  const department = spec.kind === 'system' ? catalogue.systems.find((s) => s.code === spec.id)!.department : spec.department;
+  await ensureCredentialIndexes(db);
+  const principal: Principal = { kind: spec.kind, id: spec.id, department };
+  const token = await issueToken(db, principal, spec.label);
+  const doc = await db.collection<CredentialDoc>(CREDENTIALS_COLLECTION).findOne({ tokenHash: hashToken(token) }, { projection: { _id: 0 } });
+  const { tokenHash, ...rest } = doc!;
+  const credential: CredentialInfo = { id: credentialId(tokenHash), ...rest };
+  await appendAdmin(db, {
+    actor: spec.actor.id,
+    role: spec.actor.role,
+    department: spec.actor.department,
+    action: 'token.create',
+    target: spec.id,
+    after: { credential: credential.id, kind: principal.kind, principalId: principal.id, department },
+    reason: spec.label,
+  });
+  return { token, credential };
+}
+
+/**
+ * Revokes tokens, records each revocation in `audit_admin`, and signals every hub instance to drop
+ * its token cache (so the revocation applies within a second, not `auth.cacheSeconds`).
+ */
+export async function revokePrincipalTokens(db: Db, target: { id: string } | { principalId: string }, actor: CredentialActor, reason: string | null): Promise<string[]> {
+  const revoked = await revokeCredentials(db, target);
+  for (const id of revoked) {
+    await appendAdmin(db, {
+      actor: actor.id, role: actor.role, department: actor.department, action: 'token.revoke', target: id,
+      before: { active: true }, after: { revokedAt: new Date() }, reason,
+    });
+  }
+  if (revoked.length > 0) await bumpRevision(db, 'tokens');
+  return revoked;
 }

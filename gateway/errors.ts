@@ -12,17 +12,23 @@ export type ErrorCode =
   | 'UPSTREAM_UNAVAILABLE'
   | 'UPSTREAM_INVALID'
   | 'AUDIT_UNAVAILABLE'
+  | 'NOT_FOUND'
+  | 'CONFLICT'
   | 'INTERNAL_SERVER_ERROR';
 
 const HTTP_STATUS: Partial<Record<ErrorCode, number>> = { UNAUTHENTICATED: 401 };
 
 export function hubError(code: ErrorCode, message: string, extra: Record<string, unknown> = {}): GraphQLError {
   const status = HTTP_STATUS[code];
-  return new GraphQLError(message, { extensions: { code, ...extra, ...(status ? { http: { status } } : {}) } });
+  return new GraphQLError(message, { extensions: { ...extra, code, ...(status ? { http: { status } } : {}) } });
 }
 
 export function refusalError(refusal: Refusal, extra: Record<string, unknown> = {}): GraphQLError {
-  return hubError(refusal.code, refusal.message, extra);
+  return hubError(refusal.code, refusal.message, {
+    ...extra,
+    ...(refusal.denial ? { reason: refusal.denial } : {}),
+    ...(refusal.grant ? { grant: refusal.grant.id, grantVersion: refusal.grant.version } : {}),
+  });
 }
 
 /** Maps a failure below the resolver to the code a client can act on. */

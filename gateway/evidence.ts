@@ -21,10 +21,13 @@ export interface EvidenceInput {
   readonly grants?: readonly GrantRef[];
   readonly decision: Decision;
   readonly code?: string | null;
+  readonly denial?: string | null;
   readonly reason?: string | null;
+  readonly consent?: string | null;
+  readonly attempt?: number | null;
 }
 
-function hashOf(ctx: HubContext, key: string): string {
+export function hashOf(ctx: HubContext, key: string): string {
   let hash = ctx.subjectHashes.get(key);
   if (hash === undefined) {
     hash = subjectHash(ctx.runtime.subjectKey, key);
@@ -55,7 +58,10 @@ export function accessRecord(ctx: HubContext, e: EvidenceInput): AccessRecord {
     grants: e.grants ?? [],
     decision: e.decision,
     code: e.code ?? null,
+    denial: e.denial ?? null,
     reason: e.reason ?? null,
+    consent: e.consent ?? null,
+    attempt: e.attempt ?? null,
   };
 }
 

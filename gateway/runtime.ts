@@ -1,5 +1,10 @@
 /**
  * The composition root's state: everything one hub process holds, built from a validated config.
+ *
+ * What can change while the hub runs (grants, catalogue resources, tokens) is reloaded whenever
+ * the shared revision in MongoDB moves (store/revision.ts): a change made on any instance applies
+ * on every instance within `sync.pollMilliseconds` plus one reload, and at once on the instance
+ * that made it.
  */
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import { MongoClient, type Db } from 'mongodb';
@@ -7,32 +12,60 @@ import type { Logger } from 'pino';
 import { LRUCache } from 'lru-cache';
 import { AuditWriter, ensureAuditIndexes } from '../audit/index.ts';
 import { createConnector, validateConnectorConfig, type Connector } from '../connectors/index.ts';
-import { compilePolicy, type CompiledPolicy, type Principal } from '../policies/index.ts';
+import { compilePolicy, dayIn, type CompiledPolicy, type Principal, type WorkCalendar } from '../policies/index.ts';
 import {
-  createRecordValidator, loadCatalogue, type Catalogue, type Purpose, type RecordValidator, type Resource,
+  createRecordValidator, formatViolation, loadCatalogue, loadWorkCalendar, resourceViolations,
+  type Catalogue, type Purpose, type RecordValidator, type Resource,
 } from '../schema/index.ts';
+import {
+  AttemptCounter, bumpRevision, definitionOf, ensureApplicationIndexes, ensureConsentIndexes, ensureDemandIndexes, GrantStore,
+  loadResources, QuotaCounter, RevisionWatcher,
+} from '../store/index.ts';
 import type { HubConfig } from './config.ts';
 import { Authenticator, ensureCredentialIndexes } from './credentials.ts';
-import { GrantStore, syncCatalogue } from './state.ts';
+import { syncCatalogue } from './state.ts';
+
+/** The catalogue as served right now: the files' registry plus the resources held in MongoDB. */
+export interface CatalogueState {
+  readonly catalogue: Catalogue;
+  readonly resources: ReadonlyMap<string, Resource>;
+  readonly purposes: ReadonlyMap<string, Purpose>;
+  readonly departments: ReadonlyMap<string, string>;
+  readonly validators: ReadonlyMap<string, RecordValidator>;
+  /** code@version of every resource: changes when any resource does. */
+  readonly fingerprint: string;
+}
 
 export interface HubRuntime {
   readonly config: HubConfig;
   readonly logger: Logger;
   readonly client: MongoClient;
   readonly db: Db;
+  /** Current catalogue state (replaced as a whole when it changes; never mutated). */
+  readonly state: CatalogueState;
   readonly catalogue: Catalogue;
   readonly resources: ReadonlyMap<string, Resource>;
   readonly purposes: ReadonlyMap<string, Purpose>;
   readonly departments: ReadonlyMap<string, string>;
-  readonly connectors: ReadonlyMap<string, Connector>;
   readonly validators: ReadonlyMap<string, RecordValidator>;
+  readonly connectors: ReadonlyMap<string, Connector>;
   readonly grants: GrantStore;
   readonly audit: AuditWriter;
   readonly authenticator: Authenticator;
+  readonly quotas: QuotaCounter;
+  readonly attempts: AttemptCounter;
+  /** Working days for application deadlines. */
+  readonly calendar: WorkCalendar;
   /** HMAC key of subject hashes, imported once. */
   readonly subjectKey: KeyObject;
-  /** Compiled CASL policy for (system, purpose), cached until grants change or the day turns. */
+  /** Today's date in the deployment's time zone (YYYY-MM-DD). */
+  today(now?: Date): string;
+  /** Compiled CASL policy for (system, purpose), cached until grants or the catalogue change or the day turns. */
   policyFor(principal: Principal, purpose: Purpose, today: string): CompiledPolicy;
+  /** Signals a change to every instance and applies it on this one before resolving. */
+  changed(what: string): Promise<void>;
+  /** Reloads grants, resources and token state from MongoDB. */
+  reload(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -50,22 +83,62 @@ export async function loadHubCatalogue(dir: string, env: NodeJS.ProcessEnv = pro
   return loadCatalogue(dir, { validateConnector: validateConnectorConfig, env });
 }
 
+/**
+ * Builds the served catalogue from the files' registry and the stored resources. A stored resource
+ * that no longer fits (its connector or provider was removed from the files) is left out and
+ * reported, never served half-checked.
+ */
+export function catalogueState(files: Catalogue, stored: ReadonlyArray<Resource & { version?: number }>, logger: Logger): CatalogueState {
+  const resources: Resource[] = [];
+  const all = stored.map(definitionOf);
+  for (const r of all) {
+    const problems = resourceViolations(r, `resource ${r.code}`, { ...files, resources: all });
+    if (problems.length > 0) {
+      logger.error({ resource: r.code, problems: problems.map(formatViolation) }, 'stored catalogue resource is invalid; not served');
+      continue;
+    }
+    resources.push(r);
+  }
+  const catalogue: Catalogue = { ...files, resources };
+  return {
+    catalogue,
+    resources: new Map(resources.map((r) => [r.code, r])),
+    purposes: new Map(files.purposes.map((p) => [p.code, p])),
+    departments: new Map(files.departments.map((d) => [d.code, d.name])),
+    validators: new Map(resources.map((r) => [r.code, createRecordValidator(r)])),
+    fingerprint: stored.map((r) => `${r.code}@${r.version ?? 0}`).join(','),
+  };
+}
+
 export async function createRuntime(options: RuntimeOptions): Promise<HubRuntime> {
   const { config, logger, subjectKey } = options;
-  const catalogue = options.catalogue ?? (await loadHubCatalogue(config.catalogue));
+  const files = options.catalogue ?? (await loadHubCatalogue(config.catalogue));
+  const calendar = await loadWorkCalendar(config.applications.calendar);
   const client = new MongoClient(config.mongodb.uri, { serverSelectionTimeoutMS: config.mongodb.timeoutMs, appName: 'yiwang-hub' });
   await client.connect();
   const connectors = new Map<string, Connector>();
   try {
     const db = client.db(config.mongodb.database);
-    await syncCatalogue(db, catalogue);
+    const today = (now?: Date) => dayIn(config.timeZone, now);
+    const year = Number(today().slice(0, 4));
+    if (!calendar.years.includes(year)) {
+      logger.warn({ calendar: config.applications.calendar, year }, 'the working-day calendar does not cover this year: deadlines count weekdays only; add the year\'s holiday arrangement');
+    }
+    await syncCatalogue(db, files);
     await ensureAuditIndexes(db);
     await ensureCredentialIndexes(db);
+    await ensureApplicationIndexes(db);
+    await ensureConsentIndexes(db);
+    await ensureDemandIndexes(db);
+    const quotas = new QuotaCounter(db);
+    const attempts = new AttemptCounter(db);
+    await quotas.ensureIndexes();
+    await attempts.ensureIndexes();
     const grants = new GrantStore(db);
     await grants.refresh();
-    grants.startRefresh(config.grants.refreshSeconds, (error) => logger.warn({ err: error }, 'grant refresh failed; keeping the last known grants'));
+    let state = catalogueState(files, await loadResources(db), logger);
 
-    for (const entry of catalogue.connectors) {
+    for (const entry of files.connectors) {
       connectors.set(entry.name, createConnector(entry.name, entry.config, { baseDir: config.catalogue, env: options.env ?? process.env }));
     }
     const audit = new AuditWriter(db, {
@@ -74,35 +147,75 @@ export async function createRuntime(options: RuntimeOptions): Promise<HubRuntime
       writeConcern: config.audit.writeConcern === 'majority' ? { w: 'majority', journal: true } : { w: 1 },
       onError: (error, size) => logger.error({ err: error, records: size }, 'audit write failed; the affected requests get no data'),
     });
+    const authenticator = new Authenticator(db, { cacheTtlMs: config.auth.cacheSeconds * 1000 });
     const policies = new LRUCache<string, CompiledPolicy>({ max: 10_000 });
-    const resources = new Map(catalogue.resources.map((r) => [r.code, r]));
+    let generation = 0;
+
+    let reloading: Promise<void> | undefined;
+    const reloadOnce = async () => {
+      await grants.refresh();
+      const stored = await loadResources(db);
+      const fingerprint = stored.map((r) => `${r.code}@${r.version}`).join(',');
+      if (fingerprint !== state.fingerprint) {
+        state = catalogueState(files, stored, logger);
+        generation++;
+        logger.info({ resources: state.resources.size }, 'catalogue reloaded');
+      }
+      authenticator.clear();
+    };
+    // Reloads never overlap; a reload asked for during one runs after it (it may miss the change otherwise).
+    const reload = async (): Promise<void> => {
+      while (reloading) await reloading.catch(() => undefined);
+      reloading = reloadOnce().finally(() => { reloading = undefined; });
+      return reloading;
+    };
+    const watcher = new RevisionWatcher(db, {
+      intervalMs: config.sync.pollMilliseconds,
+      onChange: reload,
+      onError: (error) => logger.warn({ err: error }, 'change check failed; keeping the last known grants and catalogue'),
+    });
+    await watcher.prime();
+    watcher.start();
+    const safetyNet = setInterval(() => void reload().catch((error: unknown) => logger.warn({ err: error }, 'periodic reload failed')), config.grants.refreshSeconds * 1000);
+    safetyNet.unref();
 
     const runtime: HubRuntime = {
       config,
       logger,
       client,
       db,
-      catalogue,
-      resources,
-      purposes: new Map(catalogue.purposes.map((p) => [p.code, p])),
-      departments: new Map(catalogue.departments.map((d) => [d.code, d.name])),
+      get state() { return state; },
+      get catalogue() { return state.catalogue; },
+      get resources() { return state.resources; },
+      get purposes() { return state.purposes; },
+      get departments() { return state.departments; },
+      get validators() { return state.validators; },
       connectors,
-      validators: new Map(catalogue.resources.map((r) => [r.code, createRecordValidator(r)])),
       grants,
       audit,
-      authenticator: new Authenticator(db, { cacheTtlMs: config.auth.cacheSeconds * 1000 }),
+      authenticator,
+      quotas,
+      attempts,
+      calendar,
       subjectKey: createSecretKey(subjectKey),
-      policyFor(principal, purpose, today) {
-        const key = `${grants.version}|${today}|${principal.department}|${principal.id}|${purpose.code}`;
+      today,
+      policyFor(principal, purpose, day) {
+        const key = `${grants.version}|${generation}|${day}|${principal.department}|${principal.id}|${purpose.code}`;
         let policy = policies.get(key);
         if (!policy) {
-          policy = compilePolicy(principal, purpose, catalogue.resources, grants.forDepartment(principal.department), today);
+          policy = compilePolicy(principal, purpose, state.catalogue.resources, grants.forDepartment(principal.department), day);
           policies.set(key, policy);
         }
         return policy;
       },
+      async changed(what) {
+        await bumpRevision(db, what);
+        await reload();
+      },
+      reload,
       async close() {
-        grants.stopRefresh();
+        watcher.stop();
+        clearInterval(safetyNet);
         await audit.close();
         await Promise.allSettled([...connectors.values()].map((c) => c.close()));
         await client.close();

@@ -8,6 +8,19 @@ import { accessResolvers } from './resolvers/access.ts';
 import { catalogueResolvers } from './resolvers/catalogue.ts';
 import { ClaimsScalar } from './resolvers/claims.ts';
 import { itemResolver, resourceResolver } from './resolvers/records.ts';
+import { roleResolvers, roleTypeDefs } from './management/index.ts';
+
+const schemas = new WeakMap<Catalogue, GraphQLSchema>();
+
+/** The schema of a catalogue, built once per catalogue state (a catalogue change builds a new one). */
+export function schemaFor(catalogue: Catalogue): GraphQLSchema {
+  let schema = schemas.get(catalogue);
+  if (!schema) {
+    schema = buildSchema(catalogue);
+    schemas.set(catalogue, schema);
+  }
+  return schema;
+}
 
 export function buildSchema(catalogue: Catalogue): GraphQLSchema {
   const person: Record<string, unknown> = { ...accessResolvers.Person };
@@ -18,10 +31,11 @@ export function buildSchema(catalogue: Catalogue): GraphQLSchema {
     recordTypes[typeNameOf(r)] = Object.fromEntries(r.items.map((i) => [i.name, itemResolver]));
   }
   return makeExecutableSchema({
-    typeDefs: buildTypeDefs(catalogue),
+    typeDefs: [buildTypeDefs(catalogue), ...roleTypeDefs],
     resolvers: {
+      ...roleResolvers,
       Claims: ClaimsScalar,
-      Query: { ...accessResolvers.Query, ...catalogueResolvers.Query },
+      Query: { ...accessResolvers.Query, ...catalogueResolvers.Query, ...roleResolvers.Query },
       Access: accessResolvers.Access,
       CatalogueResource: catalogueResolvers.CatalogueResource,
       PurposeInfo: catalogueResolvers.PurposeInfo,

@@ -11,7 +11,7 @@ import { useReadiness } from './plugins/useReadiness.ts';
 import { useLimits } from './plugins/useLimits.ts';
 import { useRequestId } from './plugins/useRequestId.ts';
 import type { HubRuntime } from './runtime.ts';
-import { buildSchema } from './schema.ts';
+import { schemaFor } from './schema.ts';
 
 export interface HubServer {
   readonly yoga: YogaServerInstance<Record<string, unknown>, HubContext>;
@@ -24,7 +24,8 @@ export interface HubServer {
 export function createHubServer(runtime: HubRuntime): HubServer {
   const { logger, config } = runtime;
   const yoga = createYoga<Record<string, unknown>, HubContext>({
-    schema: buildSchema(runtime.catalogue),
+    // A factory: when the catalogue changes, the next request gets the regenerated schema.
+    schema: () => schemaFor(runtime.catalogue),
     graphqlEndpoint: '/graphql',
     graphiql: config.server.graphiql
       ? { title: '一网共享 data-sharing hub', headers: JSON.stringify({ Authorization: 'Bearer <token>' }) }

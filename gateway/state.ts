@@ -1,19 +1,19 @@
 /**
- * The hub's registry state in MongoDB: catalogue entries synced from the catalogue files, and
- * grants (seeded from the catalogue's grants file; later managed by data officers).
+ * The hub's registry state in MongoDB at start-up: departments, systems, purposes and connector
+ * names mirror the catalogue files; resources and grants are seeded from them (after that, data
+ * officers maintain them through the hub and MongoDB holds the truth).
  */
 import { createHash } from 'node:crypto';
 import type { AnyBulkWriteOperation, Db, Document } from 'mongodb';
 import { appendAdmin, lastAdmin } from '../audit/index.ts';
-import type { Catalogue, Grant } from '../schema/index.ts';
+import type { Catalogue } from '../schema/index.ts';
+import { ensureGrantIndexes, ensureResourceIndexes, seedGrants, syncResourcesFromFiles } from '../store/index.ts';
 
 export const COLLECTIONS = {
   departments: 'departments',
   systems: 'systems',
   purposes: 'purposes',
-  resources: 'resources',
   connectors: 'connectors',
-  grants: 'grants',
 } as const;
 
 async function replaceAll(db: Db, name: string, key: string, docs: readonly Document[]): Promise<void> {
@@ -24,9 +24,10 @@ async function replaceAll(db: Db, name: string, key: string, docs: readonly Docu
 }
 
 /**
- * Writes the catalogue files' content into MongoDB. Departments, systems, purposes, resources and
- * connector names mirror the files exactly. Grants from the file are inserted when new, and
- * replaced only when the file carries a higher version (grants changed through the hub win).
+ * Writes the catalogue files' content into MongoDB. Departments, systems, purposes and connector
+ * names mirror the files exactly. Resources from the files are added or updated unless an officer
+ * maintains them through the API. Grants from the file are inserted when new, and replaced only
+ * when the file carries a higher version (grants changed through the hub win).
  */
 export async function syncCatalogue(db: Db, catalogue: Catalogue): Promise<void> {
   const digest = catalogueDigest(catalogue);
@@ -34,35 +35,30 @@ export async function syncCatalogue(db: Db, catalogue: Catalogue): Promise<void>
   await replaceAll(db, COLLECTIONS.departments, 'code', catalogue.departments as unknown as Document[]);
   await replaceAll(db, COLLECTIONS.systems, 'code', catalogue.systems as unknown as Document[]);
   await replaceAll(db, COLLECTIONS.purposes, 'code', catalogue.purposes as unknown as Document[]);
-  await replaceAll(db, COLLECTIONS.resources, 'code', catalogue.resources as unknown as Document[]);
   // Connector configs may name environment variables; they never hold secrets themselves.
   await replaceAll(db, COLLECTIONS.connectors, 'name', catalogue.connectors.map((c) => ({ name: c.name, kind: c.config.kind })));
+  await ensureResourceIndexes(db);
+  const resources = await syncResourcesFromFiles(db, catalogue.resources);
 
-  const grants = db.collection<Grant>(COLLECTIONS.grants);
-  await grants.createIndex({ id: 1 }, { unique: true, name: 'id' });
-  await grants.createIndex({ consumer: 1 }, { name: 'consumer' });
-  const seededGrants: string[] = [];
-  const updatedGrants: string[] = [];
-  for (const g of catalogue.grants) {
-    const seeded: Grant = { ...g, version: g.version ?? 1, status: g.status ?? 'approved' };
-    const updated = await grants.updateOne({ id: g.id, version: { $lt: seeded.version } }, { $set: seeded }, { upsert: false });
-    const inserted = await grants.updateOne({ id: g.id }, { $setOnInsert: seeded }, { upsert: true });
-    if (updated.modifiedCount > 0) updatedGrants.push(g.id);
-    if (inserted.upsertedCount > 0) seededGrants.push(g.id);
-  }
-  if (previous?.target !== digest || seededGrants.length > 0 || updatedGrants.length > 0) {
+  await ensureGrantIndexes(db);
+  const providers = new Map(catalogue.resources.map((r) => [r.code, r.provider]));
+  const { seeded, updated } = await seedGrants(db, catalogue.grants, (code) => providers.get(code) ?? '');
+  if (previous?.target !== digest || seeded.length > 0 || updated.length > 0 || resources.length > 0) {
     await appendAdmin(db, {
       actor: 'config',
+      role: 'config',
       action: 'catalogue.sync',
       target: digest,
+      reason: 'catalogue files read at start-up',
       detail: {
         departments: catalogue.departments.length,
         systems: catalogue.systems.length,
         purposes: catalogue.purposes.length,
         resources: catalogue.resources.length,
         connectors: catalogue.connectors.length,
-        seededGrants,
-        updatedGrants,
+        changedResources: resources,
+        seededGrants: seeded,
+        updatedGrants: updated,
       },
     });
   }
@@ -72,51 +68,4 @@ export async function syncCatalogue(db: Db, catalogue: Catalogue): Promise<void>
 function catalogueDigest(c: Catalogue): string {
   const content = { ...c, connectors: c.connectors.map((x) => ({ name: x.name, kind: x.config.kind })) };
   return createHash('sha256').update(JSON.stringify(content)).digest('hex');
-}
-
-/**
- * Grants in memory, per consumer department, refreshed from MongoDB periodically. `version` bumps
- * whenever the set changes, so compiled policies can be cached against it.
- */
-export class GrantStore {
-  readonly #db: Db;
-  #byConsumer = new Map<string, Grant[]>();
-  #digest = '';
-  #timer: NodeJS.Timeout | undefined;
-  version = 0;
-
-  constructor(db: Db) {
-    this.#db = db;
-  }
-
-  forDepartment(department: string): readonly Grant[] {
-    return this.#byConsumer.get(department) ?? [];
-  }
-
-  async refresh(): Promise<void> {
-    const all = await this.#db.collection<Grant>(COLLECTIONS.grants).find({}, { projection: { _id: 0 } }).sort({ id: 1 }).toArray();
-    const digest = createHash('sha256').update(JSON.stringify(all)).digest('hex');
-    if (digest === this.#digest) return;
-    const byConsumer = new Map<string, Grant[]>();
-    for (const g of all) {
-      const list = byConsumer.get(g.consumer) ?? [];
-      list.push(g);
-      byConsumer.set(g.consumer, list);
-    }
-    this.#byConsumer = byConsumer;
-    this.#digest = digest;
-    this.version++;
-  }
-
-  /** Refreshes every `seconds`; a failed refresh keeps the last known grants and reports the error. */
-  startRefresh(seconds: number, onError: (error: unknown) => void): void {
-    this.stopRefresh();
-    this.#timer = setInterval(() => this.refresh().catch(onError), seconds * 1000);
-    this.#timer.unref();
-  }
-
-  stopRefresh(): void {
-    if (this.#timer) clearInterval(this.#timer);
-    this.#timer = undefined;
-  }
 }

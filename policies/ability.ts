@@ -15,20 +15,38 @@ export type HubAbility = MongoAbility<[Action, string]>;
 export interface CompiledPolicy {
   readonly ability: HubAbility;
   readonly purpose: Purpose;
-  /** Per resource with grants in force: their audit references, and the batch limit they allow. */
+  /** Per resource with grants in force: their audit references, and the limits they set. */
   readonly grantSummary: ReadonlyMap<string, GrantSummary>;
 }
+
+/** Verification attempts per (system, subject, resource) per day when no grant sets them. */
+export const DEFAULT_VERIFY_ATTEMPTS = 5;
 
 export interface GrantSummary {
   readonly refs: readonly GrantRef[];
   /** The largest `quota.maxBatch` among the grants, or undefined when any grant sets none. */
   readonly maxBatch: number | undefined;
+  /**
+   * Daily quotas to charge, in order: a request is served while one of them has room. Empty when
+   * some grant in force sets no daily quota (nothing to count).
+   */
+  readonly daily: ReadonlyArray<{ readonly grant: GrantRef; readonly perDay: number }>;
+  /** Verification attempts allowed per (system, subject, resource) per day. */
+  readonly verifyPerDay: number;
+  /** Items that are served only under a consent in force (every biometric item, and those a grant marks). */
+  readonly consentItems: ReadonlySet<string>;
 }
 
-function summarize(grants: readonly Grant[]): GrantSummary {
+function summarize(grants: readonly Grant[], r: Resource | undefined): GrantSummary {
   const limits = grants.map((g) => g.quota?.maxBatch);
   const maxBatch = limits.some((x) => x === undefined) ? undefined : Math.max(...(limits as number[]));
-  return { refs: grants.map(grantRef), maxBatch };
+  const unlimited = grants.some((g) => g.quota?.perDay === undefined);
+  const daily = unlimited ? [] : grants.map((g) => ({ grant: grantRef(g), perDay: g.quota!.perDay! }));
+  const verifyPerDay = Math.max(...grants.map((g) => g.quota?.verifyPerDay ?? DEFAULT_VERIFY_ATTEMPTS));
+  const biometric = new Set((r?.items ?? []).filter((i) => i.classification === 'biometric').map((i) => i.name));
+  const consentItems = new Set<string>();
+  for (const g of grants) for (const i of g.items) if (i.consent || biometric.has(i.name)) consentItems.add(i.name);
+  return { refs: grants.map(grantRef), maxBatch, daily, verifyPerDay, consentItems };
 }
 
 export function grantRef(g: Grant): GrantRef {
@@ -90,6 +108,7 @@ export function compilePolicy(
       if (byAction[action].size) rules.push({ action, subject, fields: [...byAction[action]] });
     }
   }
-  const grantSummary = new Map([...byResource].map(([code, grants]) => [code, summarize(grants)]));
+  const byCode = new Map(resources.map((r) => [r.code, r]));
+  const grantSummary = new Map([...byResource].map(([code, grants]) => [code, summarize(grants, byCode.get(code))]));
   return { ability: createMongoAbility<HubAbility>(rules), purpose, grantSummary };
 }

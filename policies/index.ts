@@ -1,5 +1,13 @@
 export * from './types.ts';
 export { maskValue } from './masks.ts';
 export { checkPurpose, type PurposeCheck } from './purpose.ts';
-export { compilePolicy, grantInForce, grantApplies, type CompiledPolicy, type HubAbility, type Action } from './ability.ts';
-export { decideRead, decideVerify, type DecisionContext } from './decide.ts';
+export { compilePolicy, grantInForce, grantApplies, grantRef, DEFAULT_VERIFY_ATTEMPTS, type CompiledPolicy, type GrantSummary, type HubAbility, type Action } from './ability.ts';
+export { decideRead, decideVerify, consentRefusal as consentRequired, type DecisionContext } from './decide.ts';
+export { calendarOf, isWorkingDay, addWorkingDays, isOverdue, dayIn, type WorkCalendar } from './calendar.ts';
+export {
+  nextApplicationStatus, nextGrantStatus, effectiveGrantStatus, requireReason, checkApprovalTerms,
+  type ApplicationAction, type GrantAction, type EffectiveGrantStatus, type ApprovalTerms, type ApprovedTerms, type Step,
+} from './lifecycle.ts';
+export { ruleViolations, grantRules, assertGrantRules, ALLOWED_OPERATORS } from './rules.ts';
+export { managementAbility, managementRules, canManage, type ManagementAbility, type ManagementSubject } from './management.ts';
+export { consentRefusal, type ConsentNeed } from './consent.ts';

@@ -11,12 +11,38 @@ export type RefusalCode =
   | 'CONSENT_REQUIRED'
   | 'BAD_USER_INPUT';
 
+/** Why, in a word, a request or item was refused; audited beside the code. */
+export type DenialReason =
+  | 'NOT_SHARED'
+  | 'OUTSIDE_PURPOSE'
+  | 'NO_GRANT'
+  | 'GRANT_EXPIRED'
+  | 'GRANT_NOT_YET_VALID'
+  | 'GRANT_SUSPENDED'
+  | 'GRANT_REVOKED'
+  | 'BATCH_TOO_LARGE'
+  | 'QUOTA_EXCEEDED'
+  | 'VERIFY_ATTEMPTS_EXCEEDED'
+  | 'ITEM_NOT_GRANTED'
+  | 'VERIFY_ONLY'
+  | 'CONSENT_MISSING';
+
 export interface Refusal {
   readonly code: RefusalCode;
   readonly message: string;
+  /** The rule that refused, for the audit trail and `extensions.reason`. */
+  readonly denial?: DenialReason;
+  /** The grant (id and version) that decided the refusal, when one did. */
+  readonly grant?: GrantRef;
 }
 
-export type PrincipalKind = 'system' | 'officer' | 'auditor' | 'admin';
+/**
+ * system: a department system consuming shared data; officer: a department's data officer (数据专员);
+ * admin: the platform operator (政务服务数据管理局); auditor: reviews the trail; portal: the citizen
+ * service portal (一网通办), which records consents.
+ */
+export type PrincipalKind = 'system' | 'officer' | 'admin' | 'auditor' | 'portal';
+export const PRINCIPAL_KINDS: readonly PrincipalKind[] = ['system', 'officer', 'admin', 'auditor', 'portal'];
 
 /** Who is calling, as authentication established it. */
 export interface Principal {
@@ -38,6 +64,8 @@ export interface ItemPermit {
   readonly access: ItemAccess;
   /** The mask to apply when access is `masked`. */
   readonly mask: MaskKind;
+  /** Served only under a consent in force for the subject, department, purpose and item. */
+  readonly consent: boolean;
 }
 
 export interface ItemRefusal {

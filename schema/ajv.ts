@@ -47,7 +47,9 @@ export function formatViolation(v: Violation): string {
 /** Turns ajv errors into violations a person can act on: file, JSON path, rule, message. */
 export function toViolations(where: string, errors: readonly ErrorObject[] | null | undefined, pathPrefix = ''): Violation[] {
   if (!errors) return [];
-  return errors.map((e) => {
+  // An `if`/`then` failure is reported twice by ajv: the broken rule inside `then`, and "must match
+  // "then" schema" at the parent. Keep the one that names the field.
+  return errors.filter((e) => e.keyword !== 'if').map((e) => {
     let path = pathPrefix + e.instancePath;
     let message = e.message ?? 'is invalid';
     if (e.keyword === 'additionalProperties' && typeof e.params['additionalProperty'] === 'string') {

@@ -113,7 +113,7 @@ export const grantSchema: JsonSchema = {
         type: 'object',
         required: ['name', 'access'],
         additionalProperties: false,
-        properties: { name: graphqlName, access: { enum: ['clear', 'masked', 'verify'] } },
+        properties: { name: graphqlName, access: { enum: ['clear', 'masked', 'verify'] }, consent: { type: 'boolean' } },
       },
     },
     validFrom: date,
@@ -124,6 +124,7 @@ export const grantSchema: JsonSchema = {
       properties: {
         perDay: { type: 'integer', minimum: 1 },
         maxBatch: { type: 'integer', minimum: 1 },
+        verifyPerDay: { type: 'integer', minimum: 1, maximum: 1000 },
       },
     },
     status: { enum: ['pending', 'approved', 'rejected', 'suspended', 'revoked', 'expired'], default: 'approved' },

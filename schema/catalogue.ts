@@ -144,3 +144,30 @@ export async function loadCatalogue(dir: string, options: LoadCatalogueOptions =
   if (violations.length > 0) throw new ValidationError(violations);
   return catalogue;
 }
+
+/**
+ * Validates one resource definition (from the API or from MongoDB) with the same JSON Schema and
+ * the same cross-reference rules as the catalogue files, and the same messages. `others` are the
+ * rest of the catalogue it must fit into.
+ */
+export function resourceViolations(data: unknown, where: string, others: Omit<Catalogue, 'grants'>): Violation[] {
+  // ajv's useDefaults fills in defaults (mask: none, level: general): validate a copy.
+  const copy: unknown = structuredClone(data);
+  if (!validators.resource(copy)) return toViolations(where, validators.resource.errors);
+  const resource = copy as Resource;
+  const catalogue: Catalogue = { ...others, resources: [...others.resources.filter((r) => r.code !== resource.code), resource], grants: [] };
+  return checkReferences(catalogue, {
+    departments: 'departments',
+    systems: 'systems',
+    purposes: 'purposes',
+    grants: 'grants',
+    resource: (code) => (code === resource.code ? where : `resource ${code}`),
+  }).filter((v) => v.where === where);
+}
+
+/** The resource with its schema defaults applied (call after `resourceViolations` found none). */
+export function withResourceDefaults(data: unknown): Resource {
+  const copy: unknown = structuredClone(data);
+  validators.resource(copy);
+  return copy as Resource;
+}

@@ -43,7 +43,8 @@ type Query {
   Open a purpose-bound access. Every consumer request states the service item (purpose), the case
   number and the operator; without them no data is served. Everything read under it is audited.
   """
-  access(purpose: String, caseId: String, operator: String): Access
+  access(purpose: String, caseId: String, operator: String, """The consent reference the citizen portal returned, for consent-bound items (biometric data, or items the grant marks)."""
+  consentRef: String): Access
   """The resource catalogue (政务数据资源目录): what may be asked for, from whom, on what terms."""
   catalogue(subject: SubjectType): [CatalogueResource!]!
   """Registered purposes (政务服务事项) with their legal basis."""

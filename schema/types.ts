@@ -81,9 +81,25 @@ export type ItemAccess = 'clear' | 'masked' | 'verify';
 export interface GrantItem {
   readonly name: string;
   readonly access: ItemAccess;
+  /** Served only under a consent in force for the subject (biometric items always need one). */
+  readonly consent?: boolean;
 }
 
 export type GrantStatus = 'pending' | 'approved' | 'rejected' | 'suspended' | 'revoked' | 'expired';
+
+/** Who did what to a managed object, when and why (every step of an application, grant or demand). */
+export interface HistoryEntry {
+  readonly at: Date;
+  /** Principal id of the actor (`cli:<user>` or `config` for changes outside the API). */
+  readonly actor: string;
+  readonly role: string;
+  readonly department: string | null;
+  /** e.g. `apply`, `approve`, `reject`, `escalate`, `uphold`, `direct`, `suspend`, `resume`, `revoke`. */
+  readonly action: string;
+  readonly reason: string | null;
+  /** The object's version after the step. */
+  readonly version: number;
+}
 
 /** An approved sharing application (共享申请) of a consumer department for one conditional resource. */
 export interface Grant {
@@ -97,10 +113,97 @@ export interface Grant {
   readonly items: readonly GrantItem[];
   readonly validFrom: string;
   readonly validUntil: string;
-  readonly quota?: { readonly perDay?: number; readonly maxBatch?: number };
+  readonly quota?: GrantQuota;
   readonly status: GrantStatus;
   readonly approvedBy?: string;
   readonly reason?: string;
+  /** Provider department (the resource's provider); filled in when the grant is stored. */
+  readonly provider?: string;
+  /** The sharing application this grant answers, when it came through the hub. */
+  readonly application?: string;
+  readonly history?: readonly HistoryEntry[];
+}
+
+export interface GrantQuota {
+  /** Subjects served per day (the deployment's time zone), across every hub instance. */
+  readonly perDay?: number;
+  /** Most subjects in one request. */
+  readonly maxBatch?: number;
+  /** Verification attempts per (system, subject, resource) per day; default 5. */
+  readonly verifyPerDay?: number;
+}
+
+/** 共享申请: pending → approved | rejected (→ escalated → approved | rejected) | withdrawn. */
+export type ApplicationStatus = 'pending' | 'approved' | 'rejected' | 'escalated' | 'withdrawn';
+
+export interface Application {
+  readonly id: string;
+  readonly version: number;
+  readonly resource: string;
+  readonly provider: string;
+  readonly consumer: string;
+  readonly items: readonly GrantItem[];
+  readonly purposes: readonly string[];
+  readonly systems: readonly string[];
+  readonly validFrom: string;
+  readonly validUntil: string;
+  readonly expectedDailyVolume: number;
+  readonly maxBatch: number;
+  readonly reason: string;
+  readonly status: ApplicationStatus;
+  readonly submittedAt: Date;
+  readonly submittedBy: string;
+  /** Last working day on which the provider must answer (YYYY-MM-DD). */
+  readonly deadline: string;
+  /** The grant made from it (approval or a directed grant). */
+  readonly grant?: string;
+  /** Set once the provider answered, or the coordinator settled it. */
+  readonly decidedAt?: Date;
+  readonly escalation?: {
+    readonly reason: string;
+    readonly at: Date;
+    readonly by: string;
+    readonly resolution?: 'upheld' | 'directed';
+    readonly resolvedAt?: Date;
+    readonly resolvedBy?: string;
+    readonly resolutionReason?: string;
+  };
+  readonly history: readonly HistoryEntry[];
+}
+
+/** 需求清单: demand for data no catalogued resource offers. */
+export type DemandStatus = 'open' | 'assigned' | 'answered';
+
+export interface Demand {
+  readonly id: string;
+  readonly version: number;
+  readonly consumer: string;
+  readonly title: string;
+  readonly description: string;
+  readonly purposes: readonly string[];
+  readonly status: DemandStatus;
+  readonly provider?: string;
+  readonly answer?: string;
+  /** A resource the provider catalogued (or pointed to) to meet it. */
+  readonly resource?: string;
+  readonly createdAt: Date;
+  readonly history: readonly HistoryEntry[];
+}
+
+/** A data subject's separate consent (单独同意), recorded by the citizen portal. */
+export interface Consent {
+  readonly id: string;
+  /** Keyed hash of the subject's ID number, never the number itself. */
+  readonly subject: string;
+  readonly consumer: string;
+  readonly purpose: string;
+  /** `RESOURCE.item` names the consent covers. */
+  readonly items: readonly string[];
+  readonly validUntil: string;
+  readonly recordedAt: Date;
+  readonly recordedBy: string;
+  readonly withdrawnAt: Date | null;
+  readonly withdrawnReason: string | null;
 }
 
 export interface ConnectorEntry {

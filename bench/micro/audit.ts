@@ -64,7 +64,10 @@ function sampleRecords(count: number): AccessRecord[] {
     grants: [],
     decision: 'allow',
     code: null,
+    denial: null,
     reason: null,
+    consent: null,
+    attempt: null,
   }));
 }
 

@@ -8,6 +8,9 @@ import { join, resolve } from 'node:path';
 import { MongoClient } from 'mongodb';
 import { generateDemoData, type DemoData } from '../../demo/data.ts';
 import { startDepartments } from '../../demo/environment.ts';
+import { CSYJS, DEMO_PRINCIPALS, ensureDemoConsent, seedApplications } from '../../demo/workflow.ts';
+import { addWorkingDays, type Principal } from '../../policies/index.ts';
+import { setSubmission } from '../../store/index.ts';
 import { parseConfig } from '../config.ts';
 import { ensureCredentialIndexes, issueToken, tokenValid } from '../credentials.ts';
 import { startHub } from '../hub.ts';
@@ -55,7 +58,21 @@ query Newborn {
 `;
 }
 
-const DEMO_SYSTEMS = ['zw-yichuang', 'mz-dibao', 'sj-kaiban'] as const;
+const DEMO_SYSTEMS = ['zw-yichuang', 'mz-dibao', 'sj-kaiban', 'ga-huji'] as const;
+
+/** 出生一件事 with the mother's face photo: served only under the consent the portal recorded. */
+export function faceQuery(data: DemoData, consentRef: string | null): string {
+  const birth = data.births[0]!;
+  const consent = consentRef ? `, consentRef: "${consentRef}"` : '';
+  return `# The mother's face photo (biometric, PIPL Art. 28-29): served only with her separate consent.
+# Without consentRef the same request answers CONSENT_REQUIRED.
+query MotherFace {
+  access(purpose: "${CSYJS}", caseId: "CSYJS-2026-000123", operator: "zw-operator-07"${consent}) {
+    mother: person(idNumber: "${birth.mother}") { facePhoto { photo takenAt } }
+  }
+}
+`;
+}
 
 export async function runDemo(options: DemoOptions): Promise<void> {
   const dir = resolve(options.dataDir ?? join(options.root, '.demo'));
@@ -97,6 +114,15 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     const query = exampleQuery(data);
     await writeFile(exampleFile, query);
 
+    // The sharing workflow, through the hub's own API: applications in every state, and a consent.
+    const today = hub.runtime.today();
+    const applications = await seedApplications(hub.runtime.db, hub.url, credentials, today, async (id, submittedOn) => {
+      await setSubmission(hub.runtime.db, id, new Date(`${submittedOn}T02:00:00Z`), addWorkingDays(hub.runtime.calendar, submittedOn, config.applications.deadlineWorkingDays));
+    });
+    const consentRef = await ensureDemoConsent(hub.url, credentials['portal']!, data, today);
+    const faceFile = join(dir, 'face.graphql');
+    await writeFile(faceFile, faceQuery(data, consentRef));
+
     const token = credentials['zw-yichuang'];
     options.out('');
     options.out(`一网共享 hub is serving ${hub.url} (GraphiQL in a browser)`);
@@ -108,6 +134,11 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     options.out(`  curl -s ${hub.url} -H 'content-type: application/json' -H "authorization: Bearer ${token}" \\`);
     options.out(`    --data "$(jq -Rs '{query: .}' ${exampleFile})"`);
     options.out(`Sample 最低生活保障 batch (token mz-dibao, purpose 440000-DIBAO-001): ${data.dibaoApplicants.slice(0, 4).join(', ')} …`);
+    options.out(`Biometric example with the mother's consent ${consentRef} (token zw-yichuang): ${faceFile}`);
+    options.out(applications
+      ? `Sharing applications seeded: ${Object.entries(applications).map(([state, id]) => `${state} ${id}`).join(', ')}`
+      : 'Sharing applications: kept from the previous run (query `applications` with an officer token).');
+    options.out('Officers, admin, auditor and portal tokens are in the credentials file (README, "Data officers").');
     options.out(`Ctrl-C stops the hub, the department systems and MongoDB; data is kept in ${dir}.`);
 
     await new Promise<void>((resolveStop) => {
@@ -131,11 +162,15 @@ async function issueDemoTokens(uri: string, database: string, file: string, syst
     const db = client.db(database);
     await ensureCredentialIndexes(db);
     const out: Record<string, string> = {};
+    const principals: Array<[string, Principal, string]> = [];
     for (const code of DEMO_SYSTEMS) {
       const system = systems.find((s) => s.code === code);
-      if (!system) continue;
-      const old = previous[code];
-      out[code] = old && (await tokenValid(db, old)) ? old : await issueToken(db, { kind: 'system', id: system.code, department: system.department }, `demo: ${system.name}`);
+      if (system) principals.push([code, { kind: 'system', id: system.code, department: system.department }, `demo: ${system.name}`]);
+    }
+    for (const [name, principal] of Object.entries(DEMO_PRINCIPALS)) principals.push([name, principal, `demo: ${principal.kind} ${principal.id}`]);
+    for (const [name, principal, label] of principals) {
+      const old = previous[name];
+      out[name] = old && (await tokenValid(db, old)) ? old : await issueToken(db, principal, label);
     }
     return out;
   } finally {

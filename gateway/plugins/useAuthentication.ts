@@ -25,6 +25,7 @@ export function useAuthentication(runtime: HubRuntime): Plugin<HubContext> {
         requestId,
         loaders: new Map<string, DataLoader<string, UpstreamRecord | null>>(),
         subjectHashes: new Map(),
+        quotaLoaders: new Map(),
       };
       extendContext(extension);
     },

@@ -2,17 +2,23 @@
  * The consumer API: `access(purpose, caseId, operator)` and what may be asked under it.
  */
 import type { GraphQLFieldResolver } from 'graphql';
-import { checkPurpose, decideVerify } from '../../policies/index.ts';
-import { creditCodeProblem, idNumberProblem, type SubjectType } from '../../schema/index.ts';
-import { today, type AccessScope, type HubContext, type SubjectRef } from '../context.ts';
-import { recordAccess } from '../evidence.ts';
+import { checkPurpose, decideVerify, DEFAULT_VERIFY_ATTEMPTS } from '../../policies/index.ts';
+import { creditCodeProblem, idNumberProblem, type Consent, type SubjectType } from '../../schema/index.ts';
+import { getConsent } from '../../store/index.ts';
+import type { AccessScope, HubContext, SubjectRef } from '../context.ts';
+import { hashOf, recordAccess } from '../evidence.ts';
 import { hubError, refusalError, toGraphQLError } from '../errors.ts';
+import { applyConsent, chargeDailyQuota } from './obligations.ts';
 import { loaderFor } from './records.ts';
+
+const CONSENT_REF = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
 
 type Resolver<TParent, TArgs, TResult> = GraphQLFieldResolver<TParent, HubContext, TArgs, Promise<TResult> | TResult>;
 
-const access: Resolver<unknown, { purpose?: string | null; caseId?: string | null; operator?: string | null }, AccessScope> = async (_p, args, ctx) => {
-  const day = today();
+type AccessArgs = { purpose?: string | null; caseId?: string | null; operator?: string | null; consentRef?: string | null };
+
+const access: Resolver<unknown, AccessArgs, AccessScope> = async (_p, args, ctx) => {
+  const day = ctx.runtime.today();
   const statement = { purpose: args.purpose ?? null, caseId: args.caseId ?? null, operator: args.operator ?? null };
   const refuse = async (code: string, message: string, error: Error) => {
     await recordAccess(ctx, { action: 'access', ...statement, decision: 'deny', code, reason: message });
@@ -24,7 +30,15 @@ const access: Resolver<unknown, { purpose?: string | null; caseId?: string | nul
   }
   const check = checkPurpose(ctx.runtime.purposes, ctx.principal, statement, day);
   if (!check.ok) return refuse(check.refusal.code, check.refusal.message, refusalError(check.refusal));
+  const consentRef = args.consentRef?.trim() || null;
+  if (consentRef !== null && !CONSENT_REF.test(consentRef)) {
+    const message = 'consentRef must be the reference the citizen portal returned when it recorded the consent (letters, digits, _ . : -).';
+    return refuse('BAD_USER_INPUT', message, hubError('BAD_USER_INPUT', message, { argument: 'consentRef' }));
+  }
+  let consent: Promise<Consent | null> | undefined;
   return {
+    consentRef,
+    consent: () => (consent ??= getConsent(ctx.runtime.db, consentRef!, ctx.runtime.config.mongodb.timeoutMs)),
     purpose: check.purpose,
     caseId: statement.caseId!.trim(),
     operator: statement.operator!.trim(),
@@ -77,21 +91,45 @@ const verify: Resolver<AccessScope, { resource: string; key: string; claims: Rec
     batchSize: 1,
   });
   const refusal = decision.allowed ? decision.refusals[0]?.refusal : decision.refusal;
-  if (refusal) {
+  if (refusal || !decision.allowed) {
     const refused = decision.allowed ? decision.refusals.map((x) => x.item) : claimed;
-    await recordAccess(ctx, { ...base, refused, grants: decision.grants, decision: 'deny', code: refusal.code, reason: refusal.message });
-    throw refusalError(refusal, { resource: r.code });
+    const why = refusal ?? { code: 'FORBIDDEN' as const, message: `Resource ${r.code} may not be verified.` };
+    await recordAccess(ctx, { ...base, refused, grants: decision.grants, decision: 'deny', code: why.code, denial: why.denial ?? null, reason: why.message });
+    throw refusalError(why, { resource: r.code });
   }
+  const consented = await applyConsent(ctx, scope, r, args.key, decision.permits);
+  const consentRefusal = consented.refused[0]?.refusal;
+  if (consentRefusal) {
+    await recordAccess(ctx, { ...base, refused: consented.refused.map((x) => x.item), grants: decision.grants, decision: 'deny', code: consentRefusal.code, denial: consentRefusal.denial ?? null, reason: consentRefusal.message });
+    throw refusalError(consentRefusal, { resource: r.code });
+  }
+  // Repeated guesses recover a value (365 tries find a birth date): attempts per (system, subject,
+  // resource) per day are limited, across every instance, and each is numbered in the audit record.
+  const summary = scope.policy.grantSummary.get(r.code);
+  const limit = summary?.verifyPerDay ?? DEFAULT_VERIFY_ATTEMPTS;
+  const attempt = await ctx.runtime.attempts.attempt({ system: ctx.principal.id, subject: hashOf(ctx, args.key), resource: r.code }, scope.today, limit);
+  if (attempt === null) {
+    const message = `Verification of ${r.code} for this subject is limited to ${limit} attempts a day for your system; the limit is reached. Try again tomorrow.`;
+    await recordAccess(ctx, { ...base, refused: claimed, grants: decision.grants, decision: 'deny', code: 'QUOTA_EXCEEDED', denial: 'VERIFY_ATTEMPTS_EXCEEDED', reason: message, attempt: limit + 1 });
+    throw hubError('QUOTA_EXCEEDED', message, { resource: r.code, reason: 'VERIFY_ATTEMPTS_EXCEEDED' });
+  }
+  const charged = await chargeDailyQuota(ctx, scope, r, summary, args.key);
+  if (charged && 'refusal' in charged) {
+    const { refusal: quota } = charged;
+    await recordAccess(ctx, { ...base, refused: claimed, grants: decision.grants, decision: 'deny', code: quota.code, denial: quota.denial ?? null, reason: quota.message, attempt });
+    throw refusalError(quota, { resource: r.code });
+  }
+  const grants = charged ? [charged.grant, ...decision.grants.filter((g) => g.id !== charged.grant.id)] : decision.grants;
   let record;
   try {
     record = await loaderFor(ctx, r, claimed).load(args.key);
   } catch (error) {
     const e = toGraphQLError(error, { resource: r.code });
-    await recordAccess(ctx, { ...base, refused: claimed, grants: decision.grants, decision: 'deny', code: String(e.extensions['code']), reason: 'department system unavailable' });
+    await recordAccess(ctx, { ...base, refused: claimed, grants, decision: 'deny', code: String(e.extensions['code']), reason: 'department system unavailable', attempt });
     throw e;
   }
   const mismatched = record ? claimed.filter((item) => normalize(record[item]) !== normalize(args.claims[item])) : claimed;
-  await recordAccess(ctx, { ...base, verified: claimed, grants: decision.grants, decision: 'allow', reason: record ? null : 'no record for this subject' });
+  await recordAccess(ctx, { ...base, verified: claimed, grants, decision: 'allow', reason: record ? null : 'no record for this subject', consent: consented.consent, attempt });
   return { match: record !== null && mismatched.length === 0, mismatched };
 };
 

@@ -10,6 +10,7 @@ import type { Resource } from '../../schema/index.ts';
 import type { HubContext, ServedRecord, SubjectRef } from '../context.ts';
 import { recordAccess } from '../evidence.ts';
 import { hubError, refusalError, toGraphQLError } from '../errors.ts';
+import { applyConsent, chargeDailyQuota } from './obligations.ts';
 import { selectedFields } from './selection.ts';
 
 export function loaderFor(ctx: HubContext, r: Resource, items: readonly string[]): DataLoader<string, UpstreamRecord | null> {
@@ -59,27 +60,46 @@ export function resourceResolver(r: Resource): GraphQLFieldResolver<SubjectRef, 
       scope.decisions.set(decisionKey, decision);
     }
     if (!decision.allowed) {
-      await recordAccess(ctx, { ...base, action: 'read', refused: asked, grants: decision.grants, decision: 'deny', code: decision.refusal.code, reason: decision.refusal.message });
-      throw refusalError(decision.refusal, { resource: r.code });
+      const { refusal } = decision;
+      await recordAccess(ctx, { ...base, action: 'read', refused: asked, grants: decision.grants, decision: 'deny', code: refusal.code, denial: refusal.denial ?? null, reason: refusal.message });
+      throw refusalError(refusal, { resource: r.code });
     }
-    const refusals = new Map<string, Error>(decision.refusals.map((x) => [x.item, refusalError(x.refusal, { resource: r.code, item: x.item })]));
-    const refusedNames = decision.refusals.map((x) => x.item);
-    const firstRefusal = decision.refusals[0]?.refusal;
-    if (decision.permits.length === 0) {
-      await recordAccess(ctx, { ...base, action: 'read', refused: refusedNames, grants: decision.grants, decision: 'deny', code: firstRefusal?.code ?? 'FORBIDDEN', reason: firstRefusal?.message ?? null });
+    // Consent-bound items (biometric, or marked by the grant) are served only under a consent in force.
+    const consented = await applyConsent(ctx, scope, r, subject.key, decision.permits);
+    const itemRefusals = [...decision.refusals, ...consented.refused];
+    const refusals = new Map<string, Error>(itemRefusals.map((x) => [x.item, refusalError(x.refusal, { resource: r.code, item: x.item })]));
+    const refusedNames = itemRefusals.map((x) => x.item);
+    const firstRefusal = itemRefusals[0]?.refusal;
+    const permits = consented.permits;
+    if (permits.length === 0) {
+      await recordAccess(ctx, {
+        ...base, action: 'read', refused: refusedNames, grants: decision.grants, decision: 'deny',
+        code: firstRefusal?.code ?? 'FORBIDDEN', denial: firstRefusal?.denial ?? null, reason: firstRefusal?.message ?? null,
+      });
       return { values: {}, refusals };
     }
+    // The daily quota counts subjects served; a refused request (above) consumed nothing.
+    const charged = await chargeDailyQuota(ctx, scope, r, scope.policy.grantSummary.get(r.code), subject.key);
+    if (charged && 'refusal' in charged) {
+      const { refusal } = charged;
+      await recordAccess(ctx, { ...base, action: 'read', refused: asked, grants: decision.grants, decision: 'deny', code: refusal.code, denial: refusal.denial ?? null, reason: refusal.message });
+      throw refusalError(refusal, { resource: r.code });
+    }
+    const grants = charged ? [charged.grant, ...decision.grants.filter((g) => g.id !== charged.grant.id)] : decision.grants;
 
     let upstream: UpstreamRecord | null;
     try {
-      upstream = await loaderFor(ctx, r, decision.permits.map((p) => p.item)).load(subject.key);
+      upstream = await loaderFor(ctx, r, permits.map((p) => p.item)).load(subject.key);
     } catch (error) {
       const e = toGraphQLError(error, { resource: r.code });
-      await recordAccess(ctx, { ...base, action: 'read', refused: asked, grants: decision.grants, decision: 'deny', code: String(e.extensions['code']), reason: 'department system unavailable' });
+      await recordAccess(ctx, { ...base, action: 'read', refused: asked, grants, decision: 'deny', code: String(e.extensions['code']), reason: 'department system unavailable' });
       throw e;
     }
     if (upstream === null) {
-      await recordAccess(ctx, { ...base, action: 'read', refused: refusedNames, grants: decision.grants, decision: refusedNames.length ? 'partial' : 'allow', reason: 'no record for this subject' });
+      await recordAccess(ctx, {
+        ...base, action: 'read', refused: refusedNames, grants, decision: refusedNames.length ? 'partial' : 'allow',
+        code: firstRefusal?.code ?? null, denial: firstRefusal?.denial ?? null, reason: 'no record for this subject',
+      });
       return null;
     }
 
@@ -92,7 +112,7 @@ export function resourceResolver(r: Resource): GraphQLFieldResolver<SubjectRef, 
     const values: Record<string, unknown> = {};
     const returned: string[] = [];
     const masked: string[] = [];
-    for (const permit of decision.permits) {
+    for (const permit of permits) {
       if (refusals.has(permit.item)) continue;
       const value = record[permit.item] ?? null;
       values[permit.item] = permit.access === 'masked' ? maskValue(permit.mask, value) : value;
@@ -105,10 +125,12 @@ export function resourceResolver(r: Resource): GraphQLFieldResolver<SubjectRef, 
       returned,
       masked,
       refused,
-      grants: decision.grants,
+      grants,
       decision: refused.length ? 'partial' : 'allow',
       code: firstRefusal?.code ?? (problems.length ? 'UPSTREAM_INVALID' : null),
+      denial: firstRefusal?.denial ?? null,
       reason: firstRefusal?.message ?? null,
+      consent: consented.consent,
     });
     return { values, refusals };
   };

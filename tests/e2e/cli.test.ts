@@ -37,7 +37,12 @@ describe('usage', () => {
     [['serve', '--config'], "argument missing"],
     [['catalog'], 'catalog needs a command'],
     [['catalog', 'validate'], 'needs a catalogue directory'],
-    [['token', 'create', '--config', 'x.yaml'], '--system is required'],
+    [['token', 'create', '--config', 'x.yaml'], 'token create needs --role'],
+    [['token', 'create', '--config', 'x.yaml', '--role', 'root', '--id', 'x'], '--role must be one of system, officer, admin, auditor, portal'],
+    [['token', 'create', '--config', 'x.yaml', '--role', 'officer', '--id', 'rs-li'], '--department is required'],
+    [['token', 'create', '--config', 'x.yaml', '--role', 'auditor'], '--id is required'],
+    [['token', 'create', '--config', 'x.yaml', '--role', 'system'], '--system is required'],
+    [['token', 'create', '--config', 'x.yaml', '--role', 'admin', '--id', 'ops', '--system', 'mz-dibao'], '--system is for --role system'],
     [['token', 'revoke', '--config', 'x.yaml'], 'exactly one of --id or --system'],
     [['token', 'rotate'], 'unknown token command "rotate"'],
     [['demo', '--port', 'abc'], 'port must be 0-65535'],
@@ -128,6 +133,13 @@ describe('serve and token create', () => {
     expect(r.stderr).toMatch(/"no-such-system" is not a registered system \(known: .*mz-dibao/);
   });
 
+  it('refuses an officer of a department that is not catalogued', async () => {
+    const r = await hub(['token', 'create', '--config', configPath, '--role', 'officer', '--department', 'XX', '--id', 'xx-officer']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('--department: / department "XX" is not catalogued (known: GA, SJ, RS, MZ, WJ, YB, ZR, ZW) (rule: reference)');
+    noStack(r);
+  });
+
   it('issues a token that `hub serve` accepts, storing only its hash', async () => {
     const issued = await hub(['token', 'create', '--config', configPath, '--system', 'mz-dibao']);
     expect(issued.code).toBe(0);
@@ -171,8 +183,26 @@ describe('serve and token create', () => {
 
       const admin = await db.db.collection('audit_admin').find({}, { projection: { _id: 0 } }).toArray();
       expect(admin.map((a) => a['action'])).toEqual(expect.arrayContaining(['catalogue.sync', 'token.create', 'token.revoke']));
-      expect(admin.find((a) => a['action'] === 'token.revoke')).toMatchObject({ target: id, detail: { reason: 'rotated' }, actor: expect.stringMatching(/^cli:/) });
+      expect(admin.find((a) => a['action'] === 'token.revoke')).toMatchObject({ target: id, reason: 'rotated', role: 'cli', actor: expect.stringMatching(/^cli:/) });
       expect(JSON.stringify(admin)).not.toContain(token);
+
+      // Every role: the token authenticates as that principal.
+      for (const [args, me] of [
+        [['--role', 'officer', '--department', 'RS', '--id', 'rs-officer-li'], { kind: 'officer', id: 'rs-officer-li', department: 'RS' }],
+        [['--role', 'admin', '--id', 'ops-admin'], { kind: 'admin', id: 'ops-admin', department: '' }],
+        [['--role', 'auditor', '--id', 'audit-01', '--department', 'ZW'], { kind: 'auditor', id: 'audit-01', department: 'ZW' }],
+        [['--role', 'portal', '--id', 'ywtb-portal'], { kind: 'portal', id: 'ywtb-portal', department: '' }],
+        [['--role', 'system', '--system', 'zw-yichuang'], { kind: 'system', id: 'zw-yichuang', department: 'ZW' }],
+      ] as const) {
+        const created = await hub(['token', 'create', '--config', configPath, ...args]);
+        expect(created.code, args.join(' ')).toBe(0);
+        const who = await postGraphQL(url, created.stdout.trim(), '{ me { kind id department } }');
+        expect(who.body.data, args.join(' ')).toEqual({ me });
+      }
+      const officerRecord = (await db.db.collection('audit_admin').find({ action: 'token.create', target: 'rs-officer-li' }).toArray())[0];
+      expect(officerRecord).toMatchObject({ actor: expect.stringMatching(/^cli:/), role: 'cli', after: { kind: 'officer', principalId: 'rs-officer-li', department: 'RS' } });
+      const roles = await hub(['token', 'list', '--config', configPath, '--role', 'officer']);
+      expect(roles.stdout.trim().split('\n').map((line) => line.split('\t').slice(1, 4).join(' '))).toEqual(['officer rs-officer-li RS']);
     } finally {
       server.kill('SIGTERM');
       await new Promise((resolve) => server.once('exit', resolve));

@@ -133,11 +133,21 @@ describe('policy', () => {
     expect(errorsAt(none.body, 'access', 'person', 'vehicles')[0]?.extensions?.['code']).toBe('FORBIDDEN');
   });
 
-  it('serves biometric items only with separate consent', async () => {
-    const { child } = t.data.births[0]!;
+  it('refuses a biometric item without a consent reference, under the grant that names it', async () => {
+    const { mother } = t.data.births[0]!;
     const res = await t.query(t.tokens.zw, `{ access(purpose: "${CSYJS}", caseId: "c-4", operator: "op") {
-      person(idNumber: "${child}") { facePhoto { photo } } } }`);
-    expect(res.body.errors?.[0]?.extensions?.['code']).toMatch(/CONSENT_REQUIRED|FORBIDDEN/);
+      person(idNumber: "${mother}") { facePhoto { photo takenAt } } } }`);
+    expect(errorsAt(res.body, 'access', 'person', 'facePhoto', 'photo')[0]?.extensions).toMatchObject({ code: 'CONSENT_REQUIRED', reason: 'CONSENT_MISSING' });
+    expect(JSON.stringify(res.body.data)).not.toContain('SYNTHETIC-FACE');
+    // The item that is not consent-bound is served.
+    expect((res.body.data as { access: { person: { facePhoto: { takenAt: string } } } }).access.person.facePhoto.takenAt).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+  });
+
+  it('refuses a biometric item with FORBIDDEN to a department without a grant for it', async () => {
+    const { mother } = t.data.births[0]!;
+    const res = await t.query(t.tokens.ga, `{ access(purpose: "${CSYJS}", caseId: "c-4", operator: "op") {
+      person(idNumber: "${mother}") { facePhoto { photo } } } }`);
+    expect(errorsAt(res.body, 'access', 'person', 'facePhoto')[0]?.extensions).toMatchObject({ code: 'FORBIDDEN' });
     expect(JSON.stringify(res.body.data)).not.toContain('SYNTHETIC-FACE');
   });
 

@@ -57,7 +57,9 @@ it('serves the example query with records from several departments, and keeps it
   let credentials: Record<string, string>;
   try {
     credentials = JSON.parse(await readFile(join(dir, 'credentials.json'), 'utf8')) as Record<string, string>;
-    expect(Object.keys(credentials).sort()).toEqual(['mz-dibao', 'sj-kaiban', 'zw-yichuang']);
+    expect(Object.keys(credentials).sort()).toEqual([
+      'admin', 'auditor', 'ga-huji', 'mz-dibao', 'officer-ga', 'officer-mz', 'officer-rs', 'officer-wj', 'officer-zr', 'officer-zw', 'portal', 'sj-kaiban', 'zw-yichuang',
+    ]);
     expect((await stat(join(dir, 'credentials.json'))).mode & 0o077).toBe(0);
     const example = await readFile(join(dir, 'example.graphql'), 'utf8');
     expect(first.output()).toContain('curl -s');
@@ -70,6 +72,19 @@ it('serves the example query with records from several departments, and keeps it
     expect(departments).toHaveLength(3);
     expect(access['mother']!['socialInsurance']).toBeTruthy();
     expect(access['motherCheck']).toEqual({ match: true, mismatched: [] });
+
+    // The mother's face photo: served under her consent, CONSENT_REQUIRED without it.
+    const face = await readFile(join(dir, 'face.graphql'), 'utf8');
+    const withConsent = await postGraphQL(first.url, credentials['zw-yichuang']!, face);
+    expect(withConsent.body.errors).toBeUndefined();
+    expect((withConsent.body.data as { access: { mother: { facePhoto: { photo: string } } } }).access.mother.facePhoto.photo).toMatch(/^SYNTHETIC-FACE-/);
+    const withoutConsent = await postGraphQL(first.url, credentials['zw-yichuang']!, face.replace(/, consentRef: "[^"]+"/, ''));
+    expect(withoutConsent.body.errors?.map((e) => e.extensions?.['code'])).toEqual(['CONSENT_REQUIRED']);
+
+    // Applications in every state, visible to the platform operator.
+    const listed = await postGraphQL(first.url, credentials['admin']!, '{ applications(first: 50) { nodes { status overdue } } }');
+    const states = (listed.body.data!['applications'] as { nodes: Array<{ status: string; overdue: boolean }> }).nodes.map((n) => (n.overdue ? 'overdue' : n.status)).sort();
+    expect(states).toEqual(['approved', 'escalated', 'overdue', 'pending', 'rejected']);
   } finally {
     expect(await stop(first.child)).toBe(0);
   }
@@ -80,6 +95,10 @@ it('serves the example query with records from several departments, and keeps it
     expect(again).toEqual(credentials);
     const res = await postGraphQL(second.url, again['mz-dibao']!, '{ me { id department } }');
     expect(res.body.data).toEqual({ me: { id: 'mz-dibao', department: 'MZ' } });
+    // Seeded once: a restart keeps the applications and reuses the consent.
+    const listed = await postGraphQL(second.url, again['admin']!, '{ applications { totalCount } }');
+    expect(listed.body.data).toEqual({ applications: { totalCount: 5 } });
+    expect(second.output()).toContain('Sharing applications: kept from the previous run');
   } finally {
     expect(await stop(second.child)).toBe(0);
   }

@@ -16,6 +16,8 @@ import { issueToken } from '../../gateway/credentials.ts';
 import { startHub, type RunningHub } from '../../gateway/hub.ts';
 import { createLogger } from '../../gateway/logger.ts';
 import { loadHubCatalogue } from '../../gateway/runtime.ts';
+import { DEMO_PRINCIPALS } from '../../demo/workflow.ts';
+import type { Catalogue } from '../../schema/index.ts';
 import { testDatabase, type TestDatabase } from './mongo.ts';
 
 export const ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
@@ -38,7 +40,17 @@ export interface TestHub {
   readonly hubDb: TestDatabase;
   readonly subjectKey: Buffer;
   readonly tokens: Readonly<Record<'zw' | 'mz' | 'sj' | 'ga', string>>;
+  /**
+   * Tokens of the demo's people (demo/workflow.ts DEMO_PRINCIPALS): officer-ga, officer-rs,
+   * officer-wj, officer-mz, officer-zw, officer-zr, admin, auditor, portal.
+   */
+  readonly people: Readonly<Record<string, string>>;
+  readonly config: HubConfig;
+  readonly catalogue: Catalogue;
+  readonly env: NodeJS.ProcessEnv;
   query(token: string | null, query: string, variables?: Record<string, unknown>): Promise<GraphQLResponse>;
+  /** Starts another hub process-equivalent (own runtime, own HTTP server) on the same MongoDB database. */
+  startInstance(): Promise<RunningHub>;
   close(): Promise<void>;
 }
 
@@ -81,6 +93,9 @@ export async function startTestHub(options: TestHubOptions = {}): Promise<TestHu
   const systems = new Map(catalogue.systems.map((s) => [s.code, s]));
   const issue = (code: string) => issueToken(hub.runtime.db, { kind: 'system', id: code, department: systems.get(code)!.department }, 'test');
   const tokens = { zw: await issue('zw-yichuang'), mz: await issue('mz-dibao'), sj: await issue('sj-kaiban'), ga: await issue('ga-huji') };
+  const people: Record<string, string> = {};
+  for (const [name, principal] of Object.entries(DEMO_PRINCIPALS)) people[name] = await issueToken(hub.runtime.db, principal, 'test');
+  const instances: RunningHub[] = [];
   return {
     hub,
     url: hub.url,
@@ -89,8 +104,18 @@ export async function startTestHub(options: TestHubOptions = {}): Promise<TestHu
     hubDb,
     subjectKey,
     tokens,
+    people,
+    config,
+    catalogue,
+    env,
     query: (token, query, variables) => postGraphQL(hub.url, token, query, variables),
+    async startInstance() {
+      const other = await startHub({ config, logger: createLogger(process.env['TEST_LOG_LEVEL'] ?? 'silent'), subjectKey, catalogue, env });
+      instances.push(other);
+      return other;
+    },
     async close() {
+      await Promise.allSettled(instances.map((i) => i.close()));
       await hub.close();
       await departments.close();
       const client = new MongoClient(hubDb.uri);

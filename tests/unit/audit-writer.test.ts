@@ -31,7 +31,7 @@ function record(i: number): AccessRecord {
     at: new Date(), requestId: `req-${i}`, action: 'read', system: 'mz-dibao', department: 'MZ', principalKind: 'system',
     operator: 'op', purpose: 'P', caseId: 'C', resource: 'GA-HUKOU', provider: 'GA', subjectType: 'person',
     subject: subjectHash(Buffer.alloc(32, 1), `id-${i}`), itemsReturned: ['name'], itemsMasked: [], itemsRefused: [], itemsVerified: [],
-    grants: [], decision: 'allow', code: null, reason: null,
+    grants: [], decision: 'allow', code: null, denial: null, reason: null, consent: null, attempt: null,
   };
 }
 

@@ -60,9 +60,9 @@ describe('read decisions', () => {
     expect(d).toMatchObject({ allowed: true, refusals: [] });
     if (!d.allowed) return;
     expect(d.permits).toEqual([
-      { item: 'gender', access: 'clear', mask: 'none' },
-      { item: 'name', access: 'masked', mask: 'name' },
-      { item: 'address', access: 'masked', mask: 'address' },
+      { item: 'gender', access: 'clear', mask: 'none', consent: false },
+      { item: 'name', access: 'masked', mask: 'name', consent: false },
+      { item: 'address', access: 'masked', mask: 'address', consent: false },
     ]);
   });
 
@@ -70,14 +70,14 @@ describe('read decisions', () => {
     const d = decide(mz, DIBAO, 'RS-SOCIAL-INSURANCE', ['status', 'employer']);
     expect(d.allowed).toBe(true);
     if (!d.allowed) return;
-    expect(d.permits).toEqual([{ item: 'status', access: 'clear', mask: 'none' }]);
-    expect(d.refusals).toEqual([{ item: 'employer', refusal: { code: 'FORBIDDEN', message: expect.stringContaining('employer') } }]);
+    expect(d.permits).toEqual([{ item: 'status', access: 'clear', mask: 'none', consent: false }]);
+    expect(d.refusals).toEqual([{ item: 'employer', refusal: { code: 'FORBIDDEN', denial: 'ITEM_NOT_GRANTED', message: expect.stringContaining('employer') } }]);
     expect(d.grants).toEqual([{ id: 'G-2026-0003', version: 1 }]);
   });
 
   it('masks items granted masked, with "full" when the catalogue sets no mask', () => {
     const d = decide(mz, DIBAO, 'GA-VEHICLE', ['plates']);
-    expect(d.allowed && d.permits).toEqual([{ item: 'plates', access: 'masked', mask: 'full' }]);
+    expect(d.allowed && d.permits).toEqual([{ item: 'plates', access: 'masked', mask: 'full', consent: false }]);
   });
 
   it('refuses items granted for verification only, pointing to verify', () => {
@@ -97,6 +97,39 @@ describe('read decisions', () => {
   it.each(['suspended', 'revoked'] as const)('refuses a %s grant', (status) => {
     const grants = c.grants.filter((g) => g.consumer === 'MZ').map((g) => (g.id === 'G-2026-0003' ? { ...g, status } : g));
     expect(decide(mz, DIBAO, 'RS-SOCIAL-INSURANCE', ['status'], { grants })).toMatchObject({ allowed: false, refusal: { code: 'FORBIDDEN', message: expect.stringContaining(status) } });
+  });
+
+  it('names the rule of every denial, with the grant and version that decided it', () => {
+    const with3 = (change: Partial<Grant>) => c.grants.filter((g) => g.consumer === 'MZ').map((g) => (g.id === 'G-2026-0003' ? { ...g, version: 4, ...change } : g));
+    const cases: Array<[string, ReturnType<typeof decide>, { code: string; denial: string; grant?: { id: string; version: number } }]> = [
+      ['no grant', decide(zw, CSYJS, 'RS-SOCIAL-INSURANCE', ['status'], { grants: [] }), { code: 'FORBIDDEN', denial: 'NO_GRANT' }],
+      ['expired', decide(mz, DIBAO, 'WJ-BIRTH-CERT', ['childName']), { code: 'GRANT_EXPIRED', denial: 'GRANT_EXPIRED', grant: { id: 'G-2024-0107', version: 1 } }],
+      ['suspended', decide(mz, DIBAO, 'RS-SOCIAL-INSURANCE', ['status'], { grants: with3({ status: 'suspended' }) }), { code: 'FORBIDDEN', denial: 'GRANT_SUSPENDED', grant: { id: 'G-2026-0003', version: 4 } }],
+      ['revoked', decide(mz, DIBAO, 'RS-SOCIAL-INSURANCE', ['status'], { grants: with3({ status: 'revoked' }) }), { code: 'FORBIDDEN', denial: 'GRANT_REVOKED', grant: { id: 'G-2026-0003', version: 4 } }],
+      ['not yet valid', decide(mz, DIBAO, 'RS-SOCIAL-INSURANCE', ['status'], { today: '2025-06-01' }), { code: 'FORBIDDEN', denial: 'GRANT_NOT_YET_VALID', grant: { id: 'G-2026-0003', version: 1 } }],
+      ['batch', decide(mz, DIBAO, 'RS-SOCIAL-INSURANCE', ['status'], { batchSize: 101 }), { code: 'QUOTA_EXCEEDED', denial: 'BATCH_TOO_LARGE', grant: { id: 'G-2026-0003', version: 1 } }],
+      ['not shared', decide(mz, DIBAO, 'GA-CRIMINAL', ['caseCount']), { code: 'FORBIDDEN', denial: 'NOT_SHARED' }],
+      ['outside the purpose', decide(zw, CSYJS, 'ZR-REAL-ESTATE', ['propertyCount']), { code: 'FORBIDDEN', denial: 'OUTSIDE_PURPOSE' }],
+    ];
+    for (const [name, d, expected] of cases) {
+      expect(d.allowed, name).toBe(false);
+      if (d.allowed) continue;
+      expect({ code: d.refusal.code, denial: d.refusal.denial, ...(d.refusal.grant ? { grant: d.refusal.grant } : {}) }, name).toEqual(expected);
+      if (expected.grant) expect(d.grants, name).toEqual([expected.grant]);
+    }
+    const item = decide(mz, DIBAO, 'RS-SOCIAL-INSURANCE', ['employer']);
+    expect(item.allowed && item.refusals.map((r) => r.refusal.denial)).toEqual(['ITEM_NOT_GRANTED']);
+    const verifyOnly = decide(zw, CSYJS, 'WJ-BIRTH-CERT', ['motherIdNumber']);
+    expect(verifyOnly.allowed && verifyOnly.refusals.map((r) => r.refusal.denial)).toEqual(['VERIFY_ONLY']);
+  });
+
+  it('summarises the limits of the grants in force: daily quotas, batch, verification attempts, consent items', () => {
+    const policy = compilePolicy(zw, purpose(CSYJS), c.resources, c.grants.filter((g) => g.consumer === 'ZW'), TODAY);
+    expect(policy.grantSummary.get('GA-FACE')).toEqual({
+      refs: [{ id: 'G-2026-0008', version: 1 }], maxBatch: 1, daily: [{ grant: { id: 'G-2026-0008', version: 1 }, perDay: 200 }], verifyPerDay: 3, consentItems: new Set(['photo']),
+    });
+    // G-2026-0002 sets no daily quota: nothing to count for RS-SOCIAL-INSURANCE.
+    expect(policy.grantSummary.get('RS-SOCIAL-INSURANCE')).toMatchObject({ daily: [], verifyPerDay: 5, maxBatch: undefined });
   });
 
   it('binds a grant to its systems', () => {
@@ -121,8 +154,22 @@ describe('read decisions', () => {
     const d = decide(zw, CSYJS, 'GA-FACE', ['photo', 'takenAt'], { grants: [grant] });
     expect(d.allowed).toBe(true);
     if (!d.allowed) return;
-    expect(d.permits.map((p) => p.item)).toEqual(['takenAt']);
-    expect(d.refusals).toEqual([{ item: 'photo', refusal: { code: 'CONSENT_REQUIRED', message: expect.stringContaining('单独同意') } }]);
+    // Both are permitted by the grant; the photo only under a consent in force (checked by the gateway).
+    expect(d.permits).toEqual([
+      { item: 'photo', access: 'clear', mask: 'none', consent: true },
+      { item: 'takenAt', access: 'clear', mask: 'none', consent: false },
+    ]);
+    expect(d.refusals).toEqual([]);
+  });
+
+  it('marks items a grant declares consent-bound, and refuses a biometric item no grant names', () => {
+    const grant: Grant = { id: 'G-FACE', version: 1, resource: 'GA-FACE', consumer: 'ZW', purposes: [CSYJS], items: [{ name: 'takenAt', access: 'clear', consent: true }], validFrom: '2026-01-01', validUntil: '2027-01-01', status: 'approved' };
+    const d = decide(zw, CSYJS, 'GA-FACE', ['photo', 'takenAt'], { grants: [grant] });
+    expect(d).toMatchObject({
+      allowed: true,
+      permits: [{ item: 'takenAt', consent: true }],
+      refusals: [{ item: 'photo', refusal: { code: 'FORBIDDEN', denial: 'ITEM_NOT_GRANTED' } }],
+    });
   });
 
   it('enforces the grant batch limit', () => {

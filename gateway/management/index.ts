@@ -1,0 +1,41 @@
+/**
+ * The management plane (data officers, the platform operator) and the portal's consent API:
+ * SDL and resolvers, merged into the one schema by gateway/schema.ts.
+ */
+import { portalResolvers, portalTypeDefs } from '../portal/consents.ts';
+import { applicationResolvers } from './applications.ts';
+import { catalogueManagementResolvers } from './catalogue.ts';
+import { demandResolvers } from './demands.ts';
+import { grantResolvers } from './grants.ts';
+import { JSONScalar } from './json.ts';
+import { managementTypeDefs } from './sdl.ts';
+import { tokenResolvers } from './tokens.ts';
+
+export const roleTypeDefs = [managementTypeDefs, portalTypeDefs];
+
+export const roleResolvers = {
+  JSON: JSONScalar,
+  Query: {
+    ...applicationResolvers.Query,
+    ...grantResolvers.Query,
+    ...demandResolvers.Query,
+    ...tokenResolvers.Query,
+    ...portalResolvers.Query,
+  },
+  Mutation: {
+    ...applicationResolvers.Mutation,
+    ...grantResolvers.Mutation,
+    ...catalogueManagementResolvers.Mutation,
+    ...demandResolvers.Mutation,
+    ...tokenResolvers.Mutation,
+    ...portalResolvers.Mutation,
+  },
+  Application: applicationResolvers.Application,
+  Escalation: applicationResolvers.Escalation,
+  HistoryEntry: applicationResolvers.HistoryEntry,
+  Grant: grantResolvers.Grant,
+  Demand: demandResolvers.Demand,
+  Credential: tokenResolvers.Credential,
+  AdminChange: tokenResolvers.AdminChange,
+  Consent: portalResolvers.Consent,
+};

@@ -1,0 +1,81 @@
+/**
+ * Tokens through the API: only the platform operator (admin) issues, lists and revokes them. The
+ * token is shown once; a revocation applies on every instance within seconds.
+ */
+import { adminRecordsFor, type AdminRecord } from '../../audit/index.ts';
+import type { PrincipalKind } from '../../policies/index.ts';
+import { ValidationError } from '../../schema/index.ts';
+import { getApplication, getDemand, getGrant, getResource } from '../../store/index.ts';
+import type { HubContext } from '../context.ts';
+import { issuePrincipalToken, listCredentials, revokePrincipalTokens, type CredentialInfo } from '../credentials.ts';
+import { hubError } from '../errors.ts';
+import { reasonOrThrow } from './applications.ts';
+import { can, requireAny } from './guard.ts';
+
+const actorOf = (ctx: HubContext) => ({ id: ctx.principal.id, role: ctx.principal.kind, department: ctx.principal.department || null });
+
+async function createToken(_: unknown, args: { role: PrincipalKind; principalId?: string | null; system?: string | null; department?: string | null; label?: string | null }, ctx: HubContext) {
+  requireAny(ctx, 'issue', 'Token');
+  const id = args.role === 'system' ? (args.system ?? args.principalId ?? '') : (args.principalId ?? '');
+  const system = args.role === 'system' ? ctx.runtime.catalogue.systems.find((s) => s.code === id) : undefined;
+  try {
+    const issued = await issuePrincipalToken(ctx.runtime.db, {
+      kind: args.role,
+      id,
+      department: system?.department ?? args.department ?? '',
+      label: args.label ?? `${args.role} ${id}`,
+      actor: actorOf(ctx),
+    }, ctx.runtime.catalogue);
+    return issued;
+  } catch (error) {
+    if (error instanceof ValidationError) {
+      throw hubError('BAD_USER_INPUT', error.violations.map((v) => `${v.where}: ${v.message}`).join('; '), { violations: error.violations.map((v) => ({ path: v.where, rule: v.rule, message: v.message })) });
+    }
+    throw error;
+  }
+}
+
+async function revokeToken(_: unknown, args: { id: string; reason: string }, ctx: HubContext): Promise<string[]> {
+  requireAny(ctx, 'revoke', 'Token');
+  const reason = reasonOrThrow(args.reason, 'A revocation');
+  if (!/^[0-9a-f]{6,64}$/.test(args.id)) throw hubError('BAD_USER_INPUT', 'id must be a credential id (6+ hex digits, see `tokens`).', { argument: 'id' });
+  const revoked = await revokePrincipalTokens(ctx.runtime.db, { id: args.id }, actorOf(ctx), reason);
+  if (revoked.length === 0) throw hubError('NOT_FOUND', `No active token has id ${args.id}.`, { argument: 'id' });
+  await ctx.runtime.changed('tokens');
+  return revoked;
+}
+
+/** Whether the caller may read the administrative history of this target. */
+async function mayReadHistory(ctx: HubContext, target: string): Promise<boolean> {
+  if (can(ctx, 'read', 'AuditTrail', {})) return true;
+  const db = ctx.runtime.db;
+  const [application, grant, demand, resource] = await Promise.all([getApplication(db, target), getGrant(db, target), getDemand(db, target), getResource(db, target)]);
+  return (application !== null && can(ctx, 'read', 'Application', application))
+    || (grant !== null && can(ctx, 'read', 'Grant', grant))
+    || (demand !== null && can(ctx, 'read', 'Demand', demand))
+    || (resource !== null && can(ctx, 'update', 'Resource', resource));
+}
+
+export const tokenResolvers = {
+  Query: {
+    async tokens(_: unknown, args: { role?: PrincipalKind | null; principalId?: string | null }, ctx: HubContext): Promise<CredentialInfo[]> {
+      requireAny(ctx, 'read', 'Token');
+      const list = await listCredentials(ctx.runtime.db, args.principalId ?? undefined);
+      return list.filter((c) => !args.role || c.kind === args.role);
+    },
+    async adminChanges(_: unknown, args: { target: string }, ctx: HubContext): Promise<AdminRecord[]> {
+      if (ctx.principal.kind === 'system') throw hubError('FORBIDDEN', 'A system token may not read administrative records.');
+      if (!(await mayReadHistory(ctx, args.target))) throw hubError('NOT_FOUND', `${args.target} does not exist or is not visible to you.`);
+      return adminRecordsFor(ctx.runtime.db, args.target);
+    },
+  },
+  Mutation: { createToken, revokeToken },
+  Credential: {
+    role: (c: CredentialInfo) => c.kind,
+    createdAt: (c: CredentialInfo) => c.createdAt.toISOString(),
+    revokedAt: (c: CredentialInfo) => c.revokedAt?.toISOString() ?? null,
+  },
+  AdminChange: {
+    at: (r: AdminRecord) => r.at.toISOString(),
+  },
+};

@@ -1,0 +1,16 @@
+export { bumpRevision, currentRevision, RevisionWatcher, STATE_COLLECTION } from './revision.ts';
+export { newId } from './counters.ts';
+export { paginate, CursorError, type Page } from './pagination.ts';
+export { changeVersioned, withoutId, DURABLE, TRANSITIONS, type HistoryInput } from './versioned.ts';
+export {
+  GRANTS, GrantStore, ensureGrantIndexes, insertGrant, getGrant, allGrants, changeGrantStatus, listGrants, seedGrants, type GrantFilter,
+} from './grants.ts';
+export {
+  APPLICATIONS, ensureApplicationIndexes, insertApplication, getApplication, changeApplication, listApplications, setSubmission, type ApplicationFilter,
+} from './applications.ts';
+export { CONSENTS, ensureConsentIndexes, insertConsent, getConsent, withdrawConsent, consentsOfSubject } from './consents.ts';
+export { DEMANDS, ensureDemandIndexes, insertDemand, getDemand, changeDemand, listDemands } from './demands.ts';
+export { QuotaCounter, AttemptCounter, QUOTA_COLLECTION, ATTEMPT_COLLECTION } from './quotas.ts';
+export {
+  RESOURCES, ensureResourceIndexes, syncResourcesFromFiles, loadResources, getResource, insertResource, replaceResource, definitionOf, type StoredResource,
+} from './resources.ts';
