@@ -19,7 +19,7 @@ import {
 } from '../schema/index.ts';
 import {
   AttemptCounter, bumpRevision, definitionOf, ensureApplicationIndexes, ensureConsentIndexes, ensureDemandIndexes, GrantStore,
-  loadResources, QuotaCounter, RevisionWatcher,
+  loadResources, QuotaCounter, RevisionWatcher, SlotStore,
 } from '../store/index.ts';
 import type { HubConfig } from './config.ts';
 import { Authenticator, ensureCredentialIndexes } from './credentials.ts';
@@ -130,10 +130,10 @@ export async function createRuntime(options: RuntimeOptions): Promise<HubRuntime
     await ensureApplicationIndexes(db);
     await ensureConsentIndexes(db);
     await ensureDemandIndexes(db);
-    const quotas = new QuotaCounter(db);
-    const attempts = new AttemptCounter(db);
-    await quotas.ensureIndexes();
-    await attempts.ensureIndexes();
+    const slots = new SlotStore(db);
+    await slots.ensureIndexes();
+    const quotas = new QuotaCounter(slots);
+    const attempts = new AttemptCounter(slots);
     const grants = new GrantStore(db);
     await grants.refresh();
     let state = catalogueState(files, await loadResources(db), logger);

@@ -7,6 +7,7 @@
  */
 import { createMongoAbility, type MongoAbility, type RawRuleOf } from '@casl/ability';
 import type { Grant, Purpose, Resource } from '../schema/index.ts';
+import { ruleViolations } from './rules.ts';
 import type { GrantRef, Principal } from './types.ts';
 
 export type Action = 'read' | 'read_masked' | 'verify';
@@ -108,6 +109,9 @@ export function compilePolicy(
       if (byAction[action].size) rules.push({ action, subject, fields: [...byAction[action]] });
     }
   }
+  // Defence in depth: the compiled rules pass the same validation as stored grants.
+  const problems = ruleViolations(rules);
+  if (problems.length > 0) throw new Error(`compiled policy refused: ${problems.join('; ')}`);
   const byCode = new Map(resources.map((r) => [r.code, r]));
   const grantSummary = new Map([...byResource].map(([code, grants]) => [code, summarize(grants, byCode.get(code))]));
   return { ability: createMongoAbility<HubAbility>(rules), purpose, grantSummary };

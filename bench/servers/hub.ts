@@ -21,6 +21,21 @@ export interface BenchHub {
  * `discardAudit` (diagnostic only): records are still built (subject hash included) but `append`
  * resolves at once and nothing is written, to separate the audit write's cost from the checks'.
  */
+/**
+ * The demo grants' daily quotas (5 000 a day) and the verification limit (5 attempts per subject a
+ * day) would run out within seconds of load and turn the measured responses into refusals. The
+ * bench keeps every check, counters included, and raises the limits out of reach.
+ */
+export function withLoadQuotas(catalogue: Catalogue): Catalogue {
+  return {
+    ...catalogue,
+    grants: catalogue.grants.map((g) => ({
+      ...g,
+      quota: { ...g.quota, ...(g.quota?.perDay !== undefined ? { perDay: 1_000_000_000 } : {}), verifyPerDay: 1_000_000 },
+    })),
+  };
+}
+
 export async function startBenchHub(spec: ServerSpec, catalogueDir: string, catalogue: Catalogue, env: NodeJS.ProcessEnv, discardAudit = false): Promise<BenchHub> {
   const config = parseConfig(
     {
@@ -38,7 +53,7 @@ export async function startBenchHub(spec: ServerSpec, catalogueDir: string, cata
     config,
     logger: createLogger(config.log.level),
     subjectKey: Buffer.from(spec.subjectKeyHex, 'hex'),
-    catalogue,
+    catalogue: withLoadQuotas(catalogue),
     env,
   });
   if (discardAudit) {

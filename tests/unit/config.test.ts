@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig, parseConfig, readSubjectKey } from '../../gateway/config.ts';
+import { DEFAULT_CALENDAR, loadConfig, parseConfig, readSubjectKey } from '../../gateway/config.ts';
 import { ValidationError } from '../../schema/index.ts';
 
 let dir: string;
@@ -32,6 +32,14 @@ describe('config', () => {
     expect(c.catalogue).toBe('/etc/hub/catalogue');
     expect(c.limits.maxBatch).toBe(100);
     expect(c.audit.writeConcern).toBe('majority');
+    expect(c.timeZone).toBe('Asia/Shanghai');
+    expect(c.applications).toEqual({ deadlineWorkingDays: 10, calendar: DEFAULT_CALENDAR });
+    expect(c.sync).toEqual({ pollMilliseconds: 500 });
+  });
+
+  it('refuses a time zone that is not an IANA name, naming the field', () => {
+    expect(fails(() => parseConfig({ ...base, timeZone: 'Mars/Olympus' }, 'hub.yaml', '/', {}))).toBe('hub.yaml: /timeZone "Mars/Olympus" is not an IANA time zone (e.g. Asia/Shanghai) (rule: timeZone)');
+    expect(fails(() => parseConfig({ ...base, applications: { deadlineWorkingDays: 0 } }, 'hub.yaml', '/', {}))).toBe('hub.yaml: /applications/deadlineWorkingDays must be >= 1 (rule: minimum)');
   });
 
   it('lets the environment override the file', () => {
@@ -54,6 +62,7 @@ describe('config', () => {
     const c = await loadConfig(new URL('../../config/hub.example.yaml', import.meta.url).pathname, {});
     expect(c.catalogue).toMatch(/demo\/catalogue$/);
     expect(c.subjectKey).toEqual({ env: 'HUB_SUBJECT_KEY' });
+    expect(c.applications.calendar).toBe(DEFAULT_CALENDAR);
   });
 
   it('names the line of a YAML error', async () => {
