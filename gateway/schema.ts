@@ -4,10 +4,10 @@
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import type { GraphQLSchema } from 'graphql';
 import { buildTypeDefs, typeNameOf, type Catalogue } from '../schema/index.ts';
-import { accessResolvers } from './resolvers/access.ts';
-import { catalogueResolvers } from './resolvers/catalogue.ts';
-import { ClaimsScalar } from './resolvers/claims.ts';
-import { itemResolver, resourceResolver } from './resolvers/records.ts';
+import { accessResolvers } from './consumer/access.ts';
+import { catalogueResolvers } from './consumer/catalogue.ts';
+import { ClaimsScalar } from './consumer/claims.ts';
+import { itemResolver, resourceResolver } from './consumer/records.ts';
 import { roleResolvers, roleTypeDefs } from './management/index.ts';
 
 const schemas = new WeakMap<Catalogue, GraphQLSchema>();

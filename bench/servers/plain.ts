@@ -11,8 +11,8 @@ import DataLoader from 'dataloader';
 import { GraphQLError, type GraphQLFieldResolver } from 'graphql';
 import { createYoga } from 'graphql-yoga';
 import type { Connector, UpstreamRecord } from '../../connectors/index.ts';
-import { ClaimsScalar } from '../../gateway/resolvers/claims.ts';
-import { selectedFields } from '../../gateway/resolvers/selection.ts';
+import { ClaimsScalar } from '../../gateway/consumer/claims.ts';
+import { selectedFields } from '../../gateway/consumer/selection.ts';
 import { buildTypeDefs, type Catalogue, type Resource } from '../../schema/index.ts';
 import { unknownPurposeMessage } from '../scenarios.ts';
 

@@ -246,3 +246,42 @@ describe('deadlines', () => {
     expect(code(none)).toBe('BAD_USER_INPUT');
   });
 });
+
+describe('listings', () => {
+  it('pages applications and grants with cursors, and refuses a cursor it did not issue', async () => {
+    const all = await t.query(t.people['admin']!, '{ applications(first: 200) { nodes { id } totalCount } }');
+    const every = data<{ nodes: Array<{ id: string }>; totalCount: number }>(all, 'applications');
+    expect(every.totalCount).toBeGreaterThan(3);
+    const seen: string[] = [];
+    let after: string | null = null;
+    for (;;) {
+      const page: GraphQLResponse = await t.query(t.people['admin']!, 'query ($after: String) { applications(first: 2, after: $after) { nodes { id } pageInfo { endCursor hasNextPage } totalCount } }', { after });
+      const p = data<{ nodes: Array<{ id: string }>; pageInfo: { endCursor: string; hasNextPage: boolean }; totalCount: number }>(page, 'applications');
+      expect(p.totalCount).toBe(every.totalCount);
+      seen.push(...p.nodes.map((n) => n.id));
+      if (!p.pageInfo.hasNextPage) break;
+      after = p.pageInfo.endCursor;
+    }
+    expect(seen).toEqual(every.nodes.map((n) => n.id));
+
+    const grants = await t.query(t.people['officer-rs']!, '{ grants(filter: { provider: "RS" }, first: 1) { nodes { id provider history { action actor } } pageInfo { hasNextPage } totalCount } }');
+    const g = data<{ nodes: Array<{ provider: string; history: Array<{ action: string }> }>; pageInfo: { hasNextPage: boolean }; totalCount: number }>(grants, 'grants');
+    expect(g.nodes).toHaveLength(1);
+    expect(g.nodes[0]!.provider).toBe('RS');
+    expect(g.nodes[0]!.history[0]!.action).toMatch(/^(seed|approve|direct)$/);
+    expect(g.pageInfo.hasNextPage).toBe(g.totalCount > 1);
+
+    for (const cursor of ['not-a-cursor', Buffer.from('{"a":1}').toString('base64url')]) {
+      const bad = await t.query(t.people['admin']!, 'query ($after: String) { applications(after: $after) { totalCount } }', { after: cursor });
+      expect(code(bad)).toBe('BAD_USER_INPUT');
+    }
+    expect(code(await t.query(t.people['admin']!, '{ applications(first: 0) { totalCount } }'))).toBe('BAD_USER_INPUT');
+  });
+
+  it('shows an officer only the grants that name their department', async () => {
+    const res = await t.query(t.people['officer-zr']!, '{ grants(first: 200) { nodes { consumer provider } } }');
+    const nodes = data<{ nodes: Array<{ consumer: string; provider: string }> }>(res, 'grants').nodes;
+    expect(nodes.length).toBeGreaterThan(0);
+    expect(nodes.every((n) => n.consumer === 'ZR' || n.provider === 'ZR')).toBe(true);
+  });
+});
