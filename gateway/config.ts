@@ -7,8 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseDocument } from 'yaml';
-import { createAjv, ValidationError, toViolations, type JsonSchema } from '../schema/index.ts';
+import { createAjv, readYamlFile, ValidationError, toViolations, type JsonSchema } from '../schema/index.ts';
 
 export interface HubConfig {
   readonly server: { readonly host: string; readonly port: number; readonly graphiql: boolean };
@@ -196,22 +195,7 @@ export function parseConfig(raw: unknown, where: string, baseDir: string, env: N
 
 export async function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): Promise<HubConfig> {
   const absolute = resolve(path);
-  let text: string;
-  try {
-    text = await readFile(absolute, 'utf8');
-  } catch (error) {
-    throw new ValidationError([{ where: path, path: '', rule: 'readable', message: `cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})` }]);
-  }
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    throw new ValidationError(doc.errors.map((e) => ({
-      where: e.linePos ? `${path}:${e.linePos[0].line}:${e.linePos[0].col}` : path,
-      path: '',
-      rule: 'syntax',
-      message: e.message.split('\n')[0] ?? 'syntax error',
-    })));
-  }
-  return parseConfig(doc.toJS(), path, dirname(absolute), env);
+  return parseConfig(await readYamlFile(absolute, path), path, dirname(absolute), env);
 }
 
 /** Reads the subject-hash key: at least 32 bytes, given as hex or base64. */

@@ -3,10 +3,9 @@
  * like every other input: JSON Schema plus rules it cannot express, each violation named by file,
  * path and rule.
  */
-import { readFile } from 'node:fs/promises';
-import { parseDocument } from 'yaml';
 import { calendarOf, type WorkCalendar } from '../policies/index.ts';
 import { createAjv, toViolations, ValidationError, type Violation } from './ajv.ts';
+import { readYamlFile } from './yaml.ts';
 
 const date = { type: 'string', format: 'date' } as const;
 const entry = {
@@ -71,20 +70,5 @@ export function parseWorkCalendar(data: unknown, where: string): LoadedCalendar 
 }
 
 export async function loadWorkCalendar(path: string): Promise<LoadedCalendar> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    throw new ValidationError([{ where: path, path: '', rule: 'readable', message: `cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})` }]);
-  }
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    throw new ValidationError(doc.errors.map((e) => ({
-      where: e.linePos ? `${path}:${e.linePos[0].line}:${e.linePos[0].col}` : path,
-      path: '',
-      rule: 'syntax',
-      message: e.message.split('\n')[0] ?? 'syntax error',
-    })));
-  }
-  return parseWorkCalendar(doc.toJS(), path);
+  return parseWorkCalendar(await readYamlFile(path), path);
 }

@@ -7,3 +7,4 @@ export {
 export { buildTypeDefs, typeNameOf } from './graphql.ts';
 export { createRecordValidator, type RecordValidator, type RecordProblem } from './records.ts';
 export { loadWorkCalendar, parseWorkCalendar, type LoadedCalendar } from './calendar.ts';
+export { readYamlFile } from './yaml.ts';
