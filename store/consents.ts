@@ -20,7 +20,7 @@ export async function insertConsent(db: Db, consent: Consent): Promise<void> {
 }
 
 export async function getConsent(db: Db, id: string, timeoutMs?: number): Promise<Consent | null> {
-  return consentsOf(db).findOne({ id }, { projection: { _id: 0 }, ...(timeoutMs ? { maxTimeMS: timeoutMs } : {}) });
+  return consentsOf(db).findOne({ id }, { projection: { _id: 0 }, ...(timeoutMs ? { maxTimeMS: timeoutMs, signal: AbortSignal.timeout(timeoutMs) } : {}) });
 }
 
 /** Withdraws a consent in force; null when it does not exist or was already withdrawn. */

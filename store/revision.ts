@@ -34,7 +34,8 @@ export async function bumpRevision(db: Db, what: string): Promise<void> {
 }
 
 export async function currentRevision(db: Db, timeoutMs: number): Promise<string> {
-  const doc = await db.collection<RevisionDoc>(STATE_COLLECTION).findOne({ _id: REVISION_ID }, { maxTimeMS: timeoutMs, projection: { token: 1 } });
+  // A client-side deadline too: a stalled server must not leave the watcher waiting forever.
+  const doc = await db.collection<RevisionDoc>(STATE_COLLECTION).findOne({ _id: REVISION_ID }, { maxTimeMS: timeoutMs, projection: { token: 1 }, signal: AbortSignal.timeout(timeoutMs) });
   return doc?.token ?? '';
 }
 

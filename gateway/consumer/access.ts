@@ -8,7 +8,7 @@ import { getConsent } from '../../store/index.ts';
 import type { AccessScope, HubContext, SubjectRef } from '../context.ts';
 import { hashOf, recordAccess } from '../evidence.ts';
 import { hubError, refusalError, toGraphQLError } from '../errors.ts';
-import { applyConsent, chargeDailyQuota } from './obligations.ts';
+import { applyConsent, chargeDailyQuota, stateful } from './obligations.ts';
 import { loaderFor } from './records.ts';
 
 const CONSENT_REF = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
@@ -107,7 +107,7 @@ const verify: Resolver<AccessScope, { resource: string; key: string; claims: Rec
   // resource) per day are limited, across every instance, and each is numbered in the audit record.
   const summary = scope.policy.grantSummary.get(r.code);
   const limit = summary?.verifyPerDay ?? DEFAULT_VERIFY_ATTEMPTS;
-  const attempt = await ctx.runtime.attempts.attempt({ system: ctx.principal.id, subject: hashOf(ctx, args.key), resource: r.code }, scope.today, limit);
+  const attempt = await stateful(ctx, 'verification attempt count', () => ctx.runtime.attempts.attempt({ system: ctx.principal.id, subject: hashOf(ctx, args.key), resource: r.code }, scope.today, limit));
   if (attempt === null) {
     const message = `Verification of ${r.code} for this subject is limited to ${limit} attempts a day for your system; the limit is reached. Try again tomorrow.`;
     await recordAccess(ctx, { ...base, refused: claimed, grants: decision.grants, decision: 'deny', code: 'QUOTA_EXCEEDED', denial: 'VERIFY_ATTEMPTS_EXCEEDED', reason: message, attempt: limit + 1 });

@@ -8,6 +8,20 @@ import { consentRefusal, consentRequired, type GrantRef, type GrantSummary, type
 import type { Resource } from '../../schema/index.ts';
 import type { AccessScope, HubContext } from '../context.ts';
 import { hashOf } from '../evidence.ts';
+import { hubError } from '../errors.ts';
+
+/**
+ * Runs a look-up or counter of the hub's own database; if the database fails, nothing is served
+ * (the access could not be recorded either): AUDIT_UNAVAILABLE, as for the evidence itself.
+ */
+export async function stateful<T>(ctx: HubContext, what: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    ctx.runtime.logger.error({ requestId: ctx.requestId, err: error instanceof Error ? error.message : String(error) }, `${what} failed`);
+    throw hubError('AUDIT_UNAVAILABLE', 'The hub cannot reach its database, so no data is served. Try again later.');
+  }
+}
 
 /**
  * Splits consent-bound permits by whether a consent in force covers them for this subject,
@@ -22,7 +36,7 @@ export async function applyConsent(
 ): Promise<{ permits: ItemPermit[]; refused: Array<{ item: string; refusal: Refusal }>; consent: string | null }> {
   const bound = permits.filter((p) => p.consent);
   if (bound.length === 0) return { permits: [...permits], refused: [], consent: null };
-  const consent = scope.consentRef ? await scope.consent() : null;
+  const consent = scope.consentRef ? await stateful(ctx, 'consent look-up', () => scope.consent()) : null;
   const problem = scope.consentRef === null
     ? 'the request presents no consent reference (access(consentRef: …)).'
     : consentRefusal(consent, {
@@ -63,7 +77,7 @@ export async function chargeDailyQuota(ctx: HubContext, scope: AccessScope, r: R
     }, { maxBatchSize: 10_000 });
     ctx.quotaLoaders.set(key, loader);
   }
-  const grant = await loader.load(subjectKey);
+  const grant = await stateful(ctx, 'daily quota', () => loader.load(subjectKey));
   if (grant) return { grant };
   const first = summary.daily[0]!;
   const limits = summary.daily.map((d) => `${d.grant.id}: ${d.perDay}`).join(', ');

@@ -44,4 +44,14 @@ it('refuses to serve data when the audit record cannot be written', async () => 
   expect(res.body.errors?.[0]?.message).toMatch(/audit trail cannot be written/);
   const ready = await fetch(t.url.replace(/\/graphql$/, '/ready'));
   expect(ready.status).toBe(503);
+
+  // The counters and the consent look-up live in the same database: no answer there, no data either.
+  const { mother } = t.data.births[1]!;
+  const verify = await t.query(t.tokens.zw, `{ access(purpose: "440000-CSYJS-001", caseId: "c-audit", operator: "op") {
+    verify(resource: "WJ-BIRTH-CERT", key: "${child}", claims: { motherIdNumber: "${mother}" }) { match } } }`);
+  expect(verify.body.errors?.map((e) => e.extensions?.['code'])).toEqual(['AUDIT_UNAVAILABLE']);
+  const face = await t.query(t.tokens.zw, `{ access(purpose: "440000-CSYJS-001", caseId: "c-audit", operator: "op", consentRef: "CS-20261123-00000000") {
+    person(idNumber: "${mother}") { facePhoto { photo } } } }`);
+  expect(face.body.errors?.map((e) => e.extensions?.['code'])).toEqual(['AUDIT_UNAVAILABLE']);
+  expect(JSON.stringify(face.body.data)).not.toContain('SYNTHETIC-FACE');
 }, 60_000);

@@ -147,4 +147,20 @@ describe('exact counters across instances', () => {
     const attempts = records.filter((r) => r.caseId === 'c-v').map((r) => `${r.decision}:${r.attempt}`).sort();
     expect(attempts).toEqual(['allow:1', 'allow:2', 'allow:3', 'allow:4', 'allow:5', 'deny:6', 'deny:6', 'deny:6']);
   });
+
+  it('lets exactly one of two officers acting on the same grant version at once succeed, the other gets CONFLICT', async () => {
+    const grant = await grantThrough('officer-mz', 'officer-ga', {
+      resource: 'GA-VEHICLE', purposes: ['440000-DIBAO-001'], items: [{ name: 'vehicleCount', access: 'clear' }],
+    }, {});
+    const rounds: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const current = await mutate(t.people['officer-ga']!, 'query ($id: ID!) { grant(id: $id) { status } }', { id: grant });
+      const op = (current['grant'] as { status: string }).status === 'approved' ? 'suspendGrant' : 'resumeGrant';
+      const both = await Promise.all(urls().map((url) => postGraphQL(url, t.people['officer-ga']!, `mutation ($id: ID!) { ${op}(id: $id, reason: "并发") { version } }`, { id: grant })));
+      rounds.push(both.map((r) => (r.body.errors ? String(r.body.errors[0]!.extensions!['code']) : 'ok')).sort().join('+'));
+    }
+    expect(rounds).toEqual(Array(5).fill('CONFLICT+ok'));
+    const history = await mutate(t.people['officer-ga']!, 'query ($id: ID!) { grant(id: $id) { version history { version } } }', { id: grant });
+    expect(history['grant']).toEqual({ version: 6, history: [1, 2, 3, 4, 5, 6].map((version) => ({ version })) });
+  });
 });
