@@ -27,10 +27,18 @@ export interface AuditWriterOptions {
   readonly writeConcern?: WriteConcern;
   /** Called after each failed batch, for logs and metrics (no record content). */
   readonly onError?: (error: unknown, batchSize: number) => void;
+  /**
+   * How long an append may wait, queued or in flight, before it fails with AuditUnavailableError
+   * (default 2000 ms). The request then gets no data. A write still in flight past its deadline may
+   * land later; its records then overstate, never understate, what was served.
+   */
+  readonly deadlineMs?: number;
 }
 
 interface Pending {
   readonly record: AccessRecord;
+  readonly since: number;
+  settled: boolean;
   readonly resolve: () => void;
   readonly reject: (e: Error) => void;
 }
@@ -56,8 +64,12 @@ export class AuditWriter {
   #scheduled = false;
   #closed = false;
   #idle: Array<() => void> = [];
+  readonly #deadlineMs: number;
+  #sweeper: NodeJS.Timeout | undefined;
   /** Records written since start, for metrics and benchmarks. */
   written = 0;
+  /** When the last write failed or missed its deadline, while no write has succeeded since (for /ready). */
+  failingSince: number | null = null;
 
   constructor(db: Db, options: AuditWriterOptions = {}) {
     this.#collection = db.collection<EvidenceBlock>(ACCESS_COLLECTION);
@@ -65,6 +77,12 @@ export class AuditWriter {
     this.#maxInFlight = options.maxInFlight ?? 2;
     this.#writeConcern = options.writeConcern ?? { w: 'majority', journal: true };
     this.#onError = options.onError;
+    this.#deadlineMs = options.deadlineMs ?? 2000;
+  }
+
+  /** The write concern evidence is written with (the readiness probe uses the same). */
+  get writeConcern(): WriteConcern {
+    return this.#writeConcern;
   }
 
   /** Appends one record; resolves when it is durable. */
@@ -76,8 +94,10 @@ export class AuditWriter {
   appendMany(records: readonly AccessRecord[]): Promise<void> {
     if (this.#closed) return Promise.reject(new AuditUnavailableError());
     if (records.length === 0) return Promise.resolve();
-    const waits = records.map((record) => new Promise<void>((resolve, reject) => this.#queue.push({ record, resolve, reject })));
+    const since = performance.now();
+    const waits = records.map((record) => new Promise<void>((resolve, reject) => this.#queue.push({ record, since, settled: false, resolve, reject })));
     this.#schedule();
+    this.#watchDeadlines();
     return records.length === 1 ? waits[0]! : Promise.all(waits).then(() => undefined);
   }
 
@@ -91,24 +111,67 @@ export class AuditWriter {
     });
   }
 
+  /**
+   * Fails every append older than the deadline, queued or in flight, once per 50 ms while any is
+   * waiting: a stalled server must give a clear AUDIT_UNAVAILABLE in time, never a hung request.
+   */
+  #watchDeadlines(): void {
+    if (this.#sweeper) return;
+    this.#sweeper = setInterval(() => {
+      const now = performance.now();
+      const late = (p: Pending) => !p.settled && now - p.since > this.#deadlineMs;
+      let expired = 0;
+      for (const p of [...this.#queue, ...this.#inFlightPending]) {
+        if (!late(p)) continue;
+        p.settled = true;
+        expired++;
+        p.reject(new AuditUnavailableError());
+      }
+      if (expired > 0) {
+        this.#queue = this.#queue.filter((p) => !p.settled);
+        this.failingSince ??= Date.now();
+        this.#onError?.(new Error(`audit write missed its ${this.#deadlineMs} ms deadline`), expired);
+      }
+      if (this.#queue.length === 0 && this.#inFlightPending.size === 0) {
+        clearInterval(this.#sweeper);
+        this.#sweeper = undefined;
+      }
+    }, 50);
+    this.#sweeper.unref();
+  }
+
+  readonly #inFlightPending = new Set<Pending>();
+
   #drain(): void {
     while (this.#queue.length > 0 && this.#inFlight < this.#maxInFlight) {
       const batch = this.#queue.splice(0, this.#maxBatch);
       this.#inFlight++;
+      for (const p of batch) this.#inFlightPending.add(p);
       this.#collection
         .insertOne(block(batch.map((p) => p.record)), { writeConcern: this.#writeConcern })
         .then(
           () => {
             this.written += batch.length;
-            for (const p of batch) p.resolve();
+            this.failingSince = null;
+            for (const p of batch) {
+              if (p.settled) continue;
+              p.settled = true;
+              p.resolve();
+            }
           },
           (error: unknown) => {
+            this.failingSince ??= Date.now();
             this.#onError?.(error, batch.length);
             const e = new AuditUnavailableError({ cause: error });
-            for (const p of batch) p.reject(e);
+            for (const p of batch) {
+              if (p.settled) continue;
+              p.settled = true;
+              p.reject(e);
+            }
           },
         )
         .finally(() => {
+          for (const p of batch) this.#inFlightPending.delete(p);
           this.#inFlight--;
           if (this.#queue.length > 0) this.#drain();
           else if (this.#inFlight === 0) for (const done of this.#idle.splice(0)) done();

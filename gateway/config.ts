@@ -23,7 +23,7 @@ export interface HubConfig {
     readonly maxTokens: number;
     readonly maxBodyBytes: number;
   };
-  readonly audit: { readonly maxBatch: number; readonly maxInFlight: number; readonly writeConcern: 'majority' | 1 };
+  readonly audit: { readonly maxBatch: number; readonly maxInFlight: number; readonly writeConcern: 'majority' | 1; readonly deadlineMs: number };
   /** Full reload of grants and catalogue even without a signalled change (catches edits made outside the hub). */
   readonly grants: { readonly refreshSeconds: number };
   /** How often each instance checks the shared revision counter: changes apply on every instance within about this long. */
@@ -93,6 +93,7 @@ export const configSchema: JsonSchema = {
         maxBatch: { type: 'integer', minimum: 1, maximum: 100000, default: 1024 },
         maxInFlight: { type: 'integer', minimum: 1, maximum: 64, default: 2 },
         writeConcern: { enum: ['majority', 1], default: 'majority' },
+        deadlineMs: { type: 'integer', minimum: 100, maximum: 60000, default: 2000 },
       },
     },
     grants: {

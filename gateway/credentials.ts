@@ -65,8 +65,11 @@ export class Authenticator {
   readonly #collection: Collection<CredentialDoc>;
   readonly #cache: LRUCache<string, { principal: Principal | null }> | undefined;
 
-  constructor(db: Db, options: { cacheTtlMs?: number; cacheSize?: number } = {}) {
+  readonly #deadlineMs: number;
+
+  constructor(db: Db, options: { cacheTtlMs?: number; cacheSize?: number; deadlineMs?: number } = {}) {
     this.#collection = db.collection<CredentialDoc>(CREDENTIALS_COLLECTION);
+    this.#deadlineMs = options.deadlineMs ?? 2000;
     const ttl = options.cacheTtlMs ?? 10_000;
     this.#cache = ttl > 0 ? new LRUCache({ max: options.cacheSize ?? 10_000, ttl }) : undefined;
   }
@@ -83,7 +86,7 @@ export class Authenticator {
     const hash = hashToken(match[1]!);
     const cached = this.#cache?.get(hash);
     if (cached) return cached.principal;
-    const doc = await this.#collection.findOne({ tokenHash: hash, revokedAt: null });
+    const doc = await this.#collection.findOne({ tokenHash: hash, revokedAt: null }, { signal: AbortSignal.timeout(this.#deadlineMs) });
     const principal: Principal | null = doc ? { kind: doc.kind, id: doc.principalId, department: doc.department } : null;
     this.#cache?.set(hash, { principal });
     return principal;

@@ -114,7 +114,14 @@ export async function createRuntime(options: RuntimeOptions): Promise<HubRuntime
   const { config, logger, subjectKey } = options;
   const files = options.catalogue ?? (await loadHubCatalogue(config.catalogue));
   const calendar = await loadWorkCalendar(config.applications.calendar);
-  const client = new MongoClient(config.mongodb.uri, { serverSelectionTimeoutMS: config.mongodb.timeoutMs, appName: 'yiwang-hub' });
+  const client = new MongoClient(config.mongodb.uri, {
+    serverSelectionTimeoutMS: config.mongodb.timeoutMs,
+    appName: 'yiwang-hub',
+    // A stalled server must not hold connections forever: requests fail at their own deadlines
+    // (audit.deadlineMs), and sockets give up after this, so the pool recovers by itself.
+    socketTimeoutMS: Math.max(10_000, config.audit.deadlineMs * 5),
+    waitQueueTimeoutMS: config.audit.deadlineMs,
+  });
   await client.connect();
   const connectors = new Map<string, Connector>();
   try {
@@ -130,7 +137,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<HubRuntime
     await ensureApplicationIndexes(db);
     await ensureConsentIndexes(db);
     await ensureDemandIndexes(db);
-    const slots = new SlotStore(db);
+    const slots = new SlotStore(db, { deadlineMs: config.audit.deadlineMs });
     await slots.ensureIndexes();
     const quotas = new QuotaCounter(slots);
     const attempts = new AttemptCounter(slots);
@@ -146,8 +153,9 @@ export async function createRuntime(options: RuntimeOptions): Promise<HubRuntime
       maxInFlight: config.audit.maxInFlight,
       writeConcern: config.audit.writeConcern === 'majority' ? { w: 'majority', journal: true } : { w: 1 },
       onError: (error, size) => logger.error({ err: error, records: size }, 'audit write failed; the affected requests get no data'),
+      deadlineMs: config.audit.deadlineMs,
     });
-    const authenticator = new Authenticator(db, { cacheTtlMs: config.auth.cacheSeconds * 1000 });
+    const authenticator = new Authenticator(db, { cacheTtlMs: config.auth.cacheSeconds * 1000, deadlineMs: config.audit.deadlineMs });
     const policies = new LRUCache<string, CompiledPolicy>({ max: 10_000 });
     let generation = 0;
 

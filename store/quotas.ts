@@ -40,6 +40,8 @@ interface Want {
   remaining: number;
   readonly taken: number[];
   collided: boolean;
+  /** Gave up at its deadline: never assigned slots after that. */
+  abandoned: boolean;
   readonly resolve: (slots: number[]) => void;
   readonly reject: (error: unknown) => void;
 }
@@ -73,9 +75,12 @@ export class SlotStore {
   #scheduled = false;
   #cleanedFor = '';
 
-  constructor(db: Db) {
+  readonly #deadlineMs: number;
+
+  constructor(db: Db, options: { deadlineMs?: number } = {}) {
     this.#collection = db.collection<SlotDoc>(SLOT_COLLECTION);
     this.#marks = db.collection(MARK_COLLECTION);
+    this.#deadlineMs = options.deadlineMs ?? 2000;
   }
 
   async ensureIndexes(): Promise<void> {
@@ -88,7 +93,18 @@ export class SlotStore {
     void this.#forgetBefore(day).catch(() => undefined);
     if (n <= 0 || limit <= 0) return Promise.resolve([]);
     return new Promise((resolve, reject) => {
-      this.#queue.push({ key, day, limit, marks, remaining: n, taken: [], collided: false, resolve, reject });
+      // A stalled server must give a clear error in time: past the deadline the caller is refused,
+      // and a want not yet written is dropped (one in flight may still land: a unit spent, unserved).
+      const timer = setTimeout(() => {
+        want.abandoned = true;
+        reject(new Error(`counter reservation missed its ${this.#deadlineMs} ms deadline`));
+      }, this.#deadlineMs);
+      const want: Want = {
+        key, day, limit, marks, remaining: n, taken: [], collided: false, abandoned: false,
+        resolve: (slots) => { clearTimeout(timer); resolve(slots); },
+        reject: (error) => { clearTimeout(timer); reject(error); },
+      };
+      this.#queue.push(want);
       this.#schedule();
     });
   }
@@ -111,7 +127,7 @@ export class SlotStore {
 
   async #flush(): Promise<void> {
     this.#flushing = true;
-    const batch = this.#queue.splice(0);
+    const batch = this.#queue.splice(0).filter((w) => !w.abandoned);
     try {
       // Assign each want its window of slots, in order, per counter.
       const docs: SlotDoc[] = [];

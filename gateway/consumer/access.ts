@@ -38,7 +38,7 @@ const access: Resolver<unknown, AccessArgs, AccessScope> = async (_p, args, ctx)
   let consent: Promise<Consent | null> | undefined;
   return {
     consentRef,
-    consent: () => (consent ??= getConsent(ctx.runtime.db, consentRef!, ctx.runtime.config.mongodb.timeoutMs)),
+    consent: () => (consent ??= getConsent(ctx.runtime.db, consentRef!, ctx.runtime.config.audit.deadlineMs)),
     purpose: check.purpose,
     caseId: statement.caseId!.trim(),
     operator: statement.operator!.trim(),

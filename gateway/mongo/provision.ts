@@ -19,6 +19,8 @@ export interface MongoProvision {
   readonly source: 'env' | 'mongod' | 'ferretdb';
   /** Stops the server if this provision started it (no-op for `env`). Idempotent. */
   stop(): Promise<void>;
+  /** The server's process id, when this provision started it (tests stall it with SIGSTOP). */
+  readonly pid?: number;
 }
 
 export interface ProvisionOptions {
@@ -136,7 +138,7 @@ async function startLocal(options: ProvisionOptions, server: LocalServer): Promi
         `Started ${server.name} (pid ${child.pid}) on ${uri} in ${Date.now() - started} ms; ` +
           `data in ${resolve(options.dataDir)}, log in ${server.logFile}`,
       );
-      return { uri, source: server.source, stop: child.stop };
+      return { uri, source: server.source, stop: child.stop, pid: child.pid };
     } catch (error) {
       // The OS-chosen port can be taken between our probe and the server's bind: try another one.
       const portTaken = error instanceof ServerExitedError && /address already in use/i.test(error.logTail);

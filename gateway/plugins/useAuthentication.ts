@@ -14,7 +14,13 @@ export function useAuthentication(runtime: HubRuntime): Plugin<HubContext> {
   return {
     async onContextBuilding({ context, extendContext }) {
       const requestId = requestIdOf(context.request);
-      const principal = await runtime.authenticator.authenticate(context.request.headers.get('authorization'));
+      let principal;
+      try {
+        principal = await runtime.authenticator.authenticate(context.request.headers.get('authorization'));
+      } catch (error) {
+        runtime.logger.error({ requestId, err: error instanceof Error ? error.message : String(error) }, 'token look-up failed');
+        throw hubError('AUDIT_UNAVAILABLE', 'The hub cannot reach its database, so no data is served. Try again later.', { http: { status: 503 } });
+      }
       if (!principal) {
         runtime.logger.info({ requestId }, 'request refused: missing or unknown bearer token');
         throw hubError('UNAUTHENTICATED', 'A valid bearer token is required (Authorization: Bearer <token>). Ask the platform operator for one.');

@@ -17,7 +17,7 @@ beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'hub-audit-down-'));
   // A server of its own, which this test stops (never the run's shared one).
   mongo = await provisionMongo({ dataDir, cacheDir: join(ROOT, '.cache'), env: { ...process.env, MONGODB_URI: '' } });
-  t = await startTestHub({ hubMongoUri: mongo.uri, config: { audit: { writeConcern: 1 } } });
+  t = await startTestHub({ hubMongoUri: mongo.uri, config: { audit: { writeConcern: 1, deadlineMs: 1000 }, auth: { cacheSeconds: 60 } } });
 });
 
 afterAll(async () => {
@@ -25,6 +25,45 @@ afterAll(async () => {
   await mongo?.stop();
   await rm(dataDir, { recursive: true, force: true });
 });
+
+/** GET /ready: its status and how long it took to answer. */
+async function ready(): Promise<{ status: number; ms: number }> {
+  const started = performance.now();
+  const res = await fetch(t.url.replace(/\/graphql$/, '/ready'), { signal: AbortSignal.timeout(10_000) });
+  await res.arrayBuffer();
+  return { status: res.status, ms: performance.now() - started };
+}
+
+it('fails closed within the deadline while the server is stalled, and recovers by itself', async () => {
+  const { child } = t.data.births[2]!;
+  const query = `{ access(purpose: "440000-CSYJS-001", caseId: "c-stall", operator: "op") { person(idNumber: "${child}") { hukou { gender } } } }`;
+  expect((await t.query(t.tokens.zw, query)).body.errors).toBeUndefined();
+  expect((await ready()).status).toBe(200);
+
+  process.kill(mongo.pid!, 'SIGSTOP');
+  try {
+    const started = performance.now();
+    const res = await t.query(t.tokens.zw, query);
+    const ms = performance.now() - started;
+    expect(res.body.errors?.map((e) => e.extensions?.['code'])).toEqual(['AUDIT_UNAVAILABLE']);
+    expect(JSON.stringify(res.body.data)).not.toMatch(/[男女]/);
+    // The deadline is 1 s (audit.deadlineMs); the sweeper checks every 50 ms.
+    expect(ms).toBeLessThan(2500);
+    const probe = await ready();
+    expect(probe.status).toBe(503);
+    expect(probe.ms).toBeLessThan(1000);
+  } finally {
+    process.kill(mongo.pid!, 'SIGCONT');
+  }
+  // Back: served again, and ready again, without a restart.
+  let served = false;
+  for (let i = 0; i < 40 && !served; i++) {
+    served = (await t.query(t.tokens.zw, query)).body.errors === undefined;
+    if (!served) await new Promise((r) => setTimeout(r, 250));
+  }
+  expect(served).toBe(true);
+  expect((await ready()).status).toBe(200);
+}, 60_000);
 
 it('refuses to serve data when the audit record cannot be written', async () => {
   const { child } = t.data.births[0]!;
@@ -42,8 +81,9 @@ it('refuses to serve data when the audit record cannot be written', async () => 
   const codes = new Set((res.body.errors ?? []).map((e) => e.extensions?.['code']));
   expect(codes).toEqual(new Set(['AUDIT_UNAVAILABLE']));
   expect(res.body.errors?.[0]?.message).toMatch(/audit trail cannot be written/);
-  const ready = await fetch(t.url.replace(/\/graphql$/, '/ready'));
-  expect(ready.status).toBe(503);
+  const probe = await ready();
+  expect(probe.status).toBe(503);
+  expect(probe.ms).toBeLessThan(1000);
 
   // The counters and the consent look-up live in the same database: no answer there, no data either.
   const { mother } = t.data.births[1]!;
