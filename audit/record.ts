@@ -61,7 +61,14 @@ export interface EvidenceBlock {
   readonly first: Date;
   readonly last: Date;
   readonly count: number;
-  readonly records: readonly Partial<AccessRecord>[];
+  /** The log (origin) the block belongs to, and the sequence number of its first record. */
+  readonly log?: string;
+  readonly seq?: number;
+  /** Base64 leaf hashes of the records, in order (RFC 6962 over the records' canonical JSON). */
+  readonly leaves?: readonly string[];
+  /** A filler of a block whose write failed: its records are `{ log, seq, at, aborted: true }`. */
+  readonly aborted?: boolean;
+  readonly records: readonly (Partial<AccessRecord> & { readonly log?: string; readonly seq?: number; readonly aborted?: boolean })[];
 }
 
 const LIST_FIELDS = ['itemsReturned', 'itemsMasked', 'itemsRefused', 'itemsVerified', 'grants'] as const;

@@ -49,6 +49,7 @@ export async function searchAccess(db: Db, q: AccessQuery): Promise<AccessRecord
     .sort({ last: -1 });
   for await (const block of blocks) {
     for (const stored of block.records) {
+      if (stored.aborted) continue; // a failed block's filler: sequence numbers only
       const record = unpackRecord(stored);
       if (matches(record)) out.push(record);
     }

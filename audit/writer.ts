@@ -7,6 +7,7 @@
  * no data.
  */
 import type { Collection, Db, WriteConcern } from 'mongodb';
+import { EvidenceLog, newOrigin, recordLeaf } from './log.ts';
 import { packRecord, type AccessRecord, type EvidenceBlock } from './record.ts';
 
 export const ACCESS_COLLECTION = 'audit_access';
@@ -33,6 +34,8 @@ export interface AuditWriterOptions {
    * land later; its records then overstate, never understate, what was served.
    */
   readonly deadlineMs?: number;
+  /** The log the blocks belong to (sequence numbers, leaves, checkpoints); default: an unsigned one of its own. */
+  readonly log?: EvidenceLog;
 }
 
 interface Pending {
@@ -43,14 +46,28 @@ interface Pending {
   readonly reject: (e: Error) => void;
 }
 
-function block(records: readonly AccessRecord[]): EvidenceBlock {
+/** One evidence block: consecutive records of one log, with their leaf hashes. */
+function block(log: string, seq: number, records: readonly AccessRecord[]): { doc: EvidenceBlock; leaves: Buffer[] } {
   let first = records[0]!.at;
   let last = first;
   for (const r of records) {
     if (r.at < first) first = r.at;
     if (r.at > last) last = r.at;
   }
-  return { at: new Date(), first, last, count: records.length, records: records.map(packRecord) };
+  const packed = records.map((r, i) => ({ ...packRecord(r), log, seq: seq + i }));
+  const leaves = packed.map(recordLeaf);
+  return {
+    doc: { at: new Date(), first, last, count: records.length, log, seq, leaves: leaves.map((l) => l.toString('base64')), records: packed },
+    leaves,
+  };
+}
+
+/** The block that takes a failed block's place: the same sequence numbers, marked aborted. */
+function fillerBlock(log: string, seq: number, count: number): { doc: EvidenceBlock; leaves: Buffer[] } {
+  const at = new Date();
+  const records = Array.from({ length: count }, (_, i) => ({ log, seq: seq + i, at, aborted: true }));
+  const leaves = records.map(recordLeaf);
+  return { doc: { at, first: at, last: at, count, log, seq, leaves: leaves.map((l) => l.toString('base64')), records, aborted: true }, leaves };
 }
 
 export class AuditWriter {
@@ -78,6 +95,32 @@ export class AuditWriter {
     this.#writeConcern = options.writeConcern ?? { w: 'majority', journal: true };
     this.#onError = options.onError;
     this.#deadlineMs = options.deadlineMs ?? 2000;
+    this.log = options.log ?? new EvidenceLog(db, { origin: newOrigin('yiwang-hub') });
+  }
+
+  readonly log: EvidenceLog;
+
+  /**
+   * Writes the filler of a failed block until it is durable (or the original turns out to have
+   * landed after all), so the log has no gap.
+   */
+  #fill(seq: number, count: number, original: Buffer[]): void {
+    const attempt = async (): Promise<void> => {
+      try {
+        const landed = await this.#collection.findOne({ log: this.log.origin, seq }, { projection: { _id: 1 } });
+        if (landed) {
+          this.log.durable(seq, original);
+          return;
+        }
+        const filler = fillerBlock(this.log.origin, seq, count);
+        await this.#collection.insertOne(filler.doc, { writeConcern: this.#writeConcern });
+        this.log.durable(seq, filler.leaves);
+      } catch (error) {
+        this.#onError?.(error, 0);
+        setTimeout(() => void attempt(), 1000).unref();
+      }
+    };
+    void attempt();
   }
 
   /** The write concern evidence is written with (the readiness probe uses the same). */
@@ -147,10 +190,13 @@ export class AuditWriter {
       const batch = this.#queue.splice(0, this.#maxBatch);
       this.#inFlight++;
       for (const p of batch) this.#inFlightPending.add(p);
+      const seq = this.log.reserve(batch.length);
+      const { doc, leaves } = block(this.log.origin, seq, batch.map((p) => p.record));
       this.#collection
-        .insertOne(block(batch.map((p) => p.record)), { writeConcern: this.#writeConcern })
+        .insertOne(doc, { writeConcern: this.#writeConcern })
         .then(
           () => {
+            this.log.durable(seq, leaves);
             this.written += batch.length;
             this.failingSince = null;
             for (const p of batch) {
@@ -162,6 +208,7 @@ export class AuditWriter {
           (error: unknown) => {
             this.failingSince ??= Date.now();
             this.#onError?.(error, batch.length);
+            this.#fill(seq, batch.length, leaves);
             const e = new AuditUnavailableError({ cause: error });
             for (const p of batch) {
               if (p.settled) continue;
@@ -188,5 +235,6 @@ export class AuditWriter {
   async close(): Promise<void> {
     await this.flush();
     this.#closed = true;
+    await this.log.close();
   }
 }

@@ -11,6 +11,8 @@ import { validateCatalogue } from './commands/catalog.ts';
 import { runDemo } from './commands/demo.ts';
 import { serve } from './commands/serve.ts';
 import { createPrincipalToken, formatCredentials, listTokens, revokeTokens } from './commands/token.ts';
+import { formatReport, latestCheckpoint, logs, verifierKey, verify } from './commands/audit.ts';
+import { noteSigner } from '../audit/index.ts';
 import { PRINCIPAL_KINDS, type PrincipalKind } from '../policies/index.ts';
 import { ProvisionError } from './mongo/provision.ts';
 
@@ -31,7 +33,14 @@ Commands:
                                         List tokens (id, role, principal, created, revoked); never the tokens
   token revoke --config <file> (--id <credential id> | --system <code>) [--reason <text>]
                                         Revoke one token, or every token of a system (every hub within a second)
-  key create                            Print a new random subject-hash key (64 hex characters)
+  key create [--signing]                Print a new random subject-hash key (64 hex characters); with --signing,
+                                        an Ed25519 checkpoint-signing key (hex seed; its verifier key on stderr)
+  audit key --config <file>             Print the verifier key of the configured signing key (as GET /audit/key)
+  audit checkpoint --config <file> [--log <origin>]
+                                        Print the latest signed checkpoint (as GET /audit/checkpoint)
+  audit logs --config <file>            List the logs (one per hub process)
+  audit verify --config <file> [--log <origin>] [--key <verifier key>]
+                                        Verify every log against its signed checkpoints; exit 1 on any problem
   help                                  Show this text
 
 Environment: MONGODB_URI, MONGODB_DATABASE, HOST, PORT, HUB_SUBJECT_KEY, LOG_LEVEL override the config file.`;
@@ -120,9 +129,41 @@ export async function main(argv: string[], out: (line: string) => void = console
     }
     case 'key': {
       if (sub !== 'create') throw new UsageError(sub ? `unknown key command "${sub}"` : 'key needs a command: create');
-      parse(rest, {});
-      out(randomBytes(32).toString('hex'));
+      const signing = rest.includes('--signing');
+      const { values } = parse(rest.filter((a) => a !== '--signing'), { name: { type: 'string' } });
+      const key = randomBytes(32).toString('hex');
+      out(key);
+      if (signing) console.error(`verifier key: ${noteSigner(values.name ?? 'yiwang-hub', key).verifierKey}`);
       return 0;
+    }
+    case 'audit': {
+      const { values } = parse(rest, { config: { type: 'string' }, log: { type: 'string' }, key: { type: 'string' } });
+      const configPath = required(values, 'config');
+      const log = values.log;
+      switch (sub) {
+        case 'key':
+          out(await verifierKey(configPath));
+          return 0;
+        case 'checkpoint': {
+          const note = await latestCheckpoint(configPath, log);
+          if (!note) {
+            console.error(`hub: no checkpoint${log ? ` of log ${log}` : ''} yet`);
+            return 1;
+          }
+          out(note.replace(/\n$/, ''));
+          return 0;
+        }
+        case 'logs':
+          for (const l of await logs(configPath)) out(l);
+          return 0;
+        case 'verify': {
+          const report = await verify(configPath, { log, key: values.key });
+          for (const line of formatReport(report)) out(line);
+          return report.ok ? 0 : 1;
+        }
+        default:
+          throw new UsageError(sub ? `unknown audit command "${sub}"` : 'audit needs a command: key, checkpoint, logs or verify');
+      }
     }
     case 'help':
     case '--help':

@@ -23,7 +23,18 @@ export interface HubConfig {
     readonly maxTokens: number;
     readonly maxBodyBytes: number;
   };
-  readonly audit: { readonly maxBatch: number; readonly maxInFlight: number; readonly writeConcern: 'majority' | 1; readonly deadlineMs: number };
+  readonly audit: {
+    readonly maxBatch: number;
+    readonly maxInFlight: number;
+    readonly writeConcern: 'majority' | 1;
+    readonly deadlineMs: number;
+    /** Ed25519 key that signs checkpoints: a file holding it, or an env variable. Never in MongoDB. */
+    readonly signingKey: { readonly file?: string; readonly env?: string };
+    /** The signer's name in checkpoints and in the verifier key; logs are named `<keyName>/<host>/<start>`. */
+    readonly keyName: string;
+    readonly checkpointRecords: number;
+    readonly checkpointSeconds: number;
+  };
   /** Full reload of grants and catalogue even without a signalled change (catches edits made outside the hub). */
   readonly grants: { readonly refreshSeconds: number };
   /** How often each instance checks the shared revision counter: changes apply on every instance within about this long. */
@@ -94,6 +105,17 @@ export const configSchema: JsonSchema = {
         maxInFlight: { type: 'integer', minimum: 1, maximum: 64, default: 2 },
         writeConcern: { enum: ['majority', 1], default: 'majority' },
         deadlineMs: { type: 'integer', minimum: 100, maximum: 60000, default: 2000 },
+        signingKey: {
+          type: 'object',
+          additionalProperties: false,
+          default: { env: 'HUB_AUDIT_KEY' },
+          minProperties: 1,
+          maxProperties: 1,
+          properties: { file: { type: 'string', minLength: 1 }, env: { type: 'string', pattern: '^[A-Z_][A-Z0-9_]*$' } },
+        },
+        keyName: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$', default: 'yiwang-hub' },
+        checkpointRecords: { type: 'integer', minimum: 1, maximum: 10000000, default: 10000 },
+        checkpointSeconds: { type: 'number', minimum: 0.1, maximum: 86400, default: 10 },
       },
     },
     grants: {
@@ -190,6 +212,7 @@ export function parseConfig(raw: unknown, where: string, baseDir: string, env: N
     },
     catalogue: resolve(baseDir, config.catalogue),
     subjectKey: config.subjectKey.file ? { file: resolve(baseDir, config.subjectKey.file) } : config.subjectKey,
+    audit: { ...config.audit, signingKey: config.audit.signingKey.file ? { file: resolve(baseDir, config.audit.signingKey.file) } : config.audit.signingKey },
     baseDir,
   };
 }
@@ -217,4 +240,20 @@ export async function readSubjectKey(config: HubConfig, env: NodeJS.ProcessEnv =
   const key = /^[0-9a-fA-F]+$/.test(text) && text.length % 2 === 0 ? Buffer.from(text, 'hex') : Buffer.from(text, 'base64');
   if (key.length < 32) throw new ValidationError([{ where, path: '', rule: 'minLength', message: 'must hold at least 32 bytes (64 hex characters)' }]);
   return key;
+}
+
+/** Reads the Ed25519 checkpoint-signing key text (`hub key create --signing` makes one). */
+export async function readSigningKey(config: HubConfig, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  const { file, env: name } = config.audit.signingKey;
+  if (file) {
+    const text = await readFile(file, 'utf8').catch(() => undefined);
+    if (text === undefined) throw new ValidationError([{ where: 'config', path: '/audit/signingKey/file', rule: 'readable', message: `cannot read ${file}` }]);
+    return text;
+  }
+  const variable = name ?? 'HUB_AUDIT_KEY';
+  const text = env[variable];
+  if (!text) {
+    throw new ValidationError([{ where: `environment ${variable}`, path: '', rule: 'required', message: 'is not set: the audit trail needs an Ed25519 key to sign its checkpoints (`hub key create --signing` makes one)' }]);
+  }
+  return text;
 }

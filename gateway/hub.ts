@@ -16,7 +16,7 @@ export interface RunningHub {
   close(): Promise<void>;
 }
 
-export async function startHub(options: { config: HubConfig; logger: Logger; subjectKey: Buffer; catalogue?: Catalogue; env?: NodeJS.ProcessEnv }): Promise<RunningHub> {
+export async function startHub(options: { config: HubConfig; logger: Logger; subjectKey: Buffer; signingKey?: string; catalogue?: Catalogue; env?: NodeJS.ProcessEnv }): Promise<RunningHub> {
   const runtime = await createRuntime(options);
   let server: HubServer;
   let url: string;

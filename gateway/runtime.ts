@@ -6,11 +6,11 @@
  * on every instance within `sync.pollMilliseconds` plus one reload, and at once on the instance
  * that made it.
  */
-import { createSecretKey, type KeyObject } from 'node:crypto';
+import { createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import { MongoClient, type Db } from 'mongodb';
 import type { Logger } from 'pino';
 import { LRUCache } from 'lru-cache';
-import { AuditWriter, ensureAuditIndexes } from '../audit/index.ts';
+import { AuditWriter, EvidenceLog, ensureAuditIndexes, newOrigin, noteSigner, type NoteSigner } from '../audit/index.ts';
 import { createConnector, validateConnectorConfig, type Connector } from '../connectors/index.ts';
 import { compilePolicy, dayIn, type CompiledPolicy, type Principal, type WorkCalendar } from '../policies/index.ts';
 import {
@@ -58,6 +58,8 @@ export interface HubRuntime {
   readonly calendar: WorkCalendar;
   /** HMAC key of subject hashes, imported once. */
   readonly subjectKey: KeyObject;
+  /** Signs this process's checkpoints; `signer.verifierKey` is what outsiders verify with. */
+  readonly signer: NoteSigner;
   /** Today's date in the deployment's time zone (YYYY-MM-DD). */
   today(now?: Date): string;
   /** Compiled CASL policy for (system, purpose), cached until grants or the catalogue change or the day turns. */
@@ -73,6 +75,11 @@ export interface RuntimeOptions {
   readonly config: HubConfig;
   readonly logger: Logger;
   readonly subjectKey: Buffer;
+  /**
+   * Ed25519 key text that signs checkpoints (`audit.signingKey`). Without one, an ephemeral key is
+   * made and a warning logged: its checkpoints cannot be verified after this process ends.
+   */
+  readonly signingKey?: string;
   /** Loaded catalogue, when the caller already validated it. */
   readonly catalogue?: Catalogue;
   /** Environment connectors read `uriEnv` / `bearerTokenEnv` from (default process.env). */
@@ -148,7 +155,22 @@ export async function createRuntime(options: RuntimeOptions): Promise<HubRuntime
     for (const entry of files.connectors) {
       connectors.set(entry.name, createConnector(entry.name, entry.config, { baseDir: config.catalogue, env: options.env ?? process.env }));
     }
+    let keyText = options.signingKey;
+    if (!keyText) {
+      keyText = randomBytes(32).toString('hex');
+      logger.warn('no audit.signingKey: checkpoints are signed with an ephemeral key that ends with this process; configure one (`hub key create --signing`)');
+    }
+    const signer = noteSigner(config.audit.keyName, keyText);
+    const log = new EvidenceLog(db, {
+      origin: newOrigin(config.audit.keyName),
+      signer,
+      checkpointRecords: config.audit.checkpointRecords,
+      checkpointSeconds: config.audit.checkpointSeconds,
+      onError: (error) => logger.error({ err: error }, 'checkpoint could not be written; the next one covers these records'),
+    });
+    await log.register();
     const audit = new AuditWriter(db, {
+      log,
       maxBatch: config.audit.maxBatch,
       maxInFlight: config.audit.maxInFlight,
       writeConcern: config.audit.writeConcern === 'majority' ? { w: 'majority', journal: true } : { w: 1 },
@@ -206,6 +228,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<HubRuntime
       attempts,
       calendar,
       subjectKey: createSecretKey(subjectKey),
+      signer,
       today,
       policyFor(principal, purpose, day) {
         const key = `${grants.version}|${generation}|${day}|${principal.department}|${principal.id}|${purpose.code}`;

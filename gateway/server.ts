@@ -5,6 +5,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import type { HubContext } from './context.ts';
+import { useAuditEndpoints } from './plugins/useAuditEndpoints.ts';
 import { useAuthentication } from './plugins/useAuthentication.ts';
 import { useErrorCodes } from './plugins/useErrorCodes.ts';
 import { useReadiness } from './plugins/useReadiness.ts';
@@ -41,7 +42,7 @@ export function createHubServer(runtime: HubRuntime): HubServer {
       error: (...args: unknown[]) => logger.error({ err: args[0] }, 'unexpected error while serving a request'),
     },
     healthCheckEndpoint: '/health',
-    plugins: [useRequestId(), useReadiness(runtime), useLimits(config.limits), useAuthentication(runtime), useErrorCodes()],
+    plugins: [useRequestId(), useReadiness(runtime), useAuditEndpoints(runtime), useLimits(config.limits), useAuthentication(runtime), useErrorCodes()],
   });
   const server = createServer(yoga);
   server.keepAliveTimeout = 65_000;

@@ -26,7 +26,7 @@ export interface DemoOptions {
   readonly out: (line: string) => void;
 }
 
-async function ensureSubjectKey(path: string): Promise<void> {
+async function ensureSecretFile(path: string): Promise<void> {
   try {
     await readFile(path);
   } catch {
@@ -78,7 +78,10 @@ export async function runDemo(options: DemoOptions): Promise<void> {
   const dir = resolve(options.dataDir ?? join(options.root, '.demo'));
   await mkdir(dir, { recursive: true });
   const keyFile = join(dir, 'subject.key');
-  await ensureSubjectKey(keyFile);
+  await ensureSecretFile(keyFile);
+  // The Ed25519 key that signs the trail's checkpoints: kept with the demo's data, never in MongoDB.
+  const signingFile = join(dir, 'audit-signing.key');
+  await ensureSecretFile(signingFile);
   const logger = createLogger(process.env['LOG_LEVEL'] ?? 'info');
 
   options.out('Provisioning MongoDB (MONGODB_URI, else mongod, else FerretDB built with Go once) …');
@@ -104,7 +107,8 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     );
     const catalogue = await loadHubCatalogue(config.catalogue);
     const subjectKey = Buffer.from((await readFile(keyFile, 'utf8')).trim(), 'hex');
-    const hub = await startHub({ config, logger, subjectKey, catalogue, env: process.env });
+    const signingKey = (await readFile(signingFile, 'utf8')).trim();
+    const hub = await startHub({ config, logger, subjectKey, signingKey, catalogue, env: process.env });
 
     const credentialsFile = join(dir, 'credentials.json');
     const credentials = await issueDemoTokens(mongo.uri, config.mongodb.database, credentialsFile, catalogue.systems);
@@ -139,6 +143,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
       ? `Sharing applications seeded: ${Object.entries(applications).map(([state, id]) => `${state} ${id}`).join(', ')}`
       : 'Sharing applications: kept from the previous run (query `applications` with an officer token).');
     options.out('Officers, admin, auditor and portal tokens are in the credentials file (README, "Data officers").');
+    options.out(`Audit trail: ${hub.url.replace(/\/graphql$/, '/audit/checkpoint')} (signed checkpoint), ${hub.url.replace(/\/graphql$/, '/audit/key')} (verifier key)`);
     options.out(`Ctrl-C stops the hub, the department systems and MongoDB; data is kept in ${dir}.`);
 
     await new Promise<void>((resolveStop) => {

@@ -95,6 +95,7 @@ describe('serve and token create', () => {
     dir = await mkdtemp(join(tmpdir(), 'hub-cli-'));
     departments = await startDepartments({ data, mongoUri: db.uri, filesDir: join(dir, 'files'), databasePrefix: `${db.name}_` });
     await writeFile(join(dir, 'subject.key'), 'ab'.repeat(32));
+    await writeFile(join(dir, 'signing.key'), 'cd'.repeat(32));
     configPath = join(dir, 'hub.config.yaml');
     await writeFile(configPath, [
       'server: { host: 127.0.0.1, port: 0, graphiql: false }',
@@ -103,6 +104,7 @@ describe('serve and token create', () => {
       'subjectKey: { file: subject.key }',
       'log: { level: info }',
       'auth: { cacheSeconds: 0 }',
+      'audit: { signingKey: { file: signing.key }, checkpointSeconds: 0.2 }',
       '',
     ].join('\n'));
   });
@@ -199,6 +201,21 @@ describe('serve and token create', () => {
         const who = await postGraphQL(url, created.stdout.trim(), '{ me { kind id department } }');
         expect(who.body.data, args.join(' ')).toEqual({ me });
       }
+      // The trail: the verifier key and checkpoint served over HTTP equal what the CLI prints, and it verifies.
+      const base = url.replace(/\/graphql$/, '');
+      const vkey = await hub(['audit', 'key', '--config', configPath]);
+      expect(vkey.stdout.trim()).toBe((await (await fetch(`${base}/audit/key`)).text()).trim());
+      expect(vkey.stdout.trim()).toMatch(/^yiwang-hub\+[0-9a-f]{8}\+/);
+      const served = await (await fetch(`${base}/audit/checkpoint`)).text();
+      const printed = await hub(['audit', 'checkpoint', '--config', configPath]);
+      expect(printed.code).toBe(0);
+      expect(served.split('\n')[0]).toBe(printed.stdout.split('\n')[0]);
+      const verified = await hub(['audit', 'verify', '--config', configPath]);
+      expect(verified.stdout).toContain('the trail verifies');
+      expect(verified.code).toBe(0);
+      const wrongKey = await hub(['audit', 'verify', '--config', configPath, '--key', 'yiwang-hub+00000000+AQ==']);
+      expect(wrongKey.code).toBe(1);
+
       const officerRecord = (await db.db.collection('audit_admin').find({ action: 'token.create', target: 'rs-officer-li' }).toArray())[0];
       expect(officerRecord).toMatchObject({ actor: expect.stringMatching(/^cli:/), role: 'cli', after: { kind: 'officer', principalId: 'rs-officer-li', department: 'RS' } });
       const roles = await hub(['token', 'list', '--config', configPath, '--role', 'officer']);

@@ -89,7 +89,8 @@ export async function startTestHub(options: TestHubOptions = {}): Promise<TestHu
     {},
   );
   const subjectKey = randomBytes(32);
-  const hub = await startHub({ config, logger: createLogger(process.env['TEST_LOG_LEVEL'] ?? 'silent'), subjectKey, catalogue, env });
+  const signingKey = randomBytes(32).toString('hex');
+  const hub = await startHub({ config, logger: createLogger(process.env['TEST_LOG_LEVEL'] ?? 'silent'), subjectKey, signingKey, catalogue, env });
   const systems = new Map(catalogue.systems.map((s) => [s.code, s]));
   const issue = (code: string) => issueToken(hub.runtime.db, { kind: 'system', id: code, department: systems.get(code)!.department }, 'test');
   const tokens = { zw: await issue('zw-yichuang'), mz: await issue('mz-dibao'), sj: await issue('sj-kaiban'), ga: await issue('ga-huji') };
@@ -110,7 +111,7 @@ export async function startTestHub(options: TestHubOptions = {}): Promise<TestHu
     env,
     query: (token, query, variables) => postGraphQL(hub.url, token, query, variables),
     async startInstance() {
-      const other = await startHub({ config, logger: createLogger(process.env['TEST_LOG_LEVEL'] ?? 'silent'), subjectKey, catalogue, env });
+      const other = await startHub({ config, logger: createLogger(process.env['TEST_LOG_LEVEL'] ?? 'silent'), subjectKey, signingKey, catalogue, env });
       instances.push(other);
       return other;
     },

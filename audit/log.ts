@@ -1,0 +1,142 @@
+/**
+ * The access log of one hub process: an append-only sequence of records, each a leaf of an
+ * RFC 6962 Merkle tree over its RFC 8785 canonical JSON, with signed checkpoints.
+ *
+ * One log per hub process (its own origin and sequence), not one shared log: a shared sequence
+ * needs an atomic counter across instances, and FerretDB 1.24 does not apply concurrent updates of
+ * one document atomically; per-process logs need no coordination at all, stay gap-free by
+ * construction, and match X-Road (each security server keeps its own message log). Verification
+ * covers every log; each checkpoint names its origin.
+ *
+ * Evidence blocks stay the unit of writing: a block holds consecutive records (`seq`, `count`) and
+ * their leaf hashes. A block whose write fails is replaced by a filler block of `aborted` records
+ * for the same sequence numbers (retried until durable), so the log never has a gap; the requests
+ * of a failed block got AUDIT_UNAVAILABLE and no data.
+ */
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import canonicalize from 'canonicalize';
+import type { Db } from 'mongodb';
+import { Frontier, leafHash } from './merkle.ts';
+import { checkpointText, signNote, type NoteSigner } from './note.ts';
+
+export const LOGS_COLLECTION = 'audit_logs';
+export const CHECKPOINTS_COLLECTION = 'audit_checkpoints';
+
+export interface CheckpointDoc {
+  readonly log: string;
+  readonly size: number;
+  /** Base64 root hash. */
+  readonly root: string;
+  /** The signed note exactly as served by GET /audit/checkpoint. */
+  readonly note: string;
+  readonly at: Date;
+}
+
+/** The canonical bytes of a stored record (Dates become ISO strings, as JSON does). */
+export function canonicalBytes(record: object): Buffer {
+  const text = canonicalize(record);
+  if (text === undefined) throw new Error('record cannot be canonicalized');
+  return Buffer.from(text, 'utf8');
+}
+
+export function recordLeaf(record: object): Buffer {
+  return leafHash(canonicalBytes(record));
+}
+
+export function newOrigin(name: string): string {
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return `${name}/${hostname().replace(/[^A-Za-z0-9.-]/g, '-')}/${stamp}-${process.pid}-${randomBytes(3).toString('hex')}`;
+}
+
+export interface EvidenceLogOptions {
+  readonly origin: string;
+  /** Signs checkpoints; without one (unit tests) no checkpoint is written. */
+  readonly signer?: NoteSigner;
+  /** Sign a checkpoint when this many records were added since the last one … */
+  readonly checkpointRecords?: number;
+  /** … or this long after the last one, if anything was added. */
+  readonly checkpointSeconds?: number;
+  readonly onError?: (error: unknown) => void;
+}
+
+export class EvidenceLog {
+  readonly origin: string;
+  readonly #db: Db;
+  readonly #signer: NoteSigner | undefined;
+  readonly #every: number;
+  readonly #onError: ((error: unknown) => void) | undefined;
+  #next = 0;
+  /** Durable leaves not yet contiguous with the frontier, by sequence number. */
+  readonly #waiting = new Map<number, Buffer[]>();
+  readonly #frontier = new Frontier();
+  #checkpointed = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #signing: Promise<void> | undefined;
+  latest: CheckpointDoc | null = null;
+
+  constructor(db: Db, options: EvidenceLogOptions) {
+    this.#db = db;
+    this.origin = options.origin;
+    this.#signer = options.signer;
+    this.#every = options.checkpointRecords ?? 10_000;
+    this.#onError = options.onError;
+    if (this.#signer) {
+      this.#timer = setInterval(() => void this.checkpoint(), (options.checkpointSeconds ?? 10) * 1000);
+      this.#timer.unref();
+    }
+  }
+
+  async register(): Promise<void> {
+    await this.#db.collection(LOGS_COLLECTION).insertOne({
+      origin: this.origin, startedAt: new Date(), host: hostname(), pid: process.pid, key: this.#signer?.verifierKey ?? null,
+    });
+  }
+
+  /** Reserves sequence numbers for `count` records; the first one. */
+  reserve(count: number): number {
+    const first = this.#next;
+    this.#next += count;
+    return first;
+  }
+
+  /** Records that the leaves from `seq` on are durable; signs a checkpoint when enough accumulated. */
+  durable(seq: number, leaves: Buffer[]): void {
+    this.#waiting.set(seq, leaves);
+    for (let run = this.#waiting.get(this.#frontier.size); run; run = this.#waiting.get(this.#frontier.size)) {
+      this.#waiting.delete(this.#frontier.size);
+      for (const leaf of run) this.#frontier.append(leaf);
+    }
+    if (this.#signer && this.#frontier.size - this.#checkpointed >= this.#every) void this.checkpoint();
+  }
+
+  get size(): number {
+    return this.#frontier.size;
+  }
+
+  /** Signs and stores a checkpoint of the durable prefix, if it grew. */
+  checkpoint(): Promise<void> {
+    this.#signing ??= (async () => {
+      try {
+        const size = this.#frontier.size;
+        if (!this.#signer || (size === this.#checkpointed && this.latest)) return;
+        const root = this.#frontier.root();
+        const note = signNote(this.#signer, checkpointText({ origin: this.origin, size, root }));
+        const doc: CheckpointDoc = { log: this.origin, size, root: root.toString('base64'), note, at: new Date() };
+        await this.#db.collection<CheckpointDoc>(CHECKPOINTS_COLLECTION).insertOne({ ...doc }, { writeConcern: { w: 'majority', journal: true } });
+        this.latest = doc;
+        this.#checkpointed = size;
+      } catch (error) {
+        this.#onError?.(error);
+      } finally {
+        this.#signing = undefined;
+      }
+    })();
+    return this.#signing;
+  }
+
+  async close(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    await this.checkpoint();
+  }
+}

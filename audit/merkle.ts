@@ -1,0 +1,148 @@
+/**
+ * RFC 6962 / RFC 9162 Merkle tree hashing, proofs and their verification. Pure.
+ *   leaf = SHA-256(0x00 ‖ bytes), node = SHA-256(0x01 ‖ left ‖ right)
+ * The same hashes Certificate Transparency and Go's golang.org/x/mod/sumdb/tlog use, so a
+ * verifier nobody here wrote can check the hub's checkpoints and proofs.
+ */
+import { createHash } from 'node:crypto';
+
+export type Hash = Buffer;
+
+export const EMPTY_ROOT: Hash = createHash('sha256').digest();
+
+export function leafHash(bytes: Uint8Array): Hash {
+  return createHash('sha256').update(Buffer.of(0)).update(bytes).digest();
+}
+
+export function nodeHash(left: Hash, right: Hash): Hash {
+  return createHash('sha256').update(Buffer.of(1)).update(left).update(right).digest();
+}
+
+/** The largest power of two smaller than n (n ≥ 2). */
+function split(n: number): number {
+  let k = 1;
+  while (k * 2 < n) k *= 2;
+  return k;
+}
+
+/** MTH(D[lo:hi]) over leaf hashes. */
+export function rootOf(leaves: readonly Hash[], lo = 0, hi = leaves.length): Hash {
+  const n = hi - lo;
+  if (n === 0) return EMPTY_ROOT;
+  if (n === 1) return leaves[lo]!;
+  const k = split(n);
+  return nodeHash(rootOf(leaves, lo, lo + k), rootOf(leaves, lo + k, hi));
+}
+
+/** The audit path of leaf `index` in the tree of the first `size` leaves (RFC 6962 §2.1.1). */
+export function inclusionProof(leaves: readonly Hash[], index: number, size: number): Hash[] {
+  if (index < 0 || index >= size || size > leaves.length) throw new RangeError(`no leaf ${index} in a tree of ${size}`);
+  const path = (m: number, lo: number, hi: number): Hash[] => {
+    const n = hi - lo;
+    if (n === 1) return [];
+    const k = split(n);
+    return m < k ? [...path(m, lo, lo + k), rootOf(leaves, lo + k, hi)] : [...path(m - k, lo + k, hi), rootOf(leaves, lo, lo + k)];
+  };
+  return path(index, 0, size);
+}
+
+/** The consistency proof of the tree of `older` leaves within the tree of `newer` (RFC 6962 §2.1.2). */
+export function consistencyProof(leaves: readonly Hash[], older: number, newer: number): Hash[] {
+  if (older < 1 || older > newer || newer > leaves.length) throw new RangeError(`no consistency proof from ${older} to ${newer}`);
+  const sub = (m: number, lo: number, hi: number, complete: boolean): Hash[] => {
+    const n = hi - lo;
+    if (m === n) return complete ? [] : [rootOf(leaves, lo, hi)];
+    const k = split(n);
+    return m <= k
+      ? [...sub(m, lo, lo + k, complete), rootOf(leaves, lo + k, hi)]
+      : [...sub(m - k, lo + k, hi, false), rootOf(leaves, lo, lo + k)];
+  };
+  return older === newer ? [] : sub(older, 0, newer, true);
+}
+
+/** RFC 9162 §2.1.3.2: does `path` prove leaf `index` (hash `leaf`) in the tree of `size` with `root`? */
+export function verifyInclusion(leaf: Hash, index: number, size: number, path: readonly Hash[], root: Hash): boolean {
+  if (index >= size) return false;
+  let fn = index;
+  let sn = size - 1;
+  let r = leaf;
+  for (const p of path) {
+    if (sn === 0) return false;
+    if (fn % 2 === 1 || fn === sn) {
+      r = nodeHash(p, r);
+      if (fn % 2 === 0) {
+        while (fn % 2 === 0 && fn !== 0) {
+          fn = Math.floor(fn / 2);
+          sn = Math.floor(sn / 2);
+        }
+      }
+    } else {
+      r = nodeHash(r, p);
+    }
+    fn = Math.floor(fn / 2);
+    sn = Math.floor(sn / 2);
+  }
+  return sn === 0 && r.equals(root);
+}
+
+/** RFC 9162 §2.1.4.2: does `proof` show the tree (older, oldRoot) is a prefix of (newer, newRoot)? */
+export function verifyConsistency(older: number, newer: number, oldRoot: Hash, newRoot: Hash, proof: readonly Hash[]): boolean {
+  if (older > newer) return false;
+  if (older === newer) return proof.length === 0 && oldRoot.equals(newRoot);
+  if (older === 0) return proof.length === 0;
+  let path = [...proof];
+  // If older is a power of two, the old root is the first node of the path.
+  if ((older & (older - 1)) === 0) path = [oldRoot, ...path];
+  let fn = older - 1;
+  let sn = newer - 1;
+  while (fn % 2 === 1) {
+    fn = Math.floor(fn / 2);
+    sn = Math.floor(sn / 2);
+  }
+  let fr = path[0]!;
+  let sr = path[0]!;
+  for (const c of path.slice(1)) {
+    if (sn === 0) return false;
+    if (fn % 2 === 1 || fn === sn) {
+      fr = nodeHash(c, fr);
+      sr = nodeHash(c, sr);
+      if (fn % 2 === 0) {
+        while (fn % 2 === 0 && fn !== 0) {
+          fn = Math.floor(fn / 2);
+          sn = Math.floor(sn / 2);
+        }
+      }
+    } else {
+      sr = nodeHash(sr, c);
+    }
+    fn = Math.floor(fn / 2);
+    sn = Math.floor(sn / 2);
+  }
+  return fr.equals(oldRoot) && sr.equals(newRoot) && sn === 0;
+}
+
+/**
+ * The right edge of a growing tree: the roots of its complete subtrees, largest first. Appending
+ * is O(log n); the root is the right-to-left fold of the frontier, equal to MTH.
+ */
+export class Frontier {
+  #nodes: Array<{ hash: Hash; size: number }> = [];
+  size = 0;
+
+  append(leaf: Hash): void {
+    let node = { hash: leaf, size: 1 };
+    while (this.#nodes.length > 0 && this.#nodes.at(-1)!.size === node.size) {
+      const left = this.#nodes.pop()!;
+      node = { hash: nodeHash(left.hash, node.hash), size: left.size * 2 };
+    }
+    this.#nodes.push(node);
+    this.size++;
+  }
+
+  root(): Hash {
+    if (this.#nodes.length === 0) return EMPTY_ROOT;
+    let r = this.#nodes.at(-1)!.hash;
+    for (let i = this.#nodes.length - 2; i >= 0; i--) r = nodeHash(this.#nodes[i]!.hash, r);
+    return r;
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * `hub audit key | checkpoint | logs | verify`: the trail's verifier key, its latest checkpoints,
+ * and verification of every log against its signed checkpoints, from the command line.
+ */
+import { MongoClient, type Db } from 'mongodb';
+import { CHECKPOINTS_COLLECTION, listLogs, noteSigner, parseVerifierKey, verifyTrail, type CheckpointDoc, type TrailReport } from '../../audit/index.ts';
+import { loadConfig, readSigningKey, type HubConfig } from '../config.ts';
+
+async function withDb<T>(config: HubConfig, work: (db: Db) => Promise<T>): Promise<T> {
+  const client = new MongoClient(config.mongodb.uri, { serverSelectionTimeoutMS: config.mongodb.timeoutMs });
+  try {
+    await client.connect();
+    return await work(client.db(config.mongodb.database));
+  } finally {
+    await client.close();
+  }
+}
+
+/** The verifier key (name+hash+key) of the configured signing key. */
+export async function verifierKey(configPath: string): Promise<string> {
+  const config = await loadConfig(configPath);
+  return noteSigner(config.audit.keyName, await readSigningKey(config)).verifierKey;
+}
+
+export async function latestCheckpoint(configPath: string, log: string | undefined): Promise<string | null> {
+  const config = await loadConfig(configPath);
+  return withDb(config, async (db) => {
+    const filter = log ? { log } : {};
+    const doc = await db.collection<CheckpointDoc>(CHECKPOINTS_COLLECTION).find(filter).sort({ at: -1 }).limit(1).next();
+    return doc?.note ?? null;
+  });
+}
+
+export async function logs(configPath: string): Promise<string[]> {
+  return withDb(await loadConfig(configPath), (db) => listLogs(db));
+}
+
+/** Verifies the trail with the given verifier key (default: the configured key's). */
+export async function verify(configPath: string, options: { log?: string | undefined; key?: string | undefined }): Promise<TrailReport> {
+  const config = await loadConfig(configPath);
+  const key = options.key ?? noteSigner(config.audit.keyName, await readSigningKey(config)).verifierKey;
+  return withDb(config, (db) => verifyTrail(db, parseVerifierKey(key), options.log));
+}
+
+export function formatReport(report: TrailReport): string[] {
+  const lines: string[] = [];
+  for (const l of report.logs) {
+    lines.push(`${l.problems.length === 0 ? 'ok' : 'FAILED'}\t${l.log}\t${l.records} records, ${l.checkpoints} checkpoints, verified to ${l.verifiedSize}${l.uncheckpointed ? `, ${l.uncheckpointed} after the last checkpoint` : ''}`);
+    for (const p of l.problems) lines.push(`  ${p.kind} at ${p.at}: ${p.detail}`);
+  }
+  lines.push(report.ok ? `the trail verifies (${report.logs.length} logs)` : 'the trail does NOT verify');
+  return lines;
+}

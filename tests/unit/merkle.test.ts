@@ -1,0 +1,47 @@
+/**
+ * RFC 6962 hashing and proofs: roots, inclusion and consistency proofs verify for every size and
+ * index up to 40 leaves, and fail for a wrong leaf, index or root.
+ */
+import { describe, expect, it } from 'vitest';
+import { Frontier, consistencyProof, inclusionProof, leafHash, rootOf, verifyConsistency, verifyInclusion, EMPTY_ROOT } from '../../audit/merkle.ts';
+
+const leaves = Array.from({ length: 40 }, (_, i) => leafHash(Buffer.from(`record ${i}`)));
+
+describe('RFC 6962 Merkle tree', () => {
+  it('hashes leaves and the empty tree as the RFC does', () => {
+    expect(EMPTY_ROOT.toString('hex')).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
+    // RFC 6962 test vector: the leaf hash of the empty string.
+    expect(leafHash(Buffer.alloc(0)).toString('hex')).toBe('6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d');
+  });
+
+  it('the frontier gives the same root as MTH at every size', () => {
+    const f = new Frontier();
+    for (let n = 1; n <= leaves.length; n++) {
+      f.append(leaves[n - 1]!);
+      expect(f.root().equals(rootOf(leaves, 0, n)), `size ${n}`).toBe(true);
+    }
+  });
+
+  it('inclusion proofs verify for every index and size, and not for another leaf or index', () => {
+    for (let size = 1; size <= leaves.length; size++) {
+      const root = rootOf(leaves, 0, size);
+      for (let i = 0; i < size; i++) {
+        const proof = inclusionProof(leaves, i, size);
+        expect(verifyInclusion(leaves[i]!, i, size, proof, root), `${i} of ${size}`).toBe(true);
+        if (size > 1) expect(verifyInclusion(leaves[(i + 1) % size]!, i, size, proof, root)).toBe(false);
+      }
+    }
+  });
+
+  it('consistency proofs verify for every pair of sizes, and not against another root', () => {
+    for (let newer = 1; newer <= leaves.length; newer++) {
+      for (let older = 1; older <= newer; older++) {
+        const proof = consistencyProof(leaves, older, newer);
+        const oldRoot = rootOf(leaves, 0, older);
+        const newRoot = rootOf(leaves, 0, newer);
+        expect(verifyConsistency(older, newer, oldRoot, newRoot, proof), `${older} → ${newer}`).toBe(true);
+        if (older > 1 && older < newer) expect(verifyConsistency(older, newer, leaves[0]!, newRoot, proof), `forged ${older} → ${newer}`).toBe(false);
+      }
+    }
+  });
+});
