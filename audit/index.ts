@@ -6,3 +6,4 @@ export { EvidenceLog, newOrigin, recordLeaf, canonicalBytes, LOGS_COLLECTION, CH
 export { noteSigner, parseVerifierKey, signNote, openNote, checkpointText, parseCheckpointText, type NoteSigner, type NoteVerifier, type Checkpoint } from './note.ts';
 export { leafHash, nodeHash, rootOf, inclusionProof, consistencyProof, verifyInclusion, verifyConsistency, Frontier, type Hash } from './merkle.ts';
 export { verifyTrail, verifyLog, readLog, listLogs, proveRecord, proveConsistency, type TrailReport, type LogReport, type Problem, type ProblemKind } from './verify.ts';
+export { searchTrail, getTrailRecord, searchAdmin, recordId, parseRecordId, disclose, disclosed, TrailCursorError, DISCLOSURES_COLLECTION, type TrailFilter, type StoredAccess } from './search.ts';

@@ -24,13 +24,15 @@ Commands:
                                         data is kept in <dir> (default .demo/) across restarts
   catalog validate <dir>                Validate a catalogue directory and report every violation
   token create --config <file> --role <role> [--system <code>] [--id <id>] [--department <code>] [--label <text>]
-                                        Issue a bearer token (printed once). Roles:
-                                          system  --system <code>            a registered department system
-                                          officer --id <id> --department <c> a department's data officer
+                                        Issue a bearer token (printed once, stored hashed) for one role:
+                                          system  --system <code>            a registered system (its department)
+                                          officer --id <id> --department <c> a catalogued department's data officer
                                           admin | auditor | portal --id <id> [--department <c>]
-                                        (--system <code> alone = --role system)
-  token list --config <file> [--system <code> | --id <id>] [--role <role>]
-                                        List tokens (id, role, principal, created, revoked); never the tokens
+                                        --system <code> alone means --role system; <id>: 1-64 of A-Z a-z 0-9 _ . @ -
+                                        Each issue is recorded in audit_admin, with the label as its reason
+  token list --config <file> [--system <code> | --id <principal id>] [--role <role>]
+                                        List tokens: credential id, role, principal, department, created,
+                                        state, label; never the tokens
   token revoke --config <file> (--id <credential id> | --system <code>) [--reason <text>]
                                         Revoke one token, or every token of a system (every hub within a second)
   key create [--signing]                Print a new random subject-hash key (64 hex characters); with --signing,
@@ -121,7 +123,8 @@ export async function main(argv: string[], out: (line: string) => void = console
       if (sub === 'revoke') {
         const { values } = parse(rest, { config: { type: 'string' }, id: { type: 'string' }, system: { type: 'string' }, reason: { type: 'string' } });
         if ((values.id === undefined) === (values.system === undefined)) throw new UsageError('token revoke needs exactly one of --id or --system');
-        const revoked = await revokeTokens(required(values, 'config'), values.id !== undefined ? { id: values.id } : { principalId: values.system! }, values.reason);
+        const target = values.id !== undefined ? { id: values.id } : { principalId: values.system!, kind: 'system' as const };
+        const revoked = await revokeTokens(required(values, 'config'), target, values.reason);
         out(revoked.length ? `revoked ${revoked.join(', ')}` : 'no active token matched');
         return revoked.length ? 0 : 1;
       }

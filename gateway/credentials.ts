@@ -1,6 +1,6 @@
 /**
- * Bearer tokens for systems (and later officers, auditors, admins). A token is 256 random bits,
- * shown once when issued; MongoDB keeps only its SHA-256 hash. (A fast hash is right for
+ * Bearer tokens of principals: department systems, data officers, admins, auditors and the portal.
+ * A token is 256 random bits, shown once when issued; MongoDB keeps only its SHA-256 hash. (A fast hash is right for
  * high-entropy tokens: there is nothing to brute-force, and lookups stay O(1) by hash.)
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -36,10 +36,10 @@ export async function ensureCredentialIndexes(db: Db): Promise<void> {
   await db.collection<CredentialDoc>(CREDENTIALS_COLLECTION).createIndex({ tokenHash: 1 }, { unique: true, name: 'tokenHash' });
 }
 
-/** Issues a token and stores its hash. Returns the token: the only time it is ever visible. */
-export async function issueToken(db: Db, principal: Principal, label: string): Promise<string> {
+/** Stores the hash of a new token; returns the token and the stored document. */
+async function insertCredential(db: Db, principal: Principal, label: string): Promise<{ token: string; doc: CredentialDoc }> {
   const token = newToken();
-  await db.collection<CredentialDoc>(CREDENTIALS_COLLECTION).insertOne({
+  const doc: CredentialDoc = {
     tokenHash: hashToken(token),
     kind: principal.kind,
     principalId: principal.id,
@@ -47,8 +47,18 @@ export async function issueToken(db: Db, principal: Principal, label: string): P
     label,
     createdAt: new Date(),
     revokedAt: null,
-  });
-  return token;
+  };
+  // insertOne adds `_id` to the object it is given: give it a copy, so `doc` stays as declared.
+  await db.collection<CredentialDoc>(CREDENTIALS_COLLECTION).insertOne({ ...doc });
+  return { token, doc };
+}
+
+/**
+ * Issues a token and stores its hash, without checks or admin record (demo, tests, benchmarks;
+ * operators go through `issuePrincipalToken`). Returns the token: the only time it is ever visible.
+ */
+export async function issueToken(db: Db, principal: Principal, label: string): Promise<string> {
+  return (await insertCredential(db, principal, label)).token;
 }
 
 /** Whether a token is known and not revoked (used by the demo to reuse stored tokens). */
@@ -99,23 +109,30 @@ export type CredentialInfo = Omit<CredentialDoc, 'tokenHash'> & { readonly id: s
 /** The first 12 hex digits of the token hash: enough to name a credential, useless to an attacker. */
 export const credentialId = (tokenHash: string): string => tokenHash.slice(0, 12);
 
-export async function listCredentials(db: Db, principalId?: string): Promise<CredentialInfo[]> {
+/** Credentials, oldest first: all, or those of one principal id and/or one role. */
+export async function listCredentials(db: Db, principalId?: string, kind?: PrincipalKind): Promise<CredentialInfo[]> {
   const docs = await db.collection<CredentialDoc>(CREDENTIALS_COLLECTION)
-    .find(principalId ? { principalId } : {}, { projection: { _id: 0 } })
+    .find({ ...(principalId ? { principalId } : {}), ...(kind ? { kind } : {}) }, { projection: { _id: 0 } })
     .sort({ createdAt: 1 })
     .toArray();
   return docs.map(({ tokenHash, ...rest }) => ({ id: credentialId(tokenHash), ...rest }));
 }
 
-/** Revokes the active credentials with this id prefix or of this principal; returns their ids. */
-export async function revokeCredentials(db: Db, target: { id: string } | { principalId: string }): Promise<string[]> {
+/**
+ * What to revoke: one credential by its id (or a unique prefix of 6+ hex digits), or every active
+ * credential of a principal (of one role, when `kind` is given: `--system mz-dibao` means the system).
+ */
+export type RevocationTarget = { readonly id: string } | { readonly principalId: string; readonly kind?: PrincipalKind };
+
+/** Revokes the active credentials matching `target` at `at`; returns their ids. */
+export async function revokeCredentials(db: Db, target: RevocationTarget, at: Date = new Date()): Promise<string[]> {
   const collection = db.collection<CredentialDoc>(CREDENTIALS_COLLECTION);
   const filter = 'id' in target
     ? { tokenHash: { $regex: `^${target.id.replace(/[^0-9a-f]/g, '')}` }, revokedAt: null }
-    : { principalId: target.principalId, revokedAt: null };
+    : { principalId: target.principalId, ...(target.kind ? { kind: target.kind } : {}), revokedAt: null };
   const docs = await collection.find(filter).toArray();
   if (docs.length === 0) return [];
-  await collection.updateMany({ tokenHash: { $in: docs.map((d) => d.tokenHash) } }, { $set: { revokedAt: new Date() } });
+  await collection.updateMany({ tokenHash: { $in: docs.map((d) => d.tokenHash) }, revokedAt: null }, { $set: { revokedAt: at } });
   return docs.map((d) => credentialId(d.tokenHash));
 }
 
@@ -170,9 +187,7 @@ export async function issuePrincipalToken(
   const department = spec.kind === 'system' ? catalogue.systems.find((s) => s.code === spec.id)!.department : spec.department;
   await ensureCredentialIndexes(db);
   const principal: Principal = { kind: spec.kind, id: spec.id, department };
-  const token = await issueToken(db, principal, spec.label);
-  const doc = await db.collection<CredentialDoc>(CREDENTIALS_COLLECTION).findOne({ tokenHash: hashToken(token) }, { projection: { _id: 0 } });
-  const { tokenHash, ...rest } = doc!;
+  const { token, doc: { tokenHash, ...rest } } = await insertCredential(db, principal, spec.label);
   const credential: CredentialInfo = { id: credentialId(tokenHash), ...rest };
   await appendAdmin(db, {
     actor: spec.actor.id,
@@ -190,12 +205,13 @@ export async function issuePrincipalToken(
  * Revokes tokens, records each revocation in `audit_admin`, and signals every hub instance to drop
  * its token cache (so the revocation applies within a second, not `auth.cacheSeconds`).
  */
-export async function revokePrincipalTokens(db: Db, target: { id: string } | { principalId: string }, actor: CredentialActor, reason: string | null): Promise<string[]> {
-  const revoked = await revokeCredentials(db, target);
+export async function revokePrincipalTokens(db: Db, target: RevocationTarget, actor: CredentialActor, reason: string | null): Promise<string[]> {
+  const revokedAt = new Date();
+  const revoked = await revokeCredentials(db, target, revokedAt);
   for (const id of revoked) {
     await appendAdmin(db, {
       actor: actor.id, role: actor.role, department: actor.department, action: 'token.revoke', target: id,
-      before: { active: true }, after: { revokedAt: new Date() }, reason,
+      before: { active: true }, after: { revokedAt }, reason,
     });
   }
   if (revoked.length > 0) await bumpRevision(db, 'tokens');

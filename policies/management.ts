@@ -39,13 +39,17 @@ const ADMIN_RULES: Rule[] = [
 ];
 
 const AUDITOR_RULES: Rule[] = [
-  { action: 'read', subject: 'AuditTrail' },
+  { action: ['read', 'disclose'], subject: 'AuditTrail' },
   { action: 'read', subject: 'Application' },
   { action: 'read', subject: 'Grant' },
   { action: 'read', subject: 'Demand' },
 ];
 
-const PORTAL_RULES: Rule[] = [{ action: ['record', 'withdraw', 'read'], subject: 'Consent' }];
+const PORTAL_RULES: Rule[] = [
+  { action: ['record', 'withdraw', 'read'], subject: 'Consent' },
+  // The data subject's view of the trail (who used my data, when, why), nothing more.
+  { action: 'read_subject', subject: 'AuditTrail' },
+];
 
 export function managementRules(principal: Principal): Rule[] {
   switch (principal.kind) {

@@ -41,6 +41,7 @@ export const purposeSchema: JsonSchema = {
     departments: { type: 'array', items: code, minItems: 1, uniqueItems: true },
     resources: { type: 'array', items: code, minItems: 1, uniqueItems: true },
     validUntil: date,
+    confidentialDays: { type: 'integer', minimum: 1, maximum: 36500 },
   },
 };
 

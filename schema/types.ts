@@ -36,6 +36,11 @@ export interface Purpose {
   /** When present, the only resources this purpose may read (minimum necessary). */
   readonly resources?: readonly string[];
   readonly validUntil?: string;
+  /**
+   * Accesses under this purpose stay hidden from the data subject for this many days (e.g. an open
+   * investigation), unless an auditor discloses them earlier.
+   */
+  readonly confidentialDays?: number;
 }
 
 export interface Item {

@@ -2,6 +2,8 @@
  * The management plane (data officers, the platform operator) and the portal's consent API:
  * SDL and resolvers, merged into the one schema by gateway/schema.ts.
  */
+import { auditingResolvers } from '../auditing/resolvers.ts';
+import { auditingTypeDefs } from '../auditing/sdl.ts';
 import { portalResolvers, portalTypeDefs } from '../portal/consents.ts';
 import { applicationResolvers } from './applications.ts';
 import { catalogueManagementResolvers } from './catalogue.ts';
@@ -11,7 +13,7 @@ import { JSONScalar } from './json.ts';
 import { managementTypeDefs } from './sdl.ts';
 import { tokenResolvers } from './tokens.ts';
 
-export const roleTypeDefs = [managementTypeDefs, portalTypeDefs];
+export const roleTypeDefs = [managementTypeDefs, portalTypeDefs, auditingTypeDefs];
 
 export const roleResolvers = {
   JSON: JSONScalar,
@@ -21,6 +23,7 @@ export const roleResolvers = {
     ...demandResolvers.Query,
     ...tokenResolvers.Query,
     ...portalResolvers.Query,
+    ...auditingResolvers.Query,
   },
   Mutation: {
     ...applicationResolvers.Mutation,
@@ -29,6 +32,7 @@ export const roleResolvers = {
     ...demandResolvers.Mutation,
     ...tokenResolvers.Mutation,
     ...portalResolvers.Mutation,
+    ...auditingResolvers.Mutation,
   },
   Application: applicationResolvers.Application,
   Escalation: applicationResolvers.Escalation,

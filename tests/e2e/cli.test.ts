@@ -3,12 +3,12 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateDemoData } from '../../demo/data.ts';
 import { startDepartments, type DepartmentSystems } from '../../demo/environment.ts';
-import { hashToken } from '../../gateway/credentials.ts';
+import { Authenticator, hashToken } from '../../gateway/credentials.ts';
 import { copyDemoCatalogue } from '../support/catalogue.ts';
 import { DEMO_CATALOGUE, postGraphQL, ROOT } from '../support/hub.ts';
 import { testDatabase, type TestDatabase } from '../support/mongo.ts';
@@ -225,4 +225,128 @@ describe('serve and token create', () => {
       await new Promise((resolve) => server.once('exit', resolve));
     }
   }, 60_000);
+});
+
+describe('token create for every role', () => {
+  let db: TestDatabase;
+  let dir: string;
+  let configPath: string;
+  let auth: Authenticator;
+  const actor = `cli:${userInfo().username}`;
+  const create = (args: string[]) => hub(['token', 'create', '--config', configPath, ...args]);
+  const credentialsOf = (principalId: string) => db.db.collection('credentials').find({ principalId }, { projection: { _id: 0 } }).toArray();
+
+  beforeAll(async () => {
+    db = await testDatabase('cli_roles');
+    dir = await mkdtemp(join(tmpdir(), 'hub-cli-roles-'));
+    configPath = join(dir, 'hub.config.yaml');
+    await writeFile(configPath, `mongodb: { uri: "${db.uri}", database: ${db.name} }\ncatalogue: ${DEMO_CATALOGUE}\n`);
+    auth = new Authenticator(db.db, { cacheTtlMs: 0 });
+  });
+
+  afterAll(async () => {
+    await db?.drop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it.each([
+    [['--role', 'system', '--system', 'mz-dibao'], { kind: 'system', id: 'mz-dibao', department: 'MZ' }, '最低生活保障审核系统'],
+    [['--system', 'ga-huji'], { kind: 'system', id: 'ga-huji', department: 'GA' }, '户籍业务系统'],
+    [['--role', 'officer', '--department', 'RS', '--id', 'rs-officer-li', '--label', '人社局数据专员 李'], { kind: 'officer', id: 'rs-officer-li', department: 'RS' }, '人社局数据专员 李'],
+    [['--role', 'admin', '--id', 'ops-admin'], { kind: 'admin', id: 'ops-admin', department: '' }, 'admin ops-admin'],
+    [['--role', 'auditor', '--id', 'audit-01', '--department', 'ZW'], { kind: 'auditor', id: 'audit-01', department: 'ZW' }, 'auditor audit-01'],
+    [['--role', 'portal', '--id', 'ywtb-portal'], { kind: 'portal', id: 'ywtb-portal', department: '' }, 'portal ywtb-portal'],
+  ] as const)('hub token create %j authenticates as %j and is recorded in audit_admin', async (args, principal, label) => {
+    const r = await create([...args]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
+    const token = r.stdout.trim();
+    expect(token).toMatch(/^ywgx_[A-Za-z0-9_-]{43}$/);
+    expect(await auth.authenticate(`Bearer ${token}`)).toEqual(principal);
+
+    const stored = await credentialsOf(principal.id);
+    expect(stored).toHaveLength(1);
+    expect(stored[0]!['tokenHash']).toBe(hashToken(token));
+    expect(JSON.stringify(stored)).not.toContain(token);
+
+    const records = await db.db.collection('audit_admin').find({ action: 'token.create', target: principal.id }, { projection: { _id: 0 } }).toArray();
+    expect(records).toEqual([{
+      at: expect.any(Date),
+      actor,
+      role: 'cli',
+      department: null,
+      action: 'token.create',
+      target: principal.id,
+      after: { credential: hashToken(token).slice(0, 12), kind: principal.kind, principalId: principal.id, department: principal.department },
+      // A system's token is labelled with the system's catalogued name unless --label says otherwise.
+      reason: label ?? stored[0]!['label'],
+    }]);
+    expect(JSON.stringify(records)).not.toContain(token);
+    expect(JSON.stringify(records)).not.toContain(hashToken(token));
+  });
+
+  it.each([
+    [['--role', 'officer', '--id', 'rs-officer-wang'], '--department is required'],
+    [['--role', 'officer', '--id', 'rs-officer-wang', '--department', ''], '--department is required'],
+    [['--role', 'admin'], '--id is required'],
+    [['--role', 'auditor', '--department', 'ZW'], '--id is required'],
+    [['--role', 'portal', '--label', 'portal'], '--id is required'],
+    [['--role', 'officer', '--department', 'RS'], '--id is required'],
+    [['--role', 'system', '--id', 'mz-dibao'], 'a system token is named by --system <code>, not --id'],
+    [['--role', 'auditor', '--id', 'audit-02', '--system', 'mz-dibao'], '--system is for --role system; auditor tokens are named by --id'],
+    [['--role', 'superuser', '--id', 'root'], '--role must be one of system, officer, admin, auditor, portal, got "superuser"'],
+  ])('hub token create %j prints usage, exits 2 and issues nothing', async (args, message) => {
+    const r = await create(args);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain(`hub: ${message}\n`);
+    expect(r.stderr).toContain('Usage: hub <command>');
+    noStack(r);
+    expect(await db.db.collection('credentials').countDocuments({ principalId: { $in: ['rs-officer-wang', 'audit-02', 'root'] } })).toBe(0);
+  });
+
+  it.each([
+    [['--role', 'officer', '--department', 'QQ', '--id', 'qq-officer'], 'qq-officer', '--department: / department "QQ" is not catalogued (known: GA, SJ, RS, MZ, WJ, YB, ZR, ZW) (rule: reference)'],
+    [['--role', 'admin', '--department', 'QQ', '--id', 'qq-admin'], 'qq-admin', '--department: / department "QQ" is not catalogued (known: GA, SJ, RS, MZ, WJ, YB, ZR, ZW) (rule: reference)'],
+    [['--role', 'system', '--system', 'qq-system'], 'qq-system', '--system: / "qq-system" is not a registered system (known: '],
+    [['--role', 'system', '--system', 'mz-dibao', '--department', 'RS'], 'mz-dibao', '--department: / system "mz-dibao" belongs to department MZ (rule: reference)'],
+    [['--role', 'portal', '--id', '-portal'], '-portal', '--id: / must be 1-64 letters, digits and _ . @ - (starting with a letter or digit) (rule: pattern)'],
+  ])('hub token create %j exits 1 naming the option and issues nothing', async (args, principalId, message) => {
+    const before = (await credentialsOf(principalId)).length;
+    const r = await create(args);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain(`hub: invalid input\n${message}`);
+    expect(r.stderr).not.toContain('Usage: hub <command>');
+    noStack(r);
+    expect(await credentialsOf(principalId)).toHaveLength(before);
+  });
+
+  it('lists tokens by role, and revokes one with an admin record; the token then authenticates as nobody', async () => {
+    const created = await create(['--role', 'auditor', '--id', 'audit-rotate']);
+    expect(created.code).toBe(0);
+    const token = created.stdout.trim();
+    const id = hashToken(token).slice(0, 12);
+
+    const listed = await hub(['token', 'list', '--config', configPath, '--role', 'auditor', '--id', 'audit-rotate']);
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).not.toContain(token);
+    expect(listed.stdout.trim().split('\n').map((line) => line.split('\t').filter((_, i) => i !== 4))).toEqual([[id, 'auditor', 'audit-rotate', '', 'active', 'auditor audit-rotate']]);
+    const officers = await hub(['token', 'list', '--config', configPath, '--role', 'officer']);
+    expect(officers.stdout.trim().split('\n').map((line) => line.split('\t').slice(1, 4).join(' '))).toEqual(['officer rs-officer-li RS']);
+
+    const revoked = await hub(['token', 'revoke', '--config', configPath, '--id', id, '--reason', 'auditor left']);
+    expect(revoked.code).toBe(0);
+    expect(revoked.stdout.trim()).toBe(`revoked ${id}`);
+    expect(await auth.authenticate(`Bearer ${token}`)).toBeNull();
+
+    const [credential] = await credentialsOf('audit-rotate');
+    const records = await db.db.collection('audit_admin').find({ action: 'token.revoke', target: id }, { projection: { _id: 0 } }).toArray();
+    expect(records).toEqual([{
+      at: expect.any(Date), actor, role: 'cli', department: null, action: 'token.revoke', target: id,
+      before: { active: true }, after: { revokedAt: credential!['revokedAt'] }, reason: 'auditor left',
+    }]);
+    expect(credential!['revokedAt']).toBeInstanceOf(Date);
+    expect(JSON.stringify(records)).not.toContain(token);
+  });
 });

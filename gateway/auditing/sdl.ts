@@ -1,0 +1,130 @@
+/**
+ * The auditor's interface (search, one record with its inclusion proof, verification of the whole
+ * trail, disclosure) and the data subject's view through the citizen portal.
+ */
+export const auditingTypeDefs = /* GraphQL */ `
+enum AuditKind { access admin }
+enum AccessDecision { allow partial deny }
+
+input AuditFilter {
+  "access records (default) or administrative changes"
+  kind: AuditKind
+  "ISO date-time bounds: from inclusive, to exclusive"
+  from: String
+  to: String
+  department: String
+  system: String
+  operator: String
+  resource: String
+  purpose: String
+  caseId: String
+  decision: AccessDecision
+  "refusal or failure code, e.g. FORBIDDEN, QUOTA_EXCEEDED"
+  code: String
+  "the data subject: the hub hashes it with its subject key; never stored or logged"
+  idNumber: String
+  creditCode: String
+  "administrative changes: who, and what"
+  actor: String
+  target: String
+}
+
+type GrantVersion { id: String! version: Int! }
+
+type AuditRecord {
+  "<log>#<sequence number> for access records; the record id for administrative changes"
+  id: ID!
+  kind: AuditKind!
+  at: String!
+  log: String
+  seq: Int
+  requestId: String
+  system: String
+  department: String
+  principalKind: String
+  operator: String
+  purpose: String
+  caseId: String
+  resource: String
+  provider: String
+  subjectType: String
+  "keyed hash of the subject"
+  subject: String
+  itemsReturned: [String!]
+  itemsMasked: [String!]
+  itemsRefused: [String!]
+  itemsVerified: [String!]
+  grants: [GrantVersion!]
+  decision: AccessDecision
+  code: String
+  denial: String
+  reason: String
+  consent: String
+  attempt: Int
+  actor: String
+  role: String
+  action: String
+  target: String
+  before: JSON
+  after: JSON
+}
+
+type AuditRecordConnection { nodes: [AuditRecord!]! pageInfo: PageInfo! }
+
+type InclusionProof {
+  "the signed checkpoint (C2SP tlog-checkpoint) the proof is against"
+  checkpoint: String!
+  treeSize: Int!
+  "leaf index = the record's sequence number"
+  index: Int!
+  "base64 SHA-256(0x00 ‖ RFC 8785 canonical JSON of the stored record)"
+  leafHash: String!
+  "RFC 6962 audit path, base64, bottom-up"
+  path: [String!]!
+}
+
+type AuditRecordWithProof {
+  record: AuditRecord!
+  "null until a checkpoint covers the record"
+  proof: InclusionProof
+}
+
+type AuditProblem { kind: String! at: Int! detail: String! }
+type AuditLogReport { log: String! records: Int! checkpoints: Int! verifiedSize: Int! uncheckpointed: Int! problems: [AuditProblem!]! }
+type AuditVerification { ok: Boolean! logs: [AuditLogReport!]! }
+
+type SubjectAccess {
+  at: String!
+  "the department that used the data"
+  department: String!
+  departmentName: String!
+  "the service item (政务服务事项) and its legal basis"
+  purpose: String!
+  purposeName: String!
+  legalBasis: String!
+  resource: String!
+  resourceName: String!
+  "read or verify"
+  action: String!
+}
+
+type SubjectAccessConnection { nodes: [SubjectAccess!]! pageInfo: PageInfo! }
+
+extend type Query {
+  "The trail, newest first (auditor, admin). Every search is itself recorded."
+  auditRecords(filter: AuditFilter, first: Int = 50, after: String): AuditRecordConnection!
+  "One access record with its inclusion proof in the latest checkpoint that covers it."
+  auditRecord(id: ID!): AuditRecordWithProof
+  "The logs of the trail: one per hub process."
+  auditLogs: [String!]!
+  "Verifies every log (or one) against its signed checkpoints: what is wrong, and where."
+  verifyAuditTrail(log: String): AuditVerification!
+  "Who used a data subject's records, when and why (portal only). Never operators, case numbers or systems."
+  subjectAccessLog(idNumber: String, creditCode: String, first: Int = 50, after: String): SubjectAccessConnection!
+}
+
+extend type Mutation {
+  "Discloses a record of a confidential purpose to its data subject before the period ends (auditor)."
+  discloseToSubject(id: ID!, reason: String!): Boolean!
+}
+`;
