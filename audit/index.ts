@@ -7,3 +7,4 @@ export { noteSigner, parseVerifierKey, signNote, openNote, checkpointText, parse
 export { leafHash, nodeHash, rootOf, inclusionProof, consistencyProof, verifyInclusion, verifyConsistency, Frontier, type Hash } from './merkle.ts';
 export { verifyTrail, verifyLog, readLog, listLogs, proveRecord, proveConsistency, type TrailReport, type LogReport, type Problem, type ProblemKind } from './verify.ts';
 export { searchTrail, getTrailRecord, searchAdmin, recordId, parseRecordId, disclose, disclosed, TrailCursorError, DISCLOSURES_COLLECTION, type TrailFilter, type StoredAccess } from './search.ts';
+export { exportTrail, verifyExport, type ExportFormat } from './export.ts';

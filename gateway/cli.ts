@@ -11,7 +11,7 @@ import { validateCatalogue } from './commands/catalog.ts';
 import { runDemo } from './commands/demo.ts';
 import { serve } from './commands/serve.ts';
 import { createPrincipalToken, formatCredentials, listTokens, revokeTokens } from './commands/token.ts';
-import { formatReport, latestCheckpoint, logs, verifierKey, verify } from './commands/audit.ts';
+import { exportToFile, formatReport, latestCheckpoint, logs, verifierKey, verify, verifyExportFile } from './commands/audit.ts';
 import { noteSigner } from '../audit/index.ts';
 import { PRINCIPAL_KINDS, type PrincipalKind } from '../policies/index.ts';
 import { ProvisionError } from './mongo/provision.ts';
@@ -43,6 +43,10 @@ Commands:
   audit logs --config <file>            List the logs (one per hub process)
   audit verify --config <file> [--log <origin>] [--key <verifier key>]
                                         Verify every log against its signed checkpoints; exit 1 on any problem
+  audit verify --file <export.jsonl> --key <verifier key>
+                                        Verify an export offline, with only the verifier key
+  audit export --config <file> [--format jsonl|csv] [--log <origin>] [--out <file>]
+                                        Stream the trail (JSONL with checkpoints: verifiable; CSV: for spreadsheets)
   help                                  Show this text
 
 Environment: MONGODB_URI, MONGODB_DATABASE, HOST, PORT, HUB_SUBJECT_KEY, LOG_LEVEL override the config file.`;
@@ -107,7 +111,7 @@ export async function main(argv: string[], out: (line: string) => void = console
           out(await createPrincipalToken(configPath, { kind, id: system, department: values.department ?? '', label: values.label }));
           return 0;
         }
-        if (values.system !== undefined) throw new UsageError(`--system is for --role system; a ${kind} is named by --id`);
+        if (values.system !== undefined) throw new UsageError(`--system is for --role system; ${kind} tokens are named by --id`);
         const id = required(values, 'id');
         if (kind === 'officer') required(values, 'department');
         out(await createPrincipalToken(configPath, { kind, id, department: values.department ?? '', label: values.label }));
@@ -140,7 +144,14 @@ export async function main(argv: string[], out: (line: string) => void = console
       return 0;
     }
     case 'audit': {
-      const { values } = parse(rest, { config: { type: 'string' }, log: { type: 'string' }, key: { type: 'string' } });
+      const { values } = parse(rest, {
+        config: { type: 'string' }, log: { type: 'string' }, key: { type: 'string' }, file: { type: 'string' }, format: { type: 'string' }, out: { type: 'string' },
+      });
+      if (sub === 'verify' && values.file !== undefined) {
+        const report = await verifyExportFile(values.file, required(values, 'key'));
+        for (const line of formatReport(report)) out(line);
+        return report.ok ? 0 : 1;
+      }
       const configPath = required(values, 'config');
       const log = values.log;
       switch (sub) {
@@ -159,13 +170,19 @@ export async function main(argv: string[], out: (line: string) => void = console
         case 'logs':
           for (const l of await logs(configPath)) out(l);
           return 0;
+        case 'export': {
+          const format = values.format ?? 'jsonl';
+          if (format !== 'jsonl' && format !== 'csv') throw new UsageError(`--format must be jsonl or csv, got "${format}"`);
+          await exportToFile(configPath, { format, log, out: values.out });
+          return 0;
+        }
         case 'verify': {
           const report = await verify(configPath, { log, key: values.key });
           for (const line of formatReport(report)) out(line);
           return report.ok ? 0 : 1;
         }
         default:
-          throw new UsageError(sub ? `unknown audit command "${sub}"` : 'audit needs a command: key, checkpoint, logs or verify');
+          throw new UsageError(sub ? `unknown audit command "${sub}"` : 'audit needs a command: key, checkpoint, logs, verify or export');
       }
     }
     case 'help':

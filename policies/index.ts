@@ -11,3 +11,4 @@ export {
 export { ruleViolations, grantRules, assertGrantRules, ALLOWED_OPERATORS } from './rules.ts';
 export { managementAbility, managementRules, canManage, type ManagementAbility, type ManagementSubject } from './management.ts';
 export { consentRefusal, type ConsentNeed } from './consent.ts';
+export { MANAGEMENT_OPERATORS } from './management.ts';

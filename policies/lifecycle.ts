@@ -24,13 +24,21 @@ const APPLICATION_STEPS: Record<ApplicationAction, { from: ApplicationStatus; to
   direct: { from: 'escalated', to: 'approved', what: 'settled' },
 };
 
+/**
+ * The status an action leads to, or why it cannot be taken. Reasons (reject, escalate, uphold,
+ * direct) are checked separately with `requireReason`; who may act is the management ability's.
+ */
 export function nextApplicationStatus(app: Pick<Application, 'id' | 'status' | 'escalation'>, action: ApplicationAction): Step<ApplicationStatus> {
   const step = APPLICATION_STEPS[action];
-  if (action === 'escalate' && app.escalation?.resolution) {
-    return { ok: false, message: `Application ${app.id} was already escalated and the coordination group upheld the refusal; that decision is final.` };
+  // One escalation per application: the coordination group's answer (uphold or direct) is final.
+  if (action === 'escalate' && app.escalation) {
+    return app.escalation.resolution === 'upheld'
+      ? { ok: false, message: `Application ${app.id} was already escalated and the coordination group upheld the refusal; that decision is final.` }
+      : { ok: false, message: `Application ${app.id} was already escalated on ${app.escalation.at.toISOString().slice(0, 10)}; an application is escalated once.` };
   }
   if (app.status !== step.from) {
-    return { ok: false, message: `Application ${app.id} is ${app.status}; only a ${step.from} application can be ${step.what}.` };
+    const article = /^[aeiou]/.test(step.from) ? 'an' : 'a';
+    return { ok: false, message: `Application ${app.id} is ${app.status}; only ${article} ${step.from} application can be ${step.what}.` };
   }
   return { ok: true, status: step.to };
 }
@@ -42,13 +50,21 @@ export function effectiveGrantStatus(grant: Pick<Grant, 'status' | 'validFrom' |
   if (grant.status === 'revoked') return 'revoked';
   if (grant.status === 'expired' || grant.validUntil < today) return 'expired';
   if (grant.status === 'suspended') return 'suspended';
+  // A grant is stored approved; any other status (pending, rejected) confers nothing, like a revoked one.
   if (grant.status !== 'approved') return 'revoked';
   return grant.validFrom > today ? 'not-yet-valid' : 'active';
 }
 
+/**
+ * approved ⇄ suspended; approved | suspended (or expired) → revoked. An expired grant can only be
+ * revoked (there is nothing left to suspend or resume); a revoked one is final.
+ */
 export function nextGrantStatus(grant: Pick<Grant, 'id' | 'status' | 'validUntil'>, action: GrantAction, today: string): Step<GrantStatus> {
   const expired = grant.status === 'expired' || grant.validUntil < today;
   if (grant.status === 'revoked') return { ok: false, message: `Grant ${grant.id} is revoked; a revocation is final. Apply again if the need remains.` };
+  if (grant.status === 'pending' || grant.status === 'rejected') {
+    return { ok: false, message: `Grant ${grant.id} is ${grant.status}; only an approved, suspended or expired grant can be changed.` };
+  }
   if (action === 'revoke') return { ok: true, status: 'revoked' };
   if (expired) return { ok: false, message: `Grant ${grant.id} expired on ${grant.validUntil}; it can only be revoked.` };
   if (action === 'suspend') {
@@ -67,6 +83,8 @@ export function requireReason(reason: string | null | undefined, what: string): 
 
 /** clear ⊃ masked ⊃ verify: how much an access class reveals. */
 const BREADTH: Record<ItemAccess, number> = { clear: 3, masked: 2, verify: 1 };
+const isAccess = (a: string): a is ItemAccess => Object.hasOwn(BREADTH, a);
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 export interface ApprovalTerms {
   readonly items?: readonly GrantItem[];
@@ -104,7 +122,8 @@ export function checkApprovalTerms(
   for (const item of items) {
     const catalogued = resource.items.find((i) => i.name === item.name);
     const asked = applied.get(item.name);
-    if (!catalogued) problems.push(`resource ${resource.code} has no item "${item.name}"`);
+    if (!isAccess(item.access)) problems.push(`item "${item.name}" has unknown access ${JSON.stringify(item.access)} (clear, masked or verify)`);
+    else if (!catalogued) problems.push(`resource ${resource.code} has no item "${item.name}"`);
     else if (!asked) problems.push(`item "${item.name}" was not applied for`);
     else if (BREADTH[item.access] > BREADTH[asked]) problems.push(`item "${item.name}" was applied for as ${asked}; it cannot be approved as ${item.access}`);
     if (seen.has(item.name)) problems.push(`item "${item.name}" is named twice`);
@@ -112,10 +131,15 @@ export function checkApprovalTerms(
   }
   const validFrom = terms.validFrom ?? app.validFrom;
   const validUntil = terms.validUntil ?? app.validUntil;
-  if (validFrom < app.validFrom) problems.push(`validFrom ${validFrom} is before the applied ${app.validFrom}`);
-  if (validUntil > app.validUntil) problems.push(`validUntil ${validUntil} is after the applied ${app.validUntil}`);
-  if (validUntil < validFrom) problems.push('validUntil is before validFrom');
-  if (validUntil < today) problems.push(`validUntil ${validUntil} is already past`);
+  const dated = [['validFrom', validFrom], ['validUntil', validUntil]] as const;
+  for (const [name, d] of dated) if (!DATE.test(d)) problems.push(`${name} ${JSON.stringify(d)} is not a date (YYYY-MM-DD)`);
+  // ISO dates compare as strings; anything else would compare wrongly, so stop at the format.
+  if (dated.every(([, d]) => DATE.test(d))) {
+    if (validFrom < app.validFrom) problems.push(`validFrom ${validFrom} is before the applied ${app.validFrom}`);
+    if (validUntil > app.validUntil) problems.push(`validUntil ${validUntil} is after the applied ${app.validUntil}`);
+    if (validUntil < validFrom) problems.push('validUntil is before validFrom');
+    if (validUntil < today) problems.push(`validUntil ${validUntil} is already past`);
+  }
   const maxBatch = terms.maxBatch ?? app.maxBatch;
   if (!Number.isInteger(maxBatch) || maxBatch < 1) problems.push('maxBatch must be at least 1');
   else if (maxBatch > app.maxBatch) problems.push(`maxBatch ${maxBatch} is more than the applied ${app.maxBatch}`);

@@ -14,6 +14,13 @@ export type ManagementAbility = MongoAbility;
 
 type Rule = RawRuleOf<ManagementAbility>;
 
+/**
+ * Condition operators the management rules use: field equality only (`{ provider: 'RS' }` is an
+ * implicit `$eq`). The rules are validated against this list, so a rule that needs another operator
+ * must add it here, consciously; the gateway also turns these conditions into MongoDB filters.
+ */
+export const MANAGEMENT_OPERATORS: ReadonlySet<string> = new Set(['$eq']);
+
 function officerRules(department: string): Rule[] {
   const asConsumer = { consumer: department };
   const asProvider = { provider: department };
@@ -29,7 +36,7 @@ function officerRules(department: string): Rule[] {
   ];
 }
 
-const ADMIN_RULES: Rule[] = [
+const ADMIN_RULES: readonly Rule[] = [
   { action: ['read', 'resolve'], subject: 'Application' },
   { action: 'read', subject: 'Grant' },
   { action: 'read', subject: 'Resource' },
@@ -38,42 +45,53 @@ const ADMIN_RULES: Rule[] = [
   { action: 'read', subject: 'AuditTrail' },
 ];
 
-const AUDITOR_RULES: Rule[] = [
+const AUDITOR_RULES: readonly Rule[] = [
   { action: ['read', 'disclose'], subject: 'AuditTrail' },
   { action: 'read', subject: 'Application' },
   { action: 'read', subject: 'Grant' },
   { action: 'read', subject: 'Demand' },
 ];
 
-const PORTAL_RULES: Rule[] = [
+const PORTAL_RULES: readonly Rule[] = [
   { action: ['record', 'withdraw', 'read'], subject: 'Consent' },
   // The data subject's view of the trail (who used my data, when, why), nothing more.
   { action: 'read_subject', subject: 'AuditTrail' },
 ];
 
+/** Fresh rule objects for each caller: the shared tables are never handed out to be changed. */
+const copy = (rules: readonly Rule[]): Rule[] => rules.map((r) => ({ ...r }));
+
+/**
+ * The raw rules of a principal. Beyond the baseline: an auditor also reads demands and may disclose
+ * confidential entries early; the portal reads a data subject's own view of the trail.
+ */
 export function managementRules(principal: Principal): Rule[] {
   switch (principal.kind) {
     case 'officer':
       return principal.department ? officerRules(principal.department) : [];
     case 'admin':
-      return ADMIN_RULES;
+      return copy(ADMIN_RULES);
     case 'auditor':
-      return AUDITOR_RULES;
+      return copy(AUDITOR_RULES);
     case 'portal':
-      return PORTAL_RULES;
+      return copy(PORTAL_RULES);
     case 'system':
       return [];
   }
 }
 
+/** The principal's management ability, deny by default; throws if its rules fail validation (defence in depth). */
 export function managementAbility(principal: Principal): ManagementAbility {
   const rules = managementRules(principal);
-  const problems = ruleViolations(rules);
+  const problems = ruleViolations(rules, MANAGEMENT_OPERATORS);
   if (problems.length > 0) throw new Error(`management rules of ${principal.kind} are invalid: ${problems.join('; ')}`);
   return createMongoAbility(rules);
 }
 
-/** Whether `ability` allows `action` on a plain object of the given type. */
+/**
+ * Whether `ability` allows `action` on a plain object of the given type. Always ask about an object:
+ * CASL answers `can(action, 'Type')` with yes whenever some rule exists, whatever its conditions.
+ */
 export function canManage(ability: ManagementAbility, action: string, type: ManagementSubject, object: object): boolean {
   return ability.can(action, asSubject(type, { ...object }));
 }

@@ -9,42 +9,71 @@ import type { Grant } from '../schema/index.ts';
 
 /** Condition operators a rule may use: comparisons and boolean combinations, nothing executable. */
 export const ALLOWED_OPERATORS: ReadonlySet<string> = new Set(['$eq', '$ne', '$in', '$nin', '$lt', '$lte', '$gt', '$gte', '$exists', '$and', '$or']);
-const RULE_KEYS = new Set(['action', 'subject', 'fields', 'conditions', 'inverted', 'reason']);
-const FORBIDDEN_NAMES = new Set(['manage', 'all']);
+const RULE_KEYS: ReadonlySet<string> = new Set(['action', 'subject', 'fields', 'conditions', 'inverted', 'reason']);
+/** CASL's wildcards: `manage` is every action, `all` every subject. */
+const FORBIDDEN_NAMES: ReadonlySet<string> = new Set(['manage', 'all']);
 
 const asList = (v: unknown): unknown[] => (Array.isArray(v) ? v : v === undefined ? [] : [v]);
 
-function operatorProblems(value: unknown, path: string, out: string[]): void {
+const isPlainObject = (v: unknown): v is Record<string, unknown> => {
+  if (v === null || typeof v !== 'object') return false;
+  const proto = Object.getPrototypeOf(v) as unknown;
+  return proto === Object.prototype || proto === null;
+};
+
+/**
+ * Walks a condition: every `$`-key at any depth (inside $and / $or / $elemMatch arrays too) must be
+ * allowed, and values must be plain data (no RegExp, functions or class instances, which the
+ * matcher may interpret in ways the validator cannot see). Dates are comparable values.
+ */
+function conditionProblems(value: unknown, path: string, allowed: ReadonlySet<string>, out: string[]): void {
+  const at = path || 'the top';
   if (Array.isArray(value)) {
-    value.forEach((v, i) => operatorProblems(v, `${path}[${i}]`, out));
+    value.forEach((v, i) => conditionProblems(v, `${path}[${i}]`, allowed, out));
     return;
   }
-  if (value === null || typeof value !== 'object' || value instanceof Date) return;
+  if (value instanceof Date || value === null || ['string', 'number', 'boolean'].includes(typeof value)) return;
+  if (!isPlainObject(value)) {
+    out.push(`condition value at ${at} is not plain data (${value instanceof RegExp ? 'a regular expression' : typeof value})`);
+    return;
+  }
   for (const [key, inner] of Object.entries(value)) {
-    if (key.startsWith('$') && !ALLOWED_OPERATORS.has(key)) out.push(`condition operator "${key}" at ${path || 'the top'} is not allowed`);
-    operatorProblems(inner, path ? `${path}.${key}` : key, out);
+    if (key.startsWith('$') && !allowed.has(key)) out.push(`condition operator "${key}" at ${at} is not allowed`);
+    conditionProblems(inner, path ? `${path}.${key}` : key, allowed, out);
   }
 }
 
-/** Problems of each rule, as `rule <i>: <what>`; empty when every rule is acceptable. */
-export function ruleViolations(rules: readonly RawRule[]): string[] {
+/**
+ * Problems of each rule, as `rule <i>: <what>`; empty when every rule is acceptable. `allowed`
+ * narrows the operator allow-list further for one kind of rule (never widens it).
+ */
+export function ruleViolations(rules: readonly RawRule[], allowed: ReadonlySet<string> = ALLOWED_OPERATORS): string[] {
+  const operators = new Set([...allowed].filter((o) => ALLOWED_OPERATORS.has(o)));
   const out: string[] = [];
   rules.forEach((rule, i) => {
     const problems: string[] = [];
+    if (!isPlainObject(rule)) {
+      out.push(`rule ${i}: is not a plain object`);
+      return;
+    }
     for (const key of Object.keys(rule)) if (!RULE_KEYS.has(key)) problems.push(`unknown key "${key}"`);
     const actions = asList(rule.action);
     const subjects = asList(rule.subject);
     if (actions.length === 0) problems.push('no action');
-    for (const a of actions) if (typeof a !== 'string' || FORBIDDEN_NAMES.has(a)) problems.push(`action ${JSON.stringify(a)} is not allowed`);
-    for (const s of subjects) if (typeof s !== 'string' || FORBIDDEN_NAMES.has(s)) problems.push(`subject ${JSON.stringify(s)} is not allowed`);
+    for (const a of actions) if (typeof a !== 'string' || a === '' || FORBIDDEN_NAMES.has(a)) problems.push(`action ${JSON.stringify(a)} is not allowed`);
     if (subjects.length === 0) problems.push('no subject');
-    if (rule.inverted) problems.push('inverted rules are not allowed (deny by default: grant only what is allowed)');
+    for (const s of subjects) if (typeof s !== 'string' || s === '' || FORBIDDEN_NAMES.has(s)) problems.push(`subject ${JSON.stringify(s)} is not allowed`);
+    if (rule.inverted !== undefined && rule.inverted !== false) problems.push('inverted rules are not allowed (deny by default: grant only what is allowed)');
     if (rule.fields !== undefined) {
       const fields = asList(rule.fields);
       if (fields.length === 0) problems.push('an empty field list is not allowed');
       for (const f of fields) if (typeof f !== 'string' || f.includes('*') || f === '') problems.push(`field ${JSON.stringify(f)} is not allowed (no wildcards)`);
     }
-    if (rule.conditions !== undefined) operatorProblems(rule.conditions, '', problems);
+    if (rule.conditions !== undefined) {
+      if (isPlainObject(rule.conditions)) conditionProblems(rule.conditions, '', operators, problems);
+      else problems.push('conditions must be an object');
+    }
+    if (rule.reason !== undefined && typeof rule.reason !== 'string') problems.push('reason must be a string');
     for (const p of problems) out.push(`rule ${i}: ${p}`);
   });
   return out;
@@ -54,6 +83,7 @@ const ACTION_OF = { clear: 'read', masked: 'read_masked', verify: 'verify' } as 
 
 /** The raw rules a grant compiles to: one per access class, its items as fields. */
 export function grantRules(grant: Pick<Grant, 'resource' | 'items'>): RawRule[] {
+  // Fixed order (clear, masked, verify), so equal grants compile to equal rules.
   const rules: RawRule[] = [];
   for (const access of ['clear', 'masked', 'verify'] as const) {
     const fields = grant.items.filter((i) => i.access === access).map((i) => i.name);

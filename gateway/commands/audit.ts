@@ -2,8 +2,16 @@
  * `hub audit key | checkpoint | logs | verify`: the trail's verifier key, its latest checkpoints,
  * and verification of every log against its signed checkpoints, from the command line.
  */
+import { createReadStream, createWriteStream } from 'node:fs';
+import { userInfo } from 'node:os';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createInterface } from 'node:readline';
 import { MongoClient, type Db } from 'mongodb';
-import { CHECKPOINTS_COLLECTION, listLogs, noteSigner, parseVerifierKey, verifyTrail, type CheckpointDoc, type TrailReport } from '../../audit/index.ts';
+import {
+  appendAdmin, CHECKPOINTS_COLLECTION, exportTrail, listLogs, noteSigner, parseVerifierKey, verifyExport, verifyTrail,
+  type CheckpointDoc, type ExportFormat, type TrailReport,
+} from '../../audit/index.ts';
 import { loadConfig, readSigningKey, type HubConfig } from '../config.ts';
 
 async function withDb<T>(config: HubConfig, work: (db: Db) => Promise<T>): Promise<T> {
@@ -50,4 +58,21 @@ export function formatReport(report: TrailReport): string[] {
   }
   lines.push(report.ok ? `the trail verifies (${report.logs.length} logs)` : 'the trail does NOT verify');
   return lines;
+}
+
+/** Streams an export to a file or stdout; the export is itself an admin-change record. */
+export async function exportToFile(configPath: string, options: { format: ExportFormat; log?: string | undefined; out?: string | undefined }): Promise<void> {
+  const config = await loadConfig(configPath);
+  await withDb(config, async (db) => {
+    await appendAdmin(db, { actor: `cli:${userInfo().username}`, role: 'cli', action: 'audit.export', target: options.log ?? 'all', after: { format: options.format } });
+    const source = Readable.from(exportTrail(db, options.format, options.log));
+    await pipeline(source, options.out ? createWriteStream(options.out) : process.stdout);
+  });
+}
+
+/** Verifies an export file offline, with only the verifier key. */
+export async function verifyExportFile(file: string, key: string): Promise<TrailReport> {
+  const verifier = parseVerifierKey(key);
+  const lines = createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity });
+  return verifyExport(lines, verifier);
 }

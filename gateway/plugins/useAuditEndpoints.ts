@@ -2,10 +2,12 @@
  * The trail's public, token-free endpoints (`text/plain`), for anyone who verifies the hub:
  *   GET /audit/checkpoint[?log=<origin>]  the latest signed checkpoint, exactly as signed
  *   GET /audit/key                        the verifier key in signed-note form (name+hash+key)
- * The default log is this instance's own.
+ * The default log is this instance's own. And, for auditors (bearer token of an auditor or admin):
+ *   GET /audit/export?format=jsonl|csv[&log=<origin>]   the trail, streamed (JSONL verifies offline)
  */
 import type { Plugin } from 'graphql-yoga';
-import { CHECKPOINTS_COLLECTION, type CheckpointDoc } from '../../audit/index.ts';
+import { appendAdmin, CHECKPOINTS_COLLECTION, exportTrail, type CheckpointDoc } from '../../audit/index.ts';
+import { managementAbility } from '../../policies/index.ts';
 import type { HubRuntime } from '../runtime.ts';
 
 const text = (body: string, status = 200) => new Response(body, { status, headers: { 'content-type': 'text/plain; charset=utf-8' } });
@@ -13,6 +15,10 @@ const text = (body: string, status = 200) => new Response(body, { status, header
 export function useAuditEndpoints(runtime: HubRuntime): Plugin {
   return {
     async onRequest({ url, request, endResponse }) {
+      if (url.pathname === '/audit/export') {
+        endResponse(await exportResponse(runtime, request, url));
+        return;
+      }
       if (url.pathname !== '/audit/checkpoint' && url.pathname !== '/audit/key') return;
       if (request.method !== 'GET' && request.method !== 'HEAD') {
         endResponse(text('Use GET.\n', 405));
@@ -41,4 +47,37 @@ export function useAuditEndpoints(runtime: HubRuntime): Plugin {
       }
     },
   };
+}
+
+async function exportResponse(runtime: HubRuntime, request: Request, url: URL): Promise<Response> {
+  let principal;
+  try {
+    principal = await runtime.authenticator.authenticate(request.headers.get('authorization'));
+  } catch {
+    return text('The hub cannot reach its database; try again later.\n', 503);
+  }
+  if (!principal) return text('A valid bearer token is required.\n', 401);
+  if (!managementAbility(principal).can('read', 'AuditTrail')) return text('Only auditors and the platform operator may export the trail.\n', 403);
+  const format = url.searchParams.get('format') ?? 'jsonl';
+  if (format !== 'jsonl' && format !== 'csv') return text('format must be jsonl or csv.\n', 400);
+  const log = url.searchParams.get('log') ?? undefined;
+  await appendAdmin(runtime.db, { actor: principal.id, role: principal.kind, department: principal.department || null, action: 'audit.export', target: log ?? 'all', after: { format } });
+  const encoder = new TextEncoder();
+  const lines = exportTrail(runtime.db, format, log);
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const next = await lines.next();
+      if (next.done) controller.close();
+      else controller.enqueue(encoder.encode(next.value));
+    },
+    async cancel() {
+      await lines.return(undefined);
+    },
+  });
+  return new Response(body, {
+    headers: {
+      'content-type': format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
+      'content-disposition': `attachment; filename="audit-trail.${format}"`,
+    },
+  });
 }

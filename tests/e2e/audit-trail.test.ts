@@ -5,6 +5,8 @@
  * and where, for each kind of tampering, done directly in MongoDB.
  */
 import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Document } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -106,6 +108,38 @@ describe('the intact trail', () => {
   }, 240_000);
 });
 
+describe('export and offline verification', () => {
+  it('streams a JSONL export that verifies offline with only the verifier key, and catches an edited line', async () => {
+    const base = t.url.replace(/\/graphql$/, '');
+    expect((await fetch(`${base}/audit/export`)).status).toBe(401);
+    expect((await fetch(`${base}/audit/export`, { headers: { authorization: `Bearer ${t.tokens.zw}` } })).status).toBe(403);
+    const res = await fetch(`${base}/audit/export?format=jsonl&log=${encodeURIComponent(log)}`, { headers: { authorization: `Bearer ${t.people['auditor']}` } });
+    expect(res.headers.get('content-type')).toBe('application/x-ndjson; charset=utf-8');
+    const body = await res.text();
+    const lines = body.trimEnd().split('\n');
+    expect(lines.map((l) => (JSON.parse(l) as { type: string }).type)).toEqual(['log', 'checkpoint', 'checkpoint', 'checkpoint', ...Array(24).fill('record')]);
+    const dir = await mkdtemp(join(tmpdir(), 'hub-export-'));
+    try {
+      const file = join(dir, 'trail.jsonl');
+      await writeFile(file, body);
+      const ok = await cli(['audit', 'verify', '--file', file, '--key', t.hub.runtime.signer.verifierKey]);
+      expect(ok.code).toBe(0);
+      expect(ok.stdout).toContain('the trail verifies (1 logs)');
+      const edited = lines.map((l, i) => (i === 10 ? l.replace('"decision":"allow"', '"decision":"deny"') : l)).join('\n');
+      expect(edited).not.toBe(body.trimEnd());
+      await writeFile(file, `${edited}\n`);
+      const bad = await cli(['audit', 'verify', '--file', file, '--key', t.hub.runtime.signer.verifierKey]);
+      expect(bad.code).toBe(1);
+      expect(bad.stdout).toContain('modified at 8: the records up to 8 do not hash to the signed checkpoint');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    const csv = await (await fetch(`${base}/audit/export?format=csv`, { headers: { authorization: `Bearer ${t.people['auditor']}` } })).text();
+    expect(csv.split('\n')[0]).toBe('log,seq,at,requestId,action,system,department,principalKind,operator,purpose,caseId,resource,provider,subjectType,subject,itemsReturned,itemsMasked,itemsRefused,itemsVerified,grants,decision,code,denial,reason,consent,attempt');
+    expect(csv.trimEnd().split('\n')).toHaveLength(25);
+  }, 60_000);
+});
+
 describe('tampering, each detected and located', () => {
   it('a modified record', async () => {
     await tamper(5, (records) => { records[5 - (records[0]!['seq'] as number)]!['decision'] = 'deny'; });
@@ -176,6 +210,18 @@ describe('tampering, each detected and located', () => {
 function records0Seq(seq: number): number {
   const block = originalBlocks.filter((b) => b['seq'] <= seq).sort((a, b) => b['seq'] - a['seq'])[0]!;
   return block['seq'] as number;
+}
+
+function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(ROOT, 'gateway/cli.ts'), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
 }
 
 function goVerify(request: object): Promise<string> {

@@ -278,8 +278,8 @@ describe('token create for every role', () => {
       action: 'token.create',
       target: principal.id,
       after: { credential: hashToken(token).slice(0, 12), kind: principal.kind, principalId: principal.id, department: principal.department },
-      // A system's token is labelled with the system's catalogued name unless --label says otherwise.
-      reason: label ?? stored[0]!['label'],
+      // Without --label: a system's catalogued name, else "<role> <id>".
+      reason: label,
     }]);
     expect(JSON.stringify(records)).not.toContain(token);
     expect(JSON.stringify(records)).not.toContain(hashToken(token));
@@ -310,7 +310,7 @@ describe('token create for every role', () => {
     [['--role', 'admin', '--department', 'QQ', '--id', 'qq-admin'], 'qq-admin', '--department: / department "QQ" is not catalogued (known: GA, SJ, RS, MZ, WJ, YB, ZR, ZW) (rule: reference)'],
     [['--role', 'system', '--system', 'qq-system'], 'qq-system', '--system: / "qq-system" is not a registered system (known: '],
     [['--role', 'system', '--system', 'mz-dibao', '--department', 'RS'], 'mz-dibao', '--department: / system "mz-dibao" belongs to department MZ (rule: reference)'],
-    [['--role', 'portal', '--id', '-portal'], '-portal', '--id: / must be 1-64 letters, digits and _ . @ - (starting with a letter or digit) (rule: pattern)'],
+    [['--role', 'portal', '--id', 'ywtb/portal'], 'ywtb/portal', '--id: / must be 1-64 letters, digits and _ . @ - (starting with a letter or digit) (rule: pattern)'],
   ])('hub token create %j exits 1 naming the option and issues nothing', async (args, principalId, message) => {
     const before = (await credentialsOf(principalId)).length;
     const r = await create(args);

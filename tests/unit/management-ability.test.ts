@@ -1,97 +1,166 @@
 /**
- * The management plane's abilities, deny by default: each role × action × own or other department.
+ * The management plane's abilities, deny by default: every role × every action of every subject ×
+ * an object naming the caller's department as consumer, as provider, or not at all. One expected
+ * answer per cell, from the table below; everything the table does not list is refused.
  */
 import { describe, expect, it } from 'vitest';
-import { canManage, managementAbility, type ManagementSubject, type Principal } from '../../policies/index.ts';
+import {
+  canManage, managementAbility, managementRules, MANAGEMENT_OPERATORS, ruleViolations, type ManagementSubject, type Principal,
+} from '../../policies/index.ts';
 
-const officer = (department: string): Principal => ({ kind: 'officer', id: `${department}-officer`, department });
-const RS = officer('RS');
-const admin: Principal = { kind: 'admin', id: 'ops', department: 'ZW' };
-const auditor: Principal = { kind: 'auditor', id: 'audit', department: '' };
-const portal: Principal = { kind: 'portal', id: 'ywtb', department: '' };
-const system: Principal = { kind: 'system', id: 'mz-dibao', department: 'MZ' };
+/** Every action the management plane knows, per subject. */
+const ACTIONS: Record<ManagementSubject, readonly string[]> = {
+  Application: ['apply', 'withdraw', 'escalate', 'approve', 'reject', 'read', 'resolve'],
+  Grant: ['read', 'suspend', 'resume', 'revoke'],
+  Resource: ['register', 'update', 'read'],
+  Demand: ['file', 'read', 'answer', 'assign'],
+  Token: ['issue', 'revoke', 'read'],
+  Consent: ['record', 'withdraw', 'read'],
+  AuditTrail: ['read', 'disclose', 'read_subject'],
+};
 
-/** An application or grant from MZ (consumer) to RS (provider). */
-const fromMZtoRS = { consumer: 'MZ', provider: 'RS' };
-const fromRStoMZ = { consumer: 'RS', provider: 'MZ' };
-const elsewhere = { consumer: 'ZW', provider: 'GA' };
+/** How the object relates to the caller's department (RS). */
+type Relation = 'consumer' | 'provider' | 'other';
+const OBJECTS: Record<Relation, object> = {
+  consumer: { consumer: 'RS', provider: 'MZ' },
+  provider: { consumer: 'MZ', provider: 'RS' },
+  other: { consumer: 'ZW', provider: 'GA' },
+};
 
-const can = (p: Principal, action: string, type: ManagementSubject, object: object = {}) => canManage(managementAbility(p), action, type, object);
+/** Allowed cells: `Subject.action` → relations under which it is allowed ('any' = whatever the object names). */
+type Allowed = Record<string, readonly Relation[] | 'any'>;
 
-describe('officers act only on objects that name their department', () => {
-  it.each([
-    ['approve', 'Application', fromMZtoRS, true],
-    ['reject', 'Application', fromMZtoRS, true],
-    ['approve', 'Application', fromRStoMZ, false],
-    ['approve', 'Application', elsewhere, false],
-    ['apply', 'Application', fromRStoMZ, true],
-    ['apply', 'Application', fromMZtoRS, false],
-    ['withdraw', 'Application', fromRStoMZ, true],
-    ['withdraw', 'Application', fromMZtoRS, false],
-    ['escalate', 'Application', fromRStoMZ, true],
-    ['escalate', 'Application', fromMZtoRS, false],
-    ['read', 'Application', fromMZtoRS, true],
-    ['read', 'Application', fromRStoMZ, true],
-    ['read', 'Application', elsewhere, false],
-    ['resolve', 'Application', fromMZtoRS, false],
-    ['suspend', 'Grant', fromMZtoRS, true],
-    ['resume', 'Grant', fromMZtoRS, true],
-    ['revoke', 'Grant', fromMZtoRS, true],
-    ['revoke', 'Grant', fromRStoMZ, false],
-    ['read', 'Grant', fromRStoMZ, true],
-    ['read', 'Grant', elsewhere, false],
-    ['register', 'Resource', { provider: 'RS' }, true],
-    ['register', 'Resource', { provider: 'GA' }, false],
-    ['update', 'Resource', { provider: 'GA' }, false],
-    ['read', 'Resource', { provider: 'GA' }, true],
-    ['file', 'Demand', { consumer: 'RS' }, true],
-    ['file', 'Demand', { consumer: 'MZ' }, false],
-    ['answer', 'Demand', { consumer: 'MZ', provider: 'RS' }, true],
-    ['answer', 'Demand', { consumer: 'MZ', provider: 'GA' }, false],
-    ['assign', 'Demand', { consumer: 'RS' }, false],
-    ['issue', 'Token', {}, false],
-    ['record', 'Consent', {}, false],
-    ['read', 'AuditTrail', {}, false],
-  ] as const)('RS officer: %s %s %j → %s', (action, type, object, allowed) => {
-    expect(can(RS, action, type, object)).toBe(allowed);
+const OFFICER: Allowed = {
+  'Application.apply': ['consumer'],
+  'Application.withdraw': ['consumer'],
+  'Application.escalate': ['consumer'],
+  'Application.approve': ['provider'],
+  'Application.reject': ['provider'],
+  'Application.read': ['consumer', 'provider'],
+  'Grant.read': ['consumer', 'provider'],
+  'Grant.suspend': ['provider'],
+  'Grant.resume': ['provider'],
+  'Grant.revoke': ['provider'],
+  'Resource.register': ['provider'],
+  'Resource.update': ['provider'],
+  'Resource.read': 'any',
+  'Demand.file': ['consumer'],
+  'Demand.read': ['consumer', 'provider'],
+  'Demand.answer': ['provider'],
+};
+const ADMIN: Allowed = {
+  'Application.read': 'any',
+  'Application.resolve': 'any',
+  'Grant.read': 'any',
+  'Resource.read': 'any',
+  'Demand.read': 'any',
+  'Demand.assign': 'any',
+  'Token.issue': 'any',
+  'Token.revoke': 'any',
+  'Token.read': 'any',
+  'AuditTrail.read': 'any',
+};
+const AUDITOR: Allowed = {
+  'AuditTrail.read': 'any',
+  'AuditTrail.disclose': 'any',
+  'Application.read': 'any',
+  'Grant.read': 'any',
+  'Demand.read': 'any',
+};
+const PORTAL: Allowed = {
+  'Consent.record': 'any',
+  'Consent.withdraw': 'any',
+  'Consent.read': 'any',
+  'AuditTrail.read_subject': 'any',
+};
+
+const ROLES: ReadonlyArray<[string, Principal, Allowed]> = [
+  ['RS officer', { kind: 'officer', id: 'rs-officer', department: 'RS' }, OFFICER],
+  ['admin', { kind: 'admin', id: 'ops', department: 'RS' }, ADMIN],
+  ['auditor', { kind: 'auditor', id: 'audit', department: 'RS' }, AUDITOR],
+  ['portal', { kind: 'portal', id: 'ywtb', department: 'RS' }, PORTAL],
+  ['system', { kind: 'system', id: 'rs-system', department: 'RS' }, {}],
+];
+
+const cells = ROLES.flatMap(([role, principal, allowed]) =>
+  (Object.keys(ACTIONS) as ManagementSubject[]).flatMap((type) =>
+    ACTIONS[type].flatMap((action) =>
+      (Object.keys(OBJECTS) as Relation[]).map((relation) => {
+        const rule = allowed[`${type}.${action}`];
+        const expected = rule === 'any' || (rule?.includes(relation) ?? false);
+        return [role, action, type, relation, expected, principal] as const;
+      }))));
+
+describe('every role × action × department', () => {
+  it.each(cells)('%s: %s %s (%s) → %s', (_role, action, type, relation, expected, principal) => {
+    expect(canManage(managementAbility(principal), action, type, OBJECTS[relation])).toBe(expected);
+  });
+
+  it('the table names only actions the plane knows', () => {
+    const known = new Set((Object.keys(ACTIONS) as ManagementSubject[]).flatMap((t) => ACTIONS[t].map((a) => `${t}.${a}`)));
+    expect(ROLES.flatMap(([, , allowed]) => Object.keys(allowed)).filter((k) => !known.has(k))).toEqual([]);
   });
 });
 
-describe('the platform operator, the auditor and the portal', () => {
-  it.each([
-    [admin, 'resolve', 'Application', true],
-    [admin, 'read', 'Application', true],
-    [admin, 'approve', 'Application', false],
-    [admin, 'apply', 'Application', false],
-    [admin, 'suspend', 'Grant', false],
-    [admin, 'assign', 'Demand', true],
-    [admin, 'issue', 'Token', true],
-    [admin, 'revoke', 'Token', true],
-    [admin, 'record', 'Consent', false],
-    [admin, 'read', 'AuditTrail', true],
-    [auditor, 'read', 'AuditTrail', true],
-    [auditor, 'read', 'Grant', true],
-    [auditor, 'resolve', 'Application', false],
-    [auditor, 'issue', 'Token', false],
-    [portal, 'record', 'Consent', true],
-    [portal, 'withdraw', 'Consent', true],
-    [portal, 'read', 'Application', false],
-    [portal, 'issue', 'Token', false],
-  ] as const)('%o: %s %s → %s', (principal, action, type, allowed) => {
-    expect(can(principal, action, type, fromMZtoRS)).toBe(allowed);
+describe('whose department an object names', () => {
+  const rs: Principal = { kind: 'officer', id: 'rs-officer', department: 'RS' };
+  const mz: Principal = { kind: 'officer', id: 'mz-officer', department: 'MZ' };
+  const application = { consumer: 'MZ', provider: 'RS' };
+
+  it('the provider officer approves', () => {
+    expect(canManage(managementAbility(rs), 'approve', 'Application', application)).toBe(true);
+  });
+
+  it('the consumer officer cannot approve its own application', () => {
+    expect(canManage(managementAbility(mz), 'approve', 'Application', application)).toBe(false);
+  });
+
+  it('the consumer officer withdraws it', () => {
+    expect(canManage(managementAbility(mz), 'withdraw', 'Application', application)).toBe(true);
+  });
+
+  it('the provider officer cannot withdraw it', () => {
+    expect(canManage(managementAbility(rs), 'withdraw', 'Application', application)).toBe(false);
+  });
+
+  it('an object naming no department is refused to an officer', () => {
+    expect(canManage(managementAbility(rs), 'approve', 'Application', {})).toBe(false);
+  });
+
+  it('an unknown action is refused', () => {
+    expect(canManage(managementAbility(rs), 'delete', 'Application', application)).toBe(false);
+  });
+
+  it('does not mark the caller\'s object', () => {
+    const object = { consumer: 'MZ', provider: 'RS' };
+    canManage(managementAbility(rs), 'approve', 'Application', object);
+    expect(Reflect.ownKeys(object)).toEqual(['consumer', 'provider']);
   });
 });
 
-describe('a system token', () => {
-  it('can do nothing on the management plane', () => {
-    const ability = managementAbility(system);
-    expect(ability.rules).toEqual([]);
-    for (const [action, type] of [['apply', 'Application'], ['read', 'Application'], ['read', 'Grant'], ['issue', 'Token'], ['record', 'Consent'], ['read', 'AuditTrail'], ['register', 'Resource']] as const) {
-      expect(canManage(ability, action, type, { consumer: 'MZ', provider: 'MZ' }), `${action} ${type}`).toBe(false);
-    }
+describe('principals with no management rights', () => {
+  it('a system token has no rule at all', () => {
+    expect(managementAbility({ kind: 'system', id: 'mz-dibao', department: 'MZ' }).rules).toEqual([]);
   });
 
-  it('an officer token without a department gets no rights either', () => {
+  it('an officer token without a department has no rule either', () => {
     expect(managementAbility({ kind: 'officer', id: 'x', department: '' }).rules).toEqual([]);
+  });
+});
+
+describe('the rules themselves', () => {
+  it.each(['system', 'officer', 'admin', 'auditor', 'portal'] as const)('%s rules pass the validator with the management operators', (kind) => {
+    expect(ruleViolations(managementRules({ kind, id: 'x', department: 'RS' }), MANAGEMENT_OPERATORS)).toEqual([]);
+  });
+
+  it('uses field equality only', () => {
+    expect([...MANAGEMENT_OPERATORS]).toEqual(['$eq']);
+  });
+
+  it('hands out fresh rules: changing them changes no one else\'s ability', () => {
+    const admin: Principal = { kind: 'admin', id: 'ops', department: 'ZW' };
+    const rules = managementRules(admin);
+    (rules[0] as { action: string }).action = 'approve';
+    expect(canManage(managementAbility(admin), 'approve', 'Application', { consumer: 'MZ', provider: 'RS' })).toBe(false);
   });
 });
