@@ -48,7 +48,8 @@ function conditionProblems(value: unknown, path: string, allowed: ReadonlySet<st
  * narrows the operator allow-list further for one kind of rule (never widens it).
  */
 export function ruleViolations(rules: readonly RawRule[], allowed: ReadonlySet<string> = ALLOWED_OPERATORS): string[] {
-  const operators = new Set([...allowed].filter((o) => ALLOWED_OPERATORS.has(o)));
+  // On the request path (every compiled policy): no copy for the usual allow-list.
+  const operators = allowed === ALLOWED_OPERATORS ? allowed : new Set([...allowed].filter((o) => ALLOWED_OPERATORS.has(o)));
   const out: string[] = [];
   rules.forEach((rule, i) => {
     const problems: string[] = [];
