@@ -8,3 +8,4 @@ export { leafHash, nodeHash, rootOf, inclusionProof, consistencyProof, verifyInc
 export { verifyTrail, verifyLog, readLog, listLogs, proveRecord, proveConsistency, type TrailReport, type LogReport, type Problem, type ProblemKind } from './verify.ts';
 export { searchTrail, getTrailRecord, searchAdmin, recordId, parseRecordId, disclose, disclosed, TrailCursorError, DISCLOSURES_COLLECTION, type TrailFilter, type StoredAccess } from './search.ts';
 export { exportTrail, verifyExport, type ExportFormat } from './export.ts';
+export { auditStatistics, type StatDimension, type Statistic } from './stats.ts';

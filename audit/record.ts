@@ -13,6 +13,8 @@ export interface GrantVersion {
 
 export interface AccessRecord {
   readonly at: Date;
+  /** The calendar day of `at` in the deployment's time zone (statistics group by it in the database). */
+  readonly day?: string;
   readonly requestId: string;
   /** `read` of a resource, `verify` of claims, or `access` for a refused purpose statement. */
   readonly action: 'read' | 'verify' | 'access';

@@ -37,8 +37,10 @@ export function hashOf(ctx: HubContext, key: string): string {
 }
 
 export function accessRecord(ctx: HubContext, e: EvidenceInput): AccessRecord {
+  const at = new Date();
   return {
-    at: new Date(),
+    at,
+    day: ctx.runtime.today(at),
     requestId: ctx.requestId,
     action: e.action,
     system: ctx.principal.id,

@@ -3,8 +3,8 @@
  * themselves recorded (the auditor is audited too); the subject's identifier is only ever hashed.
  */
 import {
-  disclose, disclosed, getTrailRecord, listLogs, parseRecordId, parseVerifierKey, proveRecord, recordId, searchAdmin, searchTrail,
-  subjectHash, TrailCursorError, verifyTrail, type StoredAccess, type TrailFilter,
+  auditStatistics, disclose, disclosed, getTrailRecord, listLogs, parseRecordId, parseVerifierKey, proveRecord, recordId, searchAdmin, searchTrail,
+  subjectHash, TrailCursorError, verifyTrail, type StatDimension, type StoredAccess, type TrailFilter,
 } from '../../audit/index.ts';
 import { creditCodeProblem, idNumberProblem } from '../../schema/index.ts';
 import type { HubContext } from '../context.ts';
@@ -106,6 +106,17 @@ export const auditingResolvers = {
         record: accessNode(record),
         proof: proof ? { checkpoint: proof.checkpoint, treeSize: proof.size, index: ref.seq, leafHash: proof.leaf, path: proof.proof } : null,
       };
+    },
+
+    async auditStatistics(_: unknown, args: { from: string; to: string; by?: StatDimension[] | null }, ctx: HubContext) {
+      requireAny(ctx, 'read', 'AuditTrail');
+      for (const [name, v] of [['from', args.from], ['to', args.to]] as const) {
+        if (!/^\d{4}-\d{2}-\d{2}$/.test(v)) throw bad(`${name} must be a date YYYY-MM-DD.`, name);
+      }
+      if (args.to < args.from) throw bad('to is before from.', 'to');
+      const by: StatDimension[] = [...new Set<StatDimension>(args.by ?? ['department'])];
+      await recordChange(ctx, { action: 'audit.statistics', target: `${args.from}..${args.to}`, after: { by } });
+      return auditStatistics(ctx.runtime.db, args.from, args.to, by);
     },
 
     async auditLogs(_: unknown, _args: unknown, ctx: HubContext) {

@@ -93,6 +93,18 @@ type AuditProblem { kind: String! at: Int! detail: String! }
 type AuditLogReport { log: String! records: Int! checkpoints: Int! verifiedSize: Int! uncheckpointed: Int! problems: [AuditProblem!]! }
 type AuditVerification { ok: Boolean! logs: [AuditLogReport!]! }
 
+enum StatDimension { department resource purpose decision }
+
+type AuditStatistic {
+  "calendar day in the deployment's time zone"
+  day: String!
+  department: String
+  resource: String
+  purpose: String
+  decision: AccessDecision
+  count: Int!
+}
+
 type SubjectAccess {
   at: String!
   "the department that used the data"
@@ -117,6 +129,8 @@ extend type Query {
   auditRecord(id: ID!): AuditRecordWithProof
   "The logs of the trail: one per hub process."
   auditLogs: [String!]!
+  "Access records per day (from, to: YYYY-MM-DD, inclusive), grouped by the given dimensions, computed in the database."
+  auditStatistics(from: String!, to: String!, by: [StatDimension!] = [department]): [AuditStatistic!]!
   "Verifies every log (or one) against its signed checkpoints: what is wrong, and where."
   verifyAuditTrail(log: String): AuditVerification!
   "Who used a data subject's records, when and why (portal only). Never operators, case numbers or systems."

@@ -91,6 +91,26 @@ describe('the auditor', () => {
     expect(admin.length).toBeGreaterThan(0);
   });
 
+  it('counts accesses per day by department and decision, computed in the database', async () => {
+    const today = t.hub.runtime.today();
+    const res = await t.query(t.people['auditor']!, 'query ($d: String!) { auditStatistics(from: $d, to: $d, by: [department, decision]) { day department decision count } }', { d: today });
+    expect(res.body.errors).toBeUndefined();
+    expect(res.body.data!['auditStatistics']).toEqual([
+      { day: today, department: 'GA', decision: 'allow', count: 1 },
+      { day: today, department: 'MZ', decision: 'allow', count: 3 },
+      { day: today, department: 'ZW', decision: 'allow', count: 2 },
+      { day: today, department: 'ZW', decision: 'deny', count: 1 },
+    ]);
+    const byPurpose = await t.query(t.people['auditor']!, 'query ($d: String!) { auditStatistics(from: $d, to: $d, by: [purpose]) { purpose count } }', { d: today });
+    expect(byPurpose.body.data!['auditStatistics']).toEqual([
+      { purpose: '440000-CSYJS-001', count: 3 },
+      { purpose: '440000-DIBAO-001', count: 3 },
+      { purpose: '440000-GAJC-001', count: 1 },
+    ]);
+    const bad = await t.query(t.people['auditor']!, '{ auditStatistics(from: "2026-11-30", to: "2026-11-01") { count } }');
+    expect(bad.body.errors?.[0]?.extensions?.['code']).toBe('BAD_USER_INPUT');
+  });
+
   it('is the only one (with the admin) who may read the trail', async () => {
     for (const token of [t.tokens.zw, t.people['officer-rs']!, t.people['portal']!]) {
       expect((await t.query(token, SEARCH, {})).body.errors?.[0]?.extensions?.['code']).toBe('FORBIDDEN');
