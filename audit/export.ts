@@ -8,7 +8,7 @@
  * CSV (for spreadsheets): one access record per row; not self-verifying.
  */
 import type { Db } from 'mongodb';
-import { CHECKPOINTS_COLLECTION, recordLeaf, type CheckpointDoc } from './log.ts';
+import { archivedPrefix, CHECKPOINTS_COLLECTION, recordLeaf, type CheckpointDoc } from './log.ts';
 import { Frontier } from './merkle.ts';
 import { openNote, parseCheckpointText, type NoteVerifier } from './note.ts';
 import { unpackRecord, type EvidenceBlock } from './record.ts';
@@ -28,12 +28,23 @@ function csvCell(v: unknown): string {
   return /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
 }
 
+/**
+ * The `base` line of a log whose first records were archived (retention): the frontier of the
+ * archived prefix, which the signed checkpoint of that size authenticates. Records follow from
+ * sequence number `size` on.
+ */
+export function baseLine(log: string, size: number, frontier: Frontier): string {
+  return JSON.stringify({ type: 'base', log, size, nodes: frontier.nodes().map((n) => ({ hash: n.hash.toString('base64'), size: n.size })) });
+}
+
 /** The export's lines (each ending with a newline), one log after the other. */
 export async function* exportTrail(db: Db, format: ExportFormat, only?: string): AsyncGenerator<string> {
   if (format === 'csv') yield `${CSV_COLUMNS.join(',')}\n`;
   for (const log of only ? [only] : await listLogs(db)) {
     if (format === 'jsonl') {
       yield `${JSON.stringify({ type: 'log', log })}\n`;
+      const { size, frontier } = await archivedPrefix(db, log);
+      if (size > 0) yield `${baseLine(log, size, frontier)}\n`;
       const checkpoints = db.collection<CheckpointDoc>(CHECKPOINTS_COLLECTION).find({ log }, { projection: { _id: 0 } }).sort({ size: 1, at: 1 });
       for await (const c of checkpoints) yield `${JSON.stringify({ type: 'checkpoint', log, size: c.size, note: c.note })}\n`;
     }
@@ -53,9 +64,10 @@ export async function* exportTrail(db: Db, format: ExportFormat, only?: string):
 
 /** Dates in an exported record come back as ISO strings; the canonical JSON is the same. */
 interface ExportLine {
-  readonly type: 'log' | 'checkpoint' | 'record';
+  readonly type: 'log' | 'base' | 'checkpoint' | 'record';
   readonly log: string;
   readonly size?: number;
+  readonly nodes?: ReadonlyArray<{ readonly hash: string; readonly size: number }>;
   readonly note?: string;
   readonly seq?: number;
   readonly record?: Record<string, unknown>;
@@ -64,15 +76,34 @@ interface ExportLine {
 /** Verifies a JSONL export with only the verifier key, in constant memory per log. */
 export async function verifyExport(lines: AsyncIterable<string>, verifier: NoteVerifier): Promise<TrailReport> {
   const reports: LogReport[] = [];
-  let current: { log: string; frontier: Frontier; checkpoints: Array<{ size: number; root: Buffer }>; problems: Problem[]; count: number; verified: number; verifiedCount: number } | undefined;
+  let current: {
+    log: string; frontier: Frontier; base: number; baseChecked: boolean; checkpoints: Array<{ size: number; root: Buffer }>; problems: Problem[];
+    count: number; verified: number; verifiedCount: number;
+  } | undefined;
+  /** An archived prefix's frontier counts only if a signed checkpoint of its size has its root. */
+  const checkBase = () => {
+    if (!current || current.baseChecked) return;
+    current.baseChecked = true;
+    if (current.base === 0) return;
+    const signed = current.checkpoints.find((c) => c.size === current!.base);
+    if (!signed) {
+      current.problems.push({ kind: 'deleted', log: current.log, at: current.base, detail: `no signed checkpoint of size ${current.base} authenticates the archived prefix` });
+    } else if (!signed.root.equals(current.frontier.root())) {
+      current.problems.push({ kind: 'modified', log: current.log, at: current.base, detail: `the archived prefix's summary does not match the signed checkpoint of size ${current.base}` });
+    } else {
+      current.verified = current.base;
+      current.verifiedCount++;
+    }
+  };
   const finish = () => {
     if (!current) return;
+    checkBase();
     for (const c of current.checkpoints) {
       if (c.size > current.frontier.size) current.problems.push({ kind: 'truncated', log: current.log, at: current.frontier.size, detail: `the signed checkpoint covers ${c.size} records; the export holds ${current.frontier.size}` });
     }
     reports.push({
-      log: current.log, records: current.count, checkpoints: current.verifiedCount, verifiedSize: current.verified,
-      uncheckpointed: Math.max(0, current.count - current.verified), problems: current.problems,
+      log: current.log, archived: current.base, records: current.count, checkpoints: current.verifiedCount, verifiedSize: current.verified,
+      uncheckpointed: Math.max(0, current.base + current.count - Math.max(current.verified, current.base)), problems: current.problems,
     });
   };
   let lineNo = 0;
@@ -87,10 +118,21 @@ export async function verifyExport(lines: AsyncIterable<string>, verifier: NoteV
     }
     if (line.type === 'log') {
       finish();
-      current = { log: line.log, frontier: new Frontier(), checkpoints: [], problems: [], count: 0, verified: 0, verifiedCount: 0 };
+      current = { log: line.log, frontier: new Frontier(), base: 0, baseChecked: false, checkpoints: [], problems: [], count: 0, verified: 0, verifiedCount: 0 };
       continue;
     }
     if (!current || line.log !== current.log) throw new Error(`line ${lineNo} belongs to no log header`);
+    if (line.type === 'base') {
+      if (current.count > 0 || current.base > 0) throw new Error(`line ${lineNo}: a base must come before the log's records, once`);
+      try {
+        current.frontier = Frontier.restore((line.nodes ?? []).map((n) => ({ hash: Buffer.from(n.hash, 'base64'), size: n.size })));
+      } catch (error) {
+        throw new Error(`line ${lineNo}: ${(error as Error).message}`, { cause: error });
+      }
+      if (current.frontier.size !== line.size) throw new Error(`line ${lineNo}: the base's nodes cover ${current.frontier.size} records, not ${line.size}`);
+      current.base = current.frontier.size;
+      continue;
+    }
     if (line.type === 'checkpoint') {
       const opened = openNote(line.note ?? '', verifier);
       if (!opened.ok) {
@@ -106,6 +148,7 @@ export async function verifyExport(lines: AsyncIterable<string>, verifier: NoteV
       continue;
     }
     if (line.type === 'record' && line.record) {
+      checkBase();
       const seq = line.seq ?? -1;
       if (seq !== current.frontier.size) {
         current.problems.push({ kind: seq > current.frontier.size ? 'deleted' : 'reordered', log: current.log, at: current.frontier.size, detail: `record ${current.frontier.size} expected, record ${seq} found` });

@@ -17,7 +17,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import type { Db } from 'mongodb';
-import { Frontier, leafHash } from './merkle.ts';
+import { Frontier, leafHash, type FrontierNode } from './merkle.ts';
 import { checkpointText, signNote, type NoteSigner } from './note.ts';
 
 export const LOGS_COLLECTION = 'audit_logs';
@@ -31,6 +31,42 @@ export interface CheckpointDoc {
   /** The signed note exactly as served by GET /audit/checkpoint. */
   readonly note: string;
   readonly at: Date;
+}
+
+/**
+ * What remains of a log's archived prefix (retention): its size and the frontier of its Merkle
+ * tree, in the log's `audit_logs` document. The records themselves are in the archive; the
+ * frontier's root equals the signed checkpoint of that size, which authenticates it.
+ */
+export interface ArchivedPrefix {
+  readonly size: number;
+  readonly nodes: ReadonlyArray<{ readonly hash: string; readonly size: number }>;
+  readonly at: Date;
+  /** The archive file's name and SHA-256, to find it again. */
+  readonly file: string;
+  readonly sha256: string;
+}
+
+export interface LogDoc {
+  readonly origin: string;
+  readonly startedAt: Date;
+  readonly host: string;
+  readonly pid: number;
+  readonly key: string | null;
+  readonly archived?: ArchivedPrefix;
+}
+
+export function prefixNodes(prefix: Pick<ArchivedPrefix, 'nodes'>): FrontierNode[] {
+  return prefix.nodes.map((n) => ({ hash: Buffer.from(n.hash, 'base64'), size: n.size }));
+}
+
+/** The archived prefix of a log: 0 records and an empty frontier when nothing was archived. */
+export async function archivedPrefix(db: Db, log: string): Promise<{ size: number; frontier: Frontier }> {
+  const doc = await db.collection<LogDoc>(LOGS_COLLECTION).findOne({ origin: log }, { projection: { _id: 0, archived: 1 } });
+  if (!doc?.archived) return { size: 0, frontier: new Frontier() };
+  const frontier = Frontier.restore(prefixNodes(doc.archived));
+  if (frontier.size !== doc.archived.size) throw new RangeError(`log ${log}: the archived prefix's frontier covers ${frontier.size} records, not ${doc.archived.size}`);
+  return { size: doc.archived.size, frontier };
 }
 
 /** The canonical bytes of a stored record (Dates become ISO strings, as JSON does). */

@@ -25,37 +25,58 @@ function split(n: number): number {
   return k;
 }
 
-/** MTH(D[lo:hi]) over leaf hashes. */
-export function rootOf(leaves: readonly Hash[], lo = 0, hi = leaves.length): Hash {
+/**
+ * Subtree hashes standing in for leaves that are no longer there (an archived prefix), by
+ * `lo:hi`: the frontier of the prefix. Every hash that proofs and roots of larger trees need from
+ * the prefix is one of them (or a fold of them), because such trees only ever split the prefix at
+ * the boundaries of its maximal aligned subtrees.
+ */
+export type KnownNodes = ReadonlyMap<string, Hash>;
+
+export class PrunedError extends RangeError {
+  constructor(index: number) {
+    super(`leaf ${index} is archived: its hash is in the archive, not in the trail`);
+    this.name = 'PrunedError';
+  }
+}
+
+/** MTH(D[lo:hi]) over leaf hashes (and, below an archived prefix, its frontier's hashes). */
+export function rootOf(leaves: readonly Hash[], lo = 0, hi = leaves.length, known?: KnownNodes): Hash {
   const n = hi - lo;
   if (n === 0) return EMPTY_ROOT;
-  if (n === 1) return leaves[lo]!;
+  const stored = known?.get(`${lo}:${hi}`);
+  if (stored) return stored;
+  if (n === 1) {
+    const leaf = leaves[lo];
+    if (!leaf) throw new PrunedError(lo);
+    return leaf;
+  }
   const k = split(n);
-  return nodeHash(rootOf(leaves, lo, lo + k), rootOf(leaves, lo + k, hi));
+  return nodeHash(rootOf(leaves, lo, lo + k, known), rootOf(leaves, lo + k, hi, known));
 }
 
 /** The audit path of leaf `index` in the tree of the first `size` leaves (RFC 6962 §2.1.1). */
-export function inclusionProof(leaves: readonly Hash[], index: number, size: number): Hash[] {
+export function inclusionProof(leaves: readonly Hash[], index: number, size: number, known?: KnownNodes): Hash[] {
   if (index < 0 || index >= size || size > leaves.length) throw new RangeError(`no leaf ${index} in a tree of ${size}`);
   const path = (m: number, lo: number, hi: number): Hash[] => {
     const n = hi - lo;
     if (n === 1) return [];
     const k = split(n);
-    return m < k ? [...path(m, lo, lo + k), rootOf(leaves, lo + k, hi)] : [...path(m - k, lo + k, hi), rootOf(leaves, lo, lo + k)];
+    return m < k ? [...path(m, lo, lo + k), rootOf(leaves, lo + k, hi, known)] : [...path(m - k, lo + k, hi), rootOf(leaves, lo, lo + k, known)];
   };
   return path(index, 0, size);
 }
 
 /** The consistency proof of the tree of `older` leaves within the tree of `newer` (RFC 6962 §2.1.2). */
-export function consistencyProof(leaves: readonly Hash[], older: number, newer: number): Hash[] {
+export function consistencyProof(leaves: readonly Hash[], older: number, newer: number, known?: KnownNodes): Hash[] {
   if (older < 1 || older > newer || newer > leaves.length) throw new RangeError(`no consistency proof from ${older} to ${newer}`);
   const sub = (m: number, lo: number, hi: number, complete: boolean): Hash[] => {
     const n = hi - lo;
-    if (m === n) return complete ? [] : [rootOf(leaves, lo, hi)];
+    if (m === n) return complete ? [] : [rootOf(leaves, lo, hi, known)];
     const k = split(n);
     return m <= k
-      ? [...sub(m, lo, lo + k, complete), rootOf(leaves, lo + k, hi)]
-      : [...sub(m - k, lo + k, hi, false), rootOf(leaves, lo, lo + k)];
+      ? [...sub(m, lo, lo + k, complete), rootOf(leaves, lo + k, hi, known)]
+      : [...sub(m - k, lo + k, hi, false), rootOf(leaves, lo, lo + k, known)];
   };
   return older === newer ? [] : sub(older, 0, newer, true);
 }
@@ -125,9 +146,45 @@ export function verifyConsistency(older: number, newer: number, oldRoot: Hash, n
  * The right edge of a growing tree: the roots of its complete subtrees, largest first. Appending
  * is O(log n); the root is the right-to-left fold of the frontier, equal to MTH.
  */
+export interface FrontierNode {
+  readonly hash: Hash;
+  readonly size: number;
+}
+
 export class Frontier {
-  #nodes: Array<{ hash: Hash; size: number }> = [];
+  #nodes: FrontierNode[] = [];
   size = 0;
+
+  /** A frontier from its nodes (largest first, each a power of two, sizes strictly decreasing). */
+  static restore(nodes: readonly FrontierNode[]): Frontier {
+    const f = new Frontier();
+    let previous = Infinity;
+    for (const n of nodes) {
+      if (!Number.isSafeInteger(n.size) || n.size < 1 || (n.size & (n.size - 1)) !== 0 || n.size >= previous || n.hash.length !== 32) {
+        throw new RangeError('not a frontier: node sizes must be decreasing powers of two, hashes 32 bytes');
+      }
+      previous = n.size;
+      f.#nodes.push({ hash: n.hash, size: n.size });
+      f.size += n.size;
+    }
+    return f;
+  }
+
+  /** The roots of the complete subtrees, largest first. */
+  nodes(): FrontierNode[] {
+    return this.#nodes.map((n) => ({ ...n }));
+  }
+
+  /** The same nodes by `lo:hi` range, for rootOf and the proofs over a pruned tree. */
+  known(): Map<string, Hash> {
+    const out = new Map<string, Hash>();
+    let lo = 0;
+    for (const n of this.#nodes) {
+      out.set(`${lo}:${lo + n.size}`, n.hash);
+      lo += n.size;
+    }
+    return out;
+  }
 
   append(leaf: Hash): void {
     let node = { hash: leaf, size: 1 };

@@ -4,8 +4,8 @@
  * tail, a forged or altered checkpoint, a checkpoint that does not extend the one before.
  */
 import type { Db } from 'mongodb';
-import { CHECKPOINTS_COLLECTION, LOGS_COLLECTION, recordLeaf, type CheckpointDoc } from './log.ts';
-import { consistencyProof, inclusionProof, rootOf, type Hash } from './merkle.ts';
+import { archivedPrefix, CHECKPOINTS_COLLECTION, LOGS_COLLECTION, recordLeaf, type CheckpointDoc } from './log.ts';
+import { consistencyProof, Frontier, inclusionProof, type Hash } from './merkle.ts';
 import { openNote, parseCheckpointText, type NoteVerifier } from './note.ts';
 import type { EvidenceBlock } from './record.ts';
 import { ACCESS_COLLECTION } from './writer.ts';
@@ -22,6 +22,9 @@ export interface Problem {
 
 export interface LogReport {
   readonly log: string;
+  /** Records archived under the retention policy (sequence numbers below it); 0 if none. */
+  readonly archived: number;
+  /** Records in the trail (after the archived prefix). */
   readonly records: number;
   readonly checkpoints: number;
   /** Size of the latest checkpoint that verified, and how many records follow it unchecked. */
@@ -37,22 +40,40 @@ export interface TrailReport {
 
 /** What a log holds, as read back: the leaf of each sequence number, recomputed from the record. */
 export interface LogContent {
+  /** Leaf hashes by sequence number; none below `base` (the archived prefix). */
   readonly leaves: Hash[];
   readonly problems: Problem[];
+  /** Records archived under the retention policy: sequence numbers below it are in the archive. */
+  readonly base: number;
+  /** The archived prefix's frontier (its root is the tree of the first `base` records). */
+  readonly frontier: Frontier;
 }
 
 export async function readLog(db: Db, log: string): Promise<LogContent> {
-  const blocks = await db.collection<EvidenceBlock>(ACCESS_COLLECTION).find({ log }, { projection: { _id: 0 } }).sort({ seq: 1 }).toArray();
   const problems: Problem[] = [];
+  let base = 0;
+  let frontier = new Frontier();
+  try {
+    ({ size: base, frontier } = await archivedPrefix(db, log));
+  } catch (error) {
+    problems.push({ kind: 'modified', log, at: 0, detail: `the archived prefix's summary is damaged: ${(error as Error).message}` });
+  }
+  const blocks = await db.collection<EvidenceBlock>(ACCESS_COLLECTION).find({ log }, { projection: { _id: 0 } }).sort({ seq: 1 }).toArray();
   const bySeq = new Map<number, Hash>();
   for (const block of blocks) {
-    const base = block.seq ?? 0;
+    const start = block.seq ?? 0;
+    // Left behind by an archive run interrupted between recording the prefix and removing it (the
+    // next run removes it), or put there: either way nothing checks it, so it must not stay silent.
+    if (start < base && block.records.every((r) => typeof r.seq === 'number' && r.seq < base)) {
+      problems.push({ kind: 'inserted', log, at: start, detail: `block ${start} lies in the archived prefix (below ${base}); an interrupted \`hub audit archive\` leaves such blocks: run it again` });
+      continue;
+    }
     const before = problems.length;
     let previous: number | undefined;
     block.records.forEach((record, i) => {
       const seq = record.seq;
       if (typeof seq !== 'number' || record.log !== log) {
-        problems.push({ kind: 'inserted', log, at: base + i, detail: `block ${base} holds a record without this log's sequence number at position ${i}` });
+        problems.push({ kind: 'inserted', log, at: start + i, detail: `block ${start} holds a record without this log's sequence number at position ${i}` });
         return;
       }
       if (previous !== undefined && seq < previous) {
@@ -65,6 +86,10 @@ export async function readLog(db: Db, log: string): Promise<LogContent> {
       if (stored !== undefined && stored !== leaf.toString('base64')) {
         problems.push({ kind: 'modified', log, at: seq, detail: `record ${seq} does not match the hash written with it` });
       }
+      if (seq < base) {
+        problems.push({ kind: 'inserted', log, at: seq, detail: `record ${seq} stands among records ${base} and later, but lies in the archived prefix` });
+        return;
+      }
       if (bySeq.has(seq)) {
         problems.push({ kind: 'inserted', log, at: seq, detail: `a second record claims sequence number ${seq}` });
         return;
@@ -72,12 +97,12 @@ export async function readLog(db: Db, log: string): Promise<LogContent> {
       bySeq.set(seq, leaf);
     });
     if (block.records.length > block.count && problems.length === before) {
-      problems.push({ kind: 'inserted', log, at: base, detail: `block ${base} holds ${block.records.length} records, written with ${block.count}` });
+      problems.push({ kind: 'inserted', log, at: start, detail: `block ${start} holds ${block.records.length} records, written with ${block.count}` });
     }
   }
   const leaves: Hash[] = [];
-  const max = Math.max(-1, ...bySeq.keys());
-  for (let seq = 0; seq <= max; seq++) {
+  const max = Math.max(base - 1, ...bySeq.keys());
+  for (let seq = base; seq <= max; seq++) {
     const leaf = bySeq.get(seq);
     if (!leaf) {
       let end = seq;
@@ -88,18 +113,36 @@ export async function readLog(db: Db, log: string): Promise<LogContent> {
     }
     leaves[seq] = leaf;
   }
-  return { leaves, problems };
+  if (leaves.length < base) leaves.length = base;
+  return { leaves, problems, base, frontier };
+}
+
+/** The first sequence number from `base` on without a leaf: the durable, gap-free prefix ends there. */
+function completeUpTo(content: LogContent): number {
+  let n = content.base;
+  while (content.leaves[n]) n++;
+  return n;
+}
+
+/** Roots of the trees of the given sizes, folding the leaves after the archived prefix onto its frontier. */
+function rootsAt(content: LogContent, sizes: ReadonlySet<number>, upTo: number): Map<number, Hash> {
+  const roots = new Map<number, Hash>();
+  const frontier = Frontier.restore(content.frontier.nodes());
+  if (sizes.has(frontier.size)) roots.set(frontier.size, frontier.root());
+  for (let seq = content.base; seq < upTo; seq++) {
+    frontier.append(content.leaves[seq]!);
+    if (sizes.has(frontier.size)) roots.set(frontier.size, frontier.root());
+  }
+  return roots;
 }
 
 export async function verifyLog(db: Db, log: string, verifier: NoteVerifier): Promise<LogReport> {
-  const { leaves, problems } = await readLog(db, log);
-  const records = leaves.length;
-  const contiguous = leaves.findIndex((l) => l === undefined);
-  const complete = contiguous === -1 ? records : contiguous;
+  const content = await readLog(db, log);
+  const { problems, base } = content;
+  const records = content.leaves.length - base;
+  const complete = completeUpTo(content);
   const checkpoints = await db.collection<CheckpointDoc>(CHECKPOINTS_COLLECTION).find({ log }, { projection: { _id: 0 } }).sort({ size: 1, at: 1 }).toArray();
-  let verifiedSize = 0;
-  let previous: { size: number; root: Buffer } | undefined;
-  const recordProblemBefore = (size: number) => problems.some((p) => p.at < size && p.kind !== 'truncated');
+  const signed: Array<{ size: number; root: Buffer }> = [];
   for (const c of checkpoints) {
     const opened = openNote(c.note, verifier);
     if (!opened.ok) {
@@ -117,10 +160,28 @@ export async function verifyLog(db: Db, log: string, verifier: NoteVerifier): Pr
       problems.push({ kind: 'forged-checkpoint', log, at: body.size, detail: `a checkpoint of log ${body.origin} is filed under this log` });
       continue;
     }
+    signed.push({ size: body.size, root: body.root });
+  }
+  const roots = rootsAt(content, new Set(signed.map((c) => c.size)), complete);
+  const rootAt = (size: number) => roots.get(size)!;
+  let verifiedSize = 0;
+  let counted = 0;
+  let previous: { size: number; root: Buffer } | undefined;
+  const recordProblemBefore = (size: number) => problems.some((p) => p.at < size && p.kind !== 'truncated');
+  for (const body of signed) {
+    // Checkpoints inside the archived prefix are checked with the archive; the one at its end
+    // authenticates the prefix's frontier kept here.
+    if (body.size < base) continue;
+    counted++;
+    if (body.size === base && base > 0 && !rootAt(base).equals(body.root)) {
+      problems.push({ kind: 'modified', log, at: base, detail: `the archived prefix's summary does not match the signed checkpoint of size ${base}` });
+      previous = { size: body.size, root: body.root };
+      continue;
+    }
     if (previous && body.size >= previous.size && complete >= body.size) {
       // Both checkpoints are signed; the later one must extend the earlier (RFC 6962 consistency).
-      const earlierRoot = rootOf(leaves, 0, previous.size);
-      if (earlierRoot.equals(previous.root) && !rootOf(leaves, 0, body.size).equals(body.root) && !recordProblemBefore(body.size)) {
+      const earlierRoot = rootAt(previous.size);
+      if (earlierRoot.equals(previous.root) && !rootAt(body.size).equals(body.root) && !recordProblemBefore(body.size)) {
         problems.push({ kind: 'inconsistent-checkpoint', log, at: body.size, detail: `checkpoint of size ${body.size} does not extend checkpoint of size ${previous.size}` });
         previous = { size: body.size, root: body.root };
         continue;
@@ -131,7 +192,7 @@ export async function verifyLog(db: Db, log: string, verifier: NoteVerifier): Pr
       previous = { size: body.size, root: body.root };
       continue;
     }
-    if (!rootOf(leaves, 0, body.size).equals(body.root)) {
+    if (!rootAt(body.size).equals(body.root)) {
       if (!recordProblemBefore(body.size)) {
         problems.push({ kind: previous ? 'inconsistent-checkpoint' : 'modified', log, at: body.size, detail: `the records do not hash to the root of the signed checkpoint of size ${body.size}` });
       }
@@ -140,7 +201,13 @@ export async function verifyLog(db: Db, log: string, verifier: NoteVerifier): Pr
     }
     previous = { size: body.size, root: body.root };
   }
-  return { log, records, checkpoints: checkpoints.length, verifiedSize, uncheckpointed: Math.max(0, records - verifiedSize), problems: problems.sort((a, b) => a.at - b.at) };
+  if (base > 0 && !signed.some((c) => c.size === base)) {
+    problems.push({ kind: 'deleted', log, at: base, detail: `no signed checkpoint of size ${base} authenticates the archived prefix` });
+  }
+  return {
+    log, archived: base, records, checkpoints: counted, verifiedSize, uncheckpointed: Math.max(0, base + records - Math.max(verifiedSize, base)),
+    problems: problems.sort((a, b) => a.at - b.at),
+  };
 }
 
 export async function listLogs(db: Db): Promise<string[]> {
@@ -159,14 +226,15 @@ export async function verifyTrail(db: Db, verifier: NoteVerifier, only?: string)
 export async function proveRecord(db: Db, log: string, seq: number): Promise<{ checkpoint: string; size: number; leaf: string; proof: string[] } | null> {
   const checkpoint = await db.collection<CheckpointDoc>(CHECKPOINTS_COLLECTION).find({ log, size: { $gt: seq } }, { projection: { _id: 0 } }).sort({ size: -1 }).limit(1).next();
   if (!checkpoint) return null;
-  const { leaves } = await readLog(db, log);
-  const leaf = leaves[seq];
-  if (!leaf || leaves.length < checkpoint.size) return null;
-  return { checkpoint: checkpoint.note, size: checkpoint.size, leaf: leaf.toString('base64'), proof: inclusionProof(leaves, seq, checkpoint.size).map((h) => h.toString('base64')) };
+  const content = await readLog(db, log);
+  const leaf = content.leaves[seq];
+  if (!leaf || completeUpTo(content) < checkpoint.size) return null;
+  const proof = inclusionProof(content.leaves, seq, checkpoint.size, content.frontier.known());
+  return { checkpoint: checkpoint.note, size: checkpoint.size, leaf: leaf.toString('base64'), proof: proof.map((h) => h.toString('base64')) };
 }
 
-/** The consistency proof between two checkpoint sizes of a log. */
+/** The consistency proof between two checkpoint sizes of a log (both at or after its archived prefix). */
 export async function proveConsistency(db: Db, log: string, older: number, newer: number): Promise<string[]> {
-  const { leaves } = await readLog(db, log);
-  return consistencyProof(leaves, older, newer).map((h) => h.toString('base64'));
+  const content = await readLog(db, log);
+  return consistencyProof(content.leaves, older, newer, content.frontier.known()).map((h) => h.toString('base64'));
 }

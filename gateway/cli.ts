@@ -11,7 +11,7 @@ import { validateCatalogue } from './commands/catalog.ts';
 import { runDemo } from './commands/demo.ts';
 import { serve } from './commands/serve.ts';
 import { createPrincipalToken, formatCredentials, listTokens, revokeTokens } from './commands/token.ts';
-import { exportToFile, formatReport, latestCheckpoint, logs, verifierKey, verify, verifyExportFile } from './commands/audit.ts';
+import { archive, exportToFile, formatArchive, formatReport, latestCheckpoint, logs, verifierKey, verify, verifyExportFile } from './commands/audit.ts';
 import { noteSigner } from '../audit/index.ts';
 import { PRINCIPAL_KINDS, type PrincipalKind } from '../policies/index.ts';
 import { ProvisionError } from './mongo/provision.ts';
@@ -47,6 +47,10 @@ Commands:
                                         Verify an export offline, with only the verifier key
   audit export --config <file> [--format jsonl|csv] [--log <origin>] [--out <file>]
                                         Stream the trail (JSONL with checkpoints: verifiable; CSV: for spreadsheets)
+  audit archive --config <file> (--out <file.jsonl> | --dry-run) [--before <date>]
+                                        Archive the records past the retention period (audit.retentionDays, 3 years
+                                        at least; --before may only be earlier) to a verifiable file, then remove
+                                        them; run it from cron. What remains still verifies
   help                                  Show this text
 
 Environment: MONGODB_URI, MONGODB_DATABASE, HOST, PORT, HUB_SUBJECT_KEY, LOG_LEVEL override the config file.`;
@@ -144,8 +148,10 @@ export async function main(argv: string[], out: (line: string) => void = console
       return 0;
     }
     case 'audit': {
-      const { values } = parse(rest, {
+      const dryRun = rest.includes('--dry-run');
+      const { values } = parse(rest.filter((a) => a !== '--dry-run'), {
         config: { type: 'string' }, log: { type: 'string' }, key: { type: 'string' }, file: { type: 'string' }, format: { type: 'string' }, out: { type: 'string' },
+        before: { type: 'string' },
       });
       if (sub === 'verify' && values.file !== undefined) {
         const report = await verifyExportFile(values.file, required(values, 'key'));
@@ -176,13 +182,18 @@ export async function main(argv: string[], out: (line: string) => void = console
           await exportToFile(configPath, { format, log, out: values.out });
           return 0;
         }
+        case 'archive': {
+          if (!dryRun && values.out === undefined) throw new UsageError('audit archive needs --out <file> (or --dry-run)');
+          for (const line of formatArchive(await archive(configPath, { out: values.out, before: values.before, dryRun }), dryRun)) out(line);
+          return 0;
+        }
         case 'verify': {
           const report = await verify(configPath, { log, key: values.key });
           for (const line of formatReport(report)) out(line);
           return report.ok ? 0 : 1;
         }
         default:
-          throw new UsageError(sub ? `unknown audit command "${sub}"` : 'audit needs a command: key, checkpoint, logs, verify or export');
+          throw new UsageError(sub ? `unknown audit command "${sub}"` : 'audit needs a command: key, checkpoint, logs, verify, export or archive');
       }
     }
     case 'help':

@@ -34,6 +34,20 @@ export interface HubConfig {
     readonly keyName: string;
     readonly checkpointRecords: number;
     readonly checkpointSeconds: number;
+    /** Records are kept this many days (3 years is the floor), then archived to a verifiable export and removed. */
+    readonly retentionDays: number;
+    /** Thresholds of the anomaly flags auditors see (auditAnomalies). */
+    readonly anomalies: {
+      /** Flag a grant's daily volume above `volumeFactor` × its expected daily volume. */
+      readonly volumeFactor: number;
+      /** Working hours (HH:MM-HH:MM, deployment time zone) on working days; access outside them is flagged. */
+      readonly workingHours: string;
+      /** Flag a system or operator refused at least this many times in one day. */
+      readonly refusalsPerDay: number;
+      /** Flag a subject read under at least this many unrelated purposes within `purposeWindowDays`. */
+      readonly unrelatedPurposes: number;
+      readonly purposeWindowDays: number;
+    };
   };
   /** Full reload of grants and catalogue even without a signalled change (catches edits made outside the hub). */
   readonly grants: { readonly refreshSeconds: number };
@@ -116,6 +130,19 @@ export const configSchema: JsonSchema = {
         keyName: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$', default: 'yiwang-hub' },
         checkpointRecords: { type: 'integer', minimum: 1, maximum: 10000000, default: 10000 },
         checkpointSeconds: { type: 'number', minimum: 0.1, maximum: 86400, default: 10 },
+        retentionDays: { type: 'integer', minimum: 1096, maximum: 36600, default: 1096 },
+        anomalies: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            volumeFactor: { type: 'number', exclusiveMinimum: 1, maximum: 1000, default: 3 },
+            workingHours: { type: 'string', pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-4]):[0-5][0-9]$', default: '08:30-18:00' },
+            refusalsPerDay: { type: 'integer', minimum: 2, maximum: 100000, default: 10 },
+            unrelatedPurposes: { type: 'integer', minimum: 2, maximum: 100, default: 3 },
+            purposeWindowDays: { type: 'integer', minimum: 1, maximum: 366, default: 30 },
+          },
+        },
       },
     },
     grants: {

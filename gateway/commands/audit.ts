@@ -9,8 +9,8 @@ import { pipeline } from 'node:stream/promises';
 import { createInterface } from 'node:readline';
 import { MongoClient, type Db } from 'mongodb';
 import {
-  appendAdmin, CHECKPOINTS_COLLECTION, exportTrail, listLogs, noteSigner, parseVerifierKey, verifyExport, verifyTrail,
-  type CheckpointDoc, type ExportFormat, type TrailReport,
+  appendAdmin, archiveTrail, CHECKPOINTS_COLLECTION, exportTrail, retentionCutoff, RetentionError, listLogs, noteSigner, parseVerifierKey, verifyExport, verifyTrail,
+  type ArchiveResult, type CheckpointDoc, type ExportFormat, type TrailReport,
 } from '../../audit/index.ts';
 import { loadConfig, readSigningKey, type HubConfig } from '../config.ts';
 
@@ -75,4 +75,36 @@ export async function verifyExportFile(file: string, key: string): Promise<Trail
   const verifier = parseVerifierKey(key);
   const lines = createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity });
   return verifyExport(lines, verifier);
+}
+
+/**
+ * Archives the records past the retention period (`audit.retentionDays`, 3 years at least) to a
+ * verifiable JSONL file, then removes them. `before` may move the cut-off earlier, never later.
+ */
+export async function archive(configPath: string, options: { out?: string | undefined; before?: string | undefined; dryRun: boolean; now?: Date }): Promise<ArchiveResult> {
+  const config = await loadConfig(configPath);
+  const cutoff = retentionCutoff(options.now ?? new Date(), config.audit.retentionDays);
+  let before = cutoff;
+  if (options.before !== undefined) {
+    const asked = new Date(options.before);
+    if (!/^\d{4}-\d{2}-\d{2}/.test(options.before) || Number.isNaN(asked.getTime())) throw new RetentionError(`--before must be an ISO date or date-time, got "${options.before}"`);
+    if (asked > cutoff) {
+      throw new RetentionError(`records are kept ${config.audit.retentionDays} days (audit.retentionDays; 3 years at least): --before must be ${cutoff.toISOString()} or earlier`);
+    }
+    before = asked;
+  }
+  if (!options.dryRun && !options.out) throw new RetentionError('archive needs --out <file> (or --dry-run)');
+  const verifier = parseVerifierKey(noteSigner(config.audit.keyName, await readSigningKey(config)).verifierKey);
+  return withDb(config, (db) => archiveTrail(db, {
+    before, out: options.out ?? '', verifier, actor: `cli:${userInfo().username}`, role: 'cli', dryRun: options.dryRun,
+  }));
+}
+
+export function formatArchive(result: ArchiveResult, dryRun: boolean): string[] {
+  const lines = result.logs.map((l) => `${dryRun ? 'would archive' : 'archived'}\t${l.log}\trecords ${l.from}–${l.to - 1} (${l.to - l.from})`);
+  for (const s of result.skipped) lines.push(`kept\t${s.log}\t${s.reason}`);
+  if (result.logs.length === 0) lines.push('nothing to archive: no log has records past the retention period up to a signed checkpoint');
+  else if (dryRun) lines.push(`${result.records} records would be archived`);
+  else lines.push(`${result.records} records archived to ${result.file} (sha256 ${result.sha256}) and removed; verify it with: hub audit verify --file ${result.file} --key <verifier key>`);
+  return lines;
 }

@@ -45,3 +45,51 @@ describe('RFC 6962 Merkle tree', () => {
     }
   });
 });
+
+describe('a tree whose first leaves were archived (retention)', () => {
+  /** The leaves from `base` on, and the frontier of the first `base` standing in for the rest. */
+  function pruned(base: number) {
+    const f = new Frontier();
+    for (let i = 0; i < base; i++) f.append(leaves[i]!);
+    const rest: typeof leaves = [];
+    for (let i = base; i < leaves.length; i++) rest[i] = leaves[i]!;
+    return { frontier: f, rest, known: f.known() };
+  }
+
+  it('restores a frontier from its nodes, which keeps growing to the same roots', () => {
+    for (let base = 0; base <= 20; base++) {
+      const { frontier } = pruned(base);
+      const restored = Frontier.restore(frontier.nodes());
+      expect(restored.size).toBe(base);
+      for (let n = base; n < leaves.length; n++) restored.append(leaves[n]!);
+      expect(restored.root().equals(rootOf(leaves)), `base ${base}`).toBe(true);
+    }
+  });
+
+  it('refuses nodes that are not a frontier', () => {
+    const h = leaves[0]!;
+    expect(() => Frontier.restore([{ hash: h, size: 3 }])).toThrow('not a frontier');
+    expect(() => Frontier.restore([{ hash: h, size: 2 }, { hash: h, size: 2 }])).toThrow('not a frontier');
+    expect(() => Frontier.restore([{ hash: h.subarray(0, 31), size: 1 }])).toThrow('not a frontier');
+  });
+
+  it('gives the same roots, inclusion and consistency proofs for every size, index and pair from the cut on', () => {
+    for (let base = 1; base <= 24; base++) {
+      const { rest, known } = pruned(base);
+      for (let size = base; size <= 32; size++) {
+        expect(rootOf(rest, 0, size, known).equals(rootOf(leaves, 0, size)), `root ${size} after ${base}`).toBe(true);
+        for (let i = base; i < size; i++) {
+          expect(inclusionProof(rest, i, size, known), `leaf ${i} of ${size} after ${base}`).toEqual(inclusionProof(leaves, i, size));
+        }
+        for (let older = base; older <= size; older++) {
+          expect(consistencyProof(rest, older, size, known), `${older}→${size} after ${base}`).toEqual(consistencyProof(leaves, older, size));
+        }
+      }
+    }
+  });
+
+  it('says the leaves are archived when a proof would need one of them', () => {
+    const { rest, known } = pruned(8);
+    expect(() => inclusionProof(rest, 3, 12, known)).toThrow('leaf 2 is archived');
+  });
+});
