@@ -4,7 +4,7 @@
  * tail, a forged or altered checkpoint, a checkpoint that does not extend the one before.
  */
 import type { Db } from 'mongodb';
-import { archivedPrefix, CHECKPOINTS_COLLECTION, LOGS_COLLECTION, recordLeaf, type CheckpointDoc } from './log.ts';
+import { archivedPrefix, canonicalBytes, CHECKPOINTS_COLLECTION, LOGS_COLLECTION, recordLeaf, type CheckpointDoc } from './log.ts';
 import { consistencyProof, Frontier, inclusionProof, type Hash } from './merkle.ts';
 import { openNote, parseCheckpointText, type NoteVerifier } from './note.ts';
 import type { EvidenceBlock } from './record.ts';
@@ -222,15 +222,21 @@ export async function verifyTrail(db: Db, verifier: NoteVerifier, only?: string)
   return { ok: reports.every((r) => r.problems.length === 0), logs: reports };
 }
 
-/** The inclusion proof of record `seq` in the latest checkpoint that covers it. */
-export async function proveRecord(db: Db, log: string, seq: number): Promise<{ checkpoint: string; size: number; leaf: string; proof: string[] } | null> {
+/** The inclusion proof of record `seq` in the latest checkpoint that covers it, with the canonical JSON its leaf hashes. */
+export async function proveRecord(db: Db, log: string, seq: number): Promise<{ checkpoint: string; size: number; leaf: string; proof: string[]; record: string } | null> {
   const checkpoint = await db.collection<CheckpointDoc>(CHECKPOINTS_COLLECTION).find({ log, size: { $gt: seq } }, { projection: { _id: 0 } }).sort({ size: -1 }).limit(1).next();
   if (!checkpoint) return null;
   const content = await readLog(db, log);
   const leaf = content.leaves[seq];
   if (!leaf || completeUpTo(content) < checkpoint.size) return null;
   const proof = inclusionProof(content.leaves, seq, checkpoint.size, content.frontier.known());
-  return { checkpoint: checkpoint.note, size: checkpoint.size, leaf: leaf.toString('base64'), proof: proof.map((h) => h.toString('base64')) };
+  const block = await db.collection<EvidenceBlock>(ACCESS_COLLECTION).find({ log, seq: { $lte: seq } }, { projection: { _id: 0, records: 1 } }).sort({ seq: -1 }).limit(1).next();
+  const stored = block?.records.find((r) => r.seq === seq);
+  if (!stored) return null;
+  return {
+    checkpoint: checkpoint.note, size: checkpoint.size, leaf: leaf.toString('base64'), proof: proof.map((h) => h.toString('base64')),
+    record: canonicalBytes(stored).toString('utf8'),
+  };
 }
 
 /** The consistency proof between two checkpoint sizes of a log (both at or after its archived prefix). */

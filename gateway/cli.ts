@@ -53,7 +53,7 @@ Commands:
                                         them; run it from cron. What remains still verifies
   help                                  Show this text
 
-Environment: MONGODB_URI, MONGODB_DATABASE, HOST, PORT, HUB_SUBJECT_KEY, LOG_LEVEL override the config file.`;
+Environment: MONGODB_URI, MONGODB_DATABASE, HOST, PORT, HUB_SUBJECT_KEY, HUB_AUDIT_KEY, LOG_LEVEL override the config file.`;
 
 class UsageError extends Error {}
 

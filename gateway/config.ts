@@ -7,6 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseWorkingHours } from '../audit/anomalies.ts';
 import { createAjv, readYamlFile, ValidationError, toViolations, type JsonSchema } from '../schema/index.ts';
 
 export interface HubConfig {
@@ -230,6 +231,11 @@ export function parseConfig(raw: unknown, where: string, baseDir: string, env: N
   const config = data as unknown as Omit<HubConfig, 'baseDir' | 'applications'> & { applications: { deadlineWorkingDays: number; calendar?: string } };
   if (!validTimeZone(config.timeZone)) {
     throw new ValidationError([{ where, path: '/timeZone', rule: 'timeZone', message: `"${config.timeZone}" is not an IANA time zone (e.g. Asia/Shanghai)` }]);
+  }
+  try {
+    parseWorkingHours(config.audit.anomalies.workingHours);
+  } catch (error) {
+    throw new ValidationError([{ where, path: '/audit/anomalies/workingHours', rule: 'workingHours', message: (error as Error).message }]);
   }
   return {
     ...config,

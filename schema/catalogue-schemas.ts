@@ -42,6 +42,8 @@ export const purposeSchema: JsonSchema = {
     resources: { type: 'array', items: code, minItems: 1, uniqueItems: true },
     validUntil: date,
     confidentialDays: { type: 'integer', minimum: 1, maximum: 36500 },
+    // Related service items share a theme (e.g. 出生一件事); a purpose without one is its own.
+    theme: { type: 'string', minLength: 1, maxLength: 100 },
   },
 };
 

@@ -41,6 +41,8 @@ export interface Purpose {
    * investigation), unless an auditor discloses them earlier.
    */
   readonly confidentialDays?: number;
+  /** Purposes sharing a theme (e.g. 出生一件事) are related: the MANY_PURPOSES anomaly counts themes. */
+  readonly theme?: string;
 }
 
 export interface Item {

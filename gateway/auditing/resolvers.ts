@@ -3,10 +3,13 @@
  * themselves recorded (the auditor is audited too); the subject's identifier is only ever hashed.
  */
 import {
-  auditStatistics, disclose, disclosed, getTrailRecord, listLogs, parseRecordId, parseVerifierKey, proveRecord, recordId, searchAdmin, searchTrail,
-  subjectHash, TrailCursorError, verifyTrail, type StatDimension, type StoredAccess, type TrailFilter,
+  auditAnomalies, auditStatistics, disclose, disclosed, getTrailRecord, listLogs, parseRecordId, parseVerifierKey, proveRecord, rangeProblem, recordId,
+  searchAdmin, searchTrail, subjectHash, TrailCursorError, verifyTrail,
+  type AnomalyFlag, type AnomalyKind, type ClassifiedItems, type StatDimension, type StoredAccess, type TrailFilter,
 } from '../../audit/index.ts';
+import { isWorkingDay } from '../../policies/index.ts';
 import { creditCodeProblem, idNumberProblem } from '../../schema/index.ts';
+import { getApplication, getGrant } from '../../store/index.ts';
 import type { HubContext } from '../context.ts';
 import { hubError } from '../errors.ts';
 import { reasonOrThrow } from '../management/applications.ts';
@@ -104,7 +107,7 @@ export const auditingResolvers = {
       const proof = await proveRecord(ctx.runtime.db, ref.log, ref.seq);
       return {
         record: accessNode(record),
-        proof: proof ? { checkpoint: proof.checkpoint, treeSize: proof.size, index: ref.seq, leafHash: proof.leaf, path: proof.proof } : null,
+        proof: proof ? { checkpoint: proof.checkpoint, treeSize: proof.size, index: ref.seq, leafHash: proof.leaf, canonicalRecord: proof.record, path: proof.proof } : null,
       };
     },
 
@@ -117,6 +120,34 @@ export const auditingResolvers = {
       const by: StatDimension[] = [...new Set<StatDimension>(args.by ?? ['department'])];
       await recordChange(ctx, { action: 'audit.statistics', target: `${args.from}..${args.to}`, after: { by } });
       return auditStatistics(ctx.runtime.db, args.from, args.to, by);
+    },
+
+    async auditAnomalies(_: unknown, args: { from: string; to: string; kinds?: AnomalyKind[] | null }, ctx: HubContext) {
+      requireAny(ctx, 'read', 'AuditTrail');
+      const problem = rangeProblem(args.from, args.to);
+      if (problem) throw bad(problem, problem.startsWith('from') ? 'from' : 'to');
+      const kinds = args.kinds ? [...new Set(args.kinds)] : null;
+      const { runtime } = ctx;
+      await recordChange(ctx, { action: 'audit.anomalies', target: `${args.from}..${args.to}`, after: { kinds } });
+      const classified = new Map<string, ClassifiedItems>();
+      for (const r of runtime.resources.values()) {
+        classified.set(r.code, {
+          sensitive: r.items.filter((i) => i.classification === 'sensitive').map((i) => i.name),
+          biometric: r.items.filter((i) => i.classification === 'biometric').map((i) => i.name),
+        });
+      }
+      const flags = await auditAnomalies(runtime.db, {
+        from: args.from,
+        to: args.to,
+        ...(kinds ? { kinds } : {}),
+        thresholds: runtime.config.audit.anomalies,
+        timeZone: runtime.config.timeZone,
+        isWorkingDay: (day) => isWorkingDay(runtime.calendar, day),
+        expectedDailyVolumes: (ids) => expectedDailyVolumes(ctx, ids),
+        classified,
+        themeOf: (purpose) => runtime.purposes.get(purpose)?.theme ?? purpose,
+      });
+      return flags.map(anomalyNode);
     },
 
     async auditLogs(_: unknown, _args: unknown, ctx: HubContext) {
@@ -173,6 +204,25 @@ export const auditingResolvers = {
     },
   },
 };
+
+/**
+ * A flag as the API shows it. `records(first)` is a method: graphql-js's default resolver calls it
+ * with the field's arguments, so the type needs no resolver map of its own.
+ */
+function anomalyNode(flag: AnomalyFlag) {
+  return { ...flag, records: (args: { first?: number | null }) => flag.records.slice(0, pageSize(args.first ?? 100, 100)).map(accessNode) };
+}
+
+/** The expected daily volume of each grant made from a sharing application (seeded grants have none). */
+async function expectedDailyVolumes(ctx: HubContext, ids: readonly string[]): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const id of ids) {
+    const grant = await getGrant(ctx.runtime.db, id);
+    const application = grant?.application ? await getApplication(ctx.runtime.db, grant.application) : null;
+    if (application) out.set(id, application.expectedDailyVolume);
+  }
+  return out;
+}
 
 function isHidden(ctx: HubContext, r: StoredAccess, now: number): boolean {
   const days = r.purpose ? ctx.runtime.purposes.get(r.purpose)?.confidentialDays : undefined;

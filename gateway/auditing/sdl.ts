@@ -79,6 +79,8 @@ type InclusionProof {
   index: Int!
   "base64 SHA-256(0x00 ‖ RFC 8785 canonical JSON of the stored record)"
   leafHash: String!
+  "the RFC 8785 canonical JSON of the stored record: the exact bytes the leaf hashes"
+  canonicalRecord: String!
   "RFC 6962 audit path, base64, bottom-up"
   path: [String!]!
 }
@@ -90,7 +92,17 @@ type AuditRecordWithProof {
 }
 
 type AuditProblem { kind: String! at: Int! detail: String! }
-type AuditLogReport { log: String! records: Int! checkpoints: Int! verifiedSize: Int! uncheckpointed: Int! problems: [AuditProblem!]! }
+type AuditLogReport {
+  log: String!
+  "records archived under the retention policy (sequence numbers below this); 0 if none"
+  archived: Int!
+  "records in the trail after the archived prefix"
+  records: Int!
+  checkpoints: Int!
+  verifiedSize: Int!
+  uncheckpointed: Int!
+  problems: [AuditProblem!]!
+}
 type AuditVerification { ok: Boolean! logs: [AuditLogReport!]! }
 
 enum StatDimension { department resource purpose decision }
@@ -103,6 +115,52 @@ type AuditStatistic {
   purpose: String
   decision: AccessDecision
   count: Int!
+}
+
+"""
+VOLUME: a grant's records of one day above audit.anomalies.volumeFactor × the expected daily volume of
+its sharing application. OFF_HOURS: records of one system and operator outside the working hours of
+a working day, or on a non-working day. REPEATED_REFUSALS: one system (operator null), or one
+operator of a system, refused refusalsPerDay times or more in a day. SENSITIVE_READ: records that
+served a sensitive or biometric item, or verified a biometric one, per day, system and resource.
+MANY_PURPOSES: one data subject served under unrelatedPurposes or more unrelated purposes (themes)
+within purposeWindowDays days.
+"""
+enum AnomalyKind { VOLUME OFF_HOURS REPEATED_REFUSALS SENSITIVE_READ MANY_PURPOSES }
+
+type AuditAnomaly {
+  kind: AnomalyKind!
+  "the day of a daily flag (YYYY-MM-DD, deployment time zone); null for MANY_PURPOSES"
+  day: String
+  "the days the flag covers, both included: its day, or the window of MANY_PURPOSES' reads"
+  from: String!
+  to: String!
+  grant: String
+  system: String
+  department: String
+  "REPEATED_REFUSALS: null on the system's flag; OFF_HOURS: the operator recorded (null if none)"
+  operator: String
+  resource: String
+  "keyed hash of the data subject (MANY_PURPOSES)"
+  subject: String
+  "MANY_PURPOSES: the purposes the subject was served under in the window"
+  purposes: [String!]!
+  "MANY_PURPOSES: their themes (unrelated purposes)"
+  themes: [String!]!
+  "SENSITIVE_READ: the resource's sensitive and biometric items"
+  items: [String!]!
+  "VOLUME: the grant's expected daily volume"
+  expectedDailyVolume: Int
+  "records (VOLUME, OFF_HOURS, SENSITIVE_READ), refusals (REPEATED_REFUSALS) or unrelated purposes (MANY_PURPOSES)"
+  count: Int!
+  "the smallest count that raises this flag"
+  threshold: Int!
+  "every record behind the flag"
+  recordCount: Int!
+  "ids of the first 100 records, oldest first"
+  recordIds: [ID!]!
+  "the first records, oldest first (at most 100)"
+  records(first: Int = 100): [AuditRecord!]!
 }
 
 type SubjectAccess {
@@ -131,6 +189,8 @@ extend type Query {
   auditLogs: [String!]!
   "Access records per day (from, to: YYYY-MM-DD, inclusive), grouped by the given dimensions, computed in the database."
   auditStatistics(from: String!, to: String!, by: [StatDimension!] = [department]): [AuditStatistic!]!
+  "Anomaly flags for auditors over days from..to (YYYY-MM-DD, inclusive, at most 366 days), each with its records; thresholds in audit.anomalies. Every query is recorded."
+  auditAnomalies(from: String!, to: String!, kinds: [AnomalyKind!]): [AuditAnomaly!]!
   "Verifies every log (or one) against its signed checkpoints: what is wrong, and where."
   verifyAuditTrail(log: String): AuditVerification!
   "Who used a data subject's records, when and why (portal only). Never operators, case numbers or systems."

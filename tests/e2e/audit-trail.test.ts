@@ -14,6 +14,7 @@ import {
   ACCESS_COLLECTION, CHECKPOINTS_COLLECTION, canonicalBytes, checkpointText, openNote, parseCheckpointText, parseVerifierKey,
   proveConsistency, proveRecord, signNote, verifyLog, verifyTrail, type Problem,
 } from '../../audit/index.ts';
+import { goVerify } from '../support/go-verifier.ts';
 import { ROOT, startTestHub, type TestHub } from '../support/hub.ts';
 
 let t: TestHub;
@@ -224,15 +225,3 @@ function cli(args: string[]): Promise<{ code: number | null; stdout: string; std
   });
 }
 
-function goVerify(request: object): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('go', ['run', '.'], { cwd: join(ROOT, 'tests/go-verifier'), stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, GOFLAGS: '-mod=mod' } });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 || out ? resolve(out.trim()) : reject(new Error(`go run failed: ${err}`))));
-    child.stdin.end(JSON.stringify(request));
-  });
-}

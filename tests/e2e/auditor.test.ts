@@ -3,8 +3,10 @@
  * data, when and why, through the citizen portal, with confidential purposes hidden until their
  * period ends or an auditor discloses them.
  */
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_COLLECTION, parseCheckpointText, verifyInclusion } from '../../audit/index.ts';
+import { goVerify } from '../support/go-verifier.ts';
 import { startTestHub, type GraphQLResponse, type TestHub } from '../support/hub.ts';
 
 let t: TestHub;
@@ -83,6 +85,16 @@ describe('the auditor', () => {
     expect(checkpoint.size).toBe(proof.treeSize);
     expect(verifyInclusion(Buffer.from(proof.leafHash, 'base64'), proof.index, proof.treeSize, proof.path.map((p) => Buffer.from(p, 'base64')), checkpoint.root)).toBe(true);
   });
+
+  it('gives an outside verifier all it needs: the record’s canonical JSON, its proof, the checkpoint and the public key (Go’s sumdb accepts them)', async () => {
+    const [first] = nodes(await t.query(t.people['auditor']!, SEARCH, { f: { caseId: 'CSYJS-A-1' } }));
+    const res = await t.query(t.people['auditor']!, 'query ($id: ID!) { auditRecord(id: $id) { record { caseId } proof { checkpoint index leafHash canonicalRecord path } } }', { id: first!.id });
+    const { record, proof } = res.body.data!['auditRecord'] as { record: { caseId: string }; proof: { checkpoint: string; index: number; leafHash: string; canonicalRecord: string; path: string[] } };
+    expect(JSON.parse(proof.canonicalRecord)).toMatchObject({ caseId: record.caseId, seq: proof.index });
+    expect(createHash('sha256').update(Buffer.of(0)).update(proof.canonicalRecord, 'utf8').digest('base64')).toBe(proof.leafHash);
+    const key = await (await fetch(new URL('/audit/key', t.url))).text();
+    expect(await goVerify({ key: key.trim(), checkpoint: proof.checkpoint, record: proof.canonicalRecord, index: proof.index, proof: proof.path })).toBe('ok');
+  }, 240_000);
 
   it('verifies the trail, and lists administrative changes', async () => {
     const res = await t.query(t.people['auditor']!, '{ verifyAuditTrail { ok logs { log records problems { kind } } } }');

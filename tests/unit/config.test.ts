@@ -42,6 +42,14 @@ describe('config', () => {
     expect(fails(() => parseConfig({ ...base, applications: { deadlineWorkingDays: 0 } }, 'hub.yaml', '/', {}))).toBe('hub.yaml: /applications/deadlineWorkingDays must be >= 1 (rule: minimum)');
   });
 
+  it('refuses working hours that end before they start, and a retention period under 3 years', () => {
+    const hours = (workingHours: string) => fails(() => parseConfig({ ...base, audit: { anomalies: { workingHours } } }, 'hub.yaml', '/', {}));
+    expect(hours('18:00-08:30')).toBe('hub.yaml: /audit/anomalies/workingHours working hours must be HH:MM-HH:MM with the start before the end, at most 24:00; got "18:00-08:30" (rule: workingHours)');
+    expect(hours('8:30-18:00')).toBe('hub.yaml: /audit/anomalies/workingHours must match pattern "^([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-4]):[0-5][0-9]$" (rule: pattern)');
+    expect(fails(() => parseConfig({ ...base, audit: { retentionDays: 365 } }, 'hub.yaml', '/', {}))).toBe('hub.yaml: /audit/retentionDays must be >= 1096 (rule: minimum)');
+    expect(parseConfig(base, 'hub.yaml', '/', {}).audit).toMatchObject({ retentionDays: 1096, anomalies: { workingHours: '08:30-18:00', volumeFactor: 3 } });
+  });
+
   it('lets the environment override the file', () => {
     const c = parseConfig(base, 'hub.yaml', '/etc/hub', { MONGODB_URI: 'mongodb://db:27017', MONGODB_DATABASE: 'prod', PORT: '8080', HOST: '0.0.0.0', LOG_LEVEL: 'warn' });
     expect(c.mongodb.uri).toBe('mongodb://db:27017');
