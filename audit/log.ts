@@ -150,25 +150,29 @@ export class EvidenceLog {
     return this.#frontier.size;
   }
 
-  /** Signs and stores a checkpoint of the durable prefix, if it grew. */
+  /** Signs and stores a checkpoint of the durable prefix, if it grew. One at a time. */
   checkpoint(): Promise<void> {
-    this.#signing ??= (async () => {
-      try {
-        const size = this.#frontier.size;
-        if (!this.#signer || (size === this.#checkpointed && this.latest)) return;
-        const root = this.#frontier.root();
-        const note = signNote(this.#signer, checkpointText({ origin: this.origin, size, root }));
-        const doc: CheckpointDoc = { log: this.origin, size, root: root.toString('base64'), note, at: new Date() };
-        await this.#db.collection<CheckpointDoc>(CHECKPOINTS_COLLECTION).insertOne({ ...doc }, { writeConcern: { w: 'majority', journal: true } });
-        this.latest = doc;
-        this.#checkpointed = size;
-      } catch (error) {
-        this.#onError?.(error);
-      } finally {
-        this.#signing = undefined;
-      }
-    })();
+    // Cleared in `finally` of the stored promise, never inside the work itself: work that returns
+    // before its first await would clear the slot before it is assigned, leaving it set for good.
+    this.#signing ??= this.#sign().finally(() => {
+      this.#signing = undefined;
+    });
     return this.#signing;
+  }
+
+  async #sign(): Promise<void> {
+    try {
+      const size = this.#frontier.size;
+      if (!this.#signer || (size === this.#checkpointed && this.latest)) return;
+      const root = this.#frontier.root();
+      const note = signNote(this.#signer, checkpointText({ origin: this.origin, size, root }));
+      const doc: CheckpointDoc = { log: this.origin, size, root: root.toString('base64'), note, at: new Date() };
+      await this.#db.collection<CheckpointDoc>(CHECKPOINTS_COLLECTION).insertOne({ ...doc }, { writeConcern: { w: 'majority', journal: true } });
+      this.latest = doc;
+      this.#checkpointed = size;
+    } catch (error) {
+      this.#onError?.(error);
+    }
   }
 
   async close(): Promise<void> {

@@ -4,7 +4,7 @@
  */
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { ACCESS_COLLECTION, AuditUnavailableError, AuditWriter, ensureAuditIndexes, searchAccess, subjectHash, type AccessRecord } from '../../audit/index.ts';
+import { ACCESS_COLLECTION, AuditUnavailableError, AuditWriter, ensureAuditIndexes, EvidenceLog, noteSigner, searchAccess, subjectHash, type AccessRecord } from '../../audit/index.ts';
 import { testDatabase, type TestDatabase } from '../support/mongo.ts';
 
 let t: TestDatabase;
@@ -79,6 +79,38 @@ describe('audit writer', () => {
     expect(errors).toEqual([2]);
     await writer.close();
     await expect(writer.append(record(5003))).rejects.toBeInstanceOf(AuditUnavailableError);
+  });
+});
+
+describe('checkpoints', () => {
+  it('keeps signing as the log grows after a checkpoint that found nothing new', async () => {
+    // Regression: a checkpoint with nothing new returned before its first await, and the settled
+    // promise stayed as "signing in progress": the log was never checkpointed again.
+    const log = new EvidenceLog(t.db, { origin: 'unit/checkpoints/1', signer: noteSigner('unit', 'c3'.repeat(32)), checkpointRecords: 1_000_000, checkpointSeconds: 3600 });
+    const writer = new AuditWriter(t.db, { log, writeConcern: { w: 1 } });
+    await log.checkpoint();
+    expect(log.latest?.size).toBe(0);
+    await log.checkpoint(); // nothing new
+    await writer.appendMany([record(1), record(2), record(3)]);
+    await log.checkpoint();
+    expect(log.latest?.size).toBe(3);
+    await writer.append(record(4));
+    await writer.close(); // closing signs the last checkpoint
+    expect(log.latest?.size).toBe(4);
+  });
+
+  it('signs on its timer when records were added since the last checkpoint', async () => {
+    const log = new EvidenceLog(t.db, { origin: 'unit/checkpoints/2', signer: noteSigner('unit', 'c3'.repeat(32)), checkpointRecords: 1_000_000, checkpointSeconds: 0.1 });
+    const writer = new AuditWriter(t.db, { log, writeConcern: { w: 1 } });
+    const until = async (size: number) => {
+      for (let i = 0; i < 100 && log.latest?.size !== size; i++) await new Promise((r) => setTimeout(r, 50));
+      return log.latest?.size;
+    };
+    expect(await until(0)).toBe(0);
+    await new Promise((r) => setTimeout(r, 250)); // ticks with nothing new
+    await writer.appendMany([record(1), record(2)]);
+    expect(await until(2)).toBe(2);
+    await writer.close();
   });
 });
 
