@@ -4,7 +4,6 @@
  * sumdb/note and sumdb/tlog packages accept, and verification that says what was tampered with
  * and where, for each kind of tampering, done directly in MongoDB.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,8 +13,9 @@ import {
   ACCESS_COLLECTION, CHECKPOINTS_COLLECTION, canonicalBytes, checkpointText, openNote, parseCheckpointText, parseVerifierKey,
   proveConsistency, proveRecord, signNote, verifyLog, verifyTrail, type Problem,
 } from '../../audit/index.ts';
+import { runHub as cli } from '../support/cli.ts';
 import { goVerify } from '../support/go-verifier.ts';
-import { ROOT, startTestHub, type TestHub } from '../support/hub.ts';
+import { startTestHub, type TestHub } from '../support/hub.ts';
 
 let t: TestHub;
 let log: string;
@@ -213,15 +213,4 @@ function records0Seq(seq: number): number {
   return block['seq'] as number;
 }
 
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(ROOT, 'gateway/cli.ts'), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 

@@ -10,22 +10,13 @@ import { generateDemoData } from '../../demo/data.ts';
 import { startDepartments, type DepartmentSystems } from '../../demo/environment.ts';
 import { Authenticator, hashToken } from '../../gateway/credentials.ts';
 import { copyDemoCatalogue } from '../support/catalogue.ts';
+import { runHub, type CliResult } from '../support/cli.ts';
 import { DEMO_CATALOGUE, postGraphQL, ROOT } from '../support/hub.ts';
 import { testDatabase, type TestDatabase } from '../support/mongo.ts';
 
-interface Result { code: number | null; stdout: string; stderr: string }
+type Result = CliResult;
+const hub = runHub;
 
-function hub(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(ROOT, 'gateway/cli.ts'), ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 const noStack = (r: Result) => expect(`${r.stdout}${r.stderr}`).not.toMatch(/\n\s+at .+:\d+:\d+/);
 

@@ -3,7 +3,6 @@
  * to an export that verifies by itself, then removed, and what remains still verifies, with proofs.
  * A log is cut only at a signed checkpoint; a second archive starts from the first one's frontier.
  */
-import { spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,7 +15,8 @@ import {
   noteSigner, parseCheckpointText, parseVerifierKey, proveRecord, retentionCutoff, verifyExport, verifyInclusion, verifyTrail,
   type AccessRecord, type LogDoc, type TrailReport,
 } from '../../audit/index.ts';
-import { ROOT, DEMO_CATALOGUE } from '../support/hub.ts';
+import { runHub as cli } from '../support/cli.ts';
+import { DEMO_CATALOGUE } from '../support/hub.ts';
 import { testDatabase, type TestDatabase } from '../support/mongo.ts';
 
 const DAY = 86_400_000;
@@ -184,15 +184,6 @@ describe('hub audit archive (CLI)', () => {
   let configPath: string;
   let cliLog: EvidenceLog;
 
-  const cli = (args: string[]) => new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, [join(ROOT, 'gateway/cli.ts'), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
 
   beforeAll(async () => {
     cliDb = await testDatabase('retention_cli');
