@@ -175,8 +175,10 @@ export class EvidenceLog {
     }
   }
 
+  /** Stops the timer and signs the last checkpoint (after one still being signed, which may cover less). */
   async close(): Promise<void> {
     if (this.#timer) clearInterval(this.#timer);
+    await this.#signing;
     await this.checkpoint();
   }
 }

@@ -5,6 +5,15 @@
  * write, one index entry per block, and a natural unit for the signed chain to come. If MongoDB
  * refuses the write, every waiting append rejects with AuditUnavailableError, and the caller serves
  * no data.
+ *
+ * Crash safety: blocks are written in sequence order, one write at a time (a write carries up to
+ * `maxInFlight` blocks as one ordered insert), and a failed write is settled (its blocks found
+ * landed, or replaced by fillers) before the next one goes out. Whenever the process dies, the log
+ * in MongoDB is therefore a gap-free prefix: every block of it was acknowledged, or was the last
+ * write, which lands whole, in part from its start (ordered), or not at all. Concurrent writes
+ * would not give this: a server may apply a later block and never the earlier one of a client
+ * that died (MongoDB interrupts a disconnected client's operations; a network reorders), leaving
+ * a gap that nothing fills and that verification rightly reports as deleted records.
  */
 import type { Collection, Db, WriteConcern } from 'mongodb';
 import { EvidenceLog, newOrigin, recordLeaf } from './log.ts';
@@ -22,7 +31,10 @@ export class AuditUnavailableError extends Error {
 export interface AuditWriterOptions {
   /** Most records per evidence block, i.e. per write (default 1024). */
   readonly maxBatch?: number;
-  /** Batches in flight at once (default 2). */
+  /**
+   * Blocks per write (default 2): when more than `maxBatch` records wait, one ordered insert carries
+   * up to this many blocks. Writes never overlap (see above), so this is what keeps a backlog moving.
+   */
   readonly maxInFlight?: number;
   /** Write concern for evidence (default majority, journaled). */
   readonly writeConcern?: WriteConcern;
@@ -77,9 +89,13 @@ export class AuditWriter {
   readonly #writeConcern: WriteConcern;
   readonly #onError: AuditWriterOptions['onError'];
   #queue: Pending[] = [];
-  #inFlight = 0;
+  /** A write (and, if it failed, the settling of its blocks) is under way; the next waits for it. */
+  #writing = false;
   #scheduled = false;
   #closed = false;
+  #closing = false;
+  /** Ends the pause between attempts to settle a failed block (on close). */
+  #wake: (() => void) | undefined;
   #idle: Array<() => void> = [];
   readonly #deadlineMs: number;
   #sweeper: NodeJS.Timeout | undefined;
@@ -99,29 +115,6 @@ export class AuditWriter {
   }
 
   readonly log: EvidenceLog;
-
-  /**
-   * Writes the filler of a failed block until it is durable (or the original turns out to have
-   * landed after all), so the log has no gap.
-   */
-  #fill(seq: number, count: number, original: Buffer[]): void {
-    const attempt = async (): Promise<void> => {
-      try {
-        const landed = await this.#collection.findOne({ log: this.log.origin, seq }, { projection: { _id: 1 } });
-        if (landed) {
-          this.log.durable(seq, original);
-          return;
-        }
-        const filler = fillerBlock(this.log.origin, seq, count);
-        await this.#collection.insertOne(filler.doc, { writeConcern: this.#writeConcern });
-        this.log.durable(seq, filler.leaves);
-      } catch (error) {
-        this.#onError?.(error, 0);
-        setTimeout(() => void attempt(), 1000).unref();
-      }
-    };
-    void attempt();
-  }
 
   /** The write concern evidence is written with (the readiness probe uses the same). */
   get writeConcern(): WriteConcern {
@@ -186,53 +179,106 @@ export class AuditWriter {
   readonly #inFlightPending = new Set<Pending>();
 
   #drain(): void {
-    while (this.#queue.length > 0 && this.#inFlight < this.#maxInFlight) {
+    if (this.#writing || this.#queue.length === 0) return;
+    const blocks: Array<{ seq: number; batch: Pending[]; doc: EvidenceBlock; leaves: Buffer[] }> = [];
+    for (let i = 0; i < this.#maxInFlight && this.#queue.length > 0; i++) {
       const batch = this.#queue.splice(0, this.#maxBatch);
-      this.#inFlight++;
-      for (const p of batch) this.#inFlightPending.add(p);
       const seq = this.log.reserve(batch.length);
-      const { doc, leaves } = block(this.log.origin, seq, batch.map((p) => p.record));
-      this.#collection
-        .insertOne(doc, { writeConcern: this.#writeConcern })
-        .then(
-          () => {
-            this.log.durable(seq, leaves);
-            this.written += batch.length;
-            this.failingSince = null;
-            for (const p of batch) {
-              if (p.settled) continue;
-              p.settled = true;
-              p.resolve();
-            }
-          },
-          (error: unknown) => {
-            this.failingSince ??= Date.now();
-            this.#onError?.(error, batch.length);
-            this.#fill(seq, batch.length, leaves);
-            const e = new AuditUnavailableError({ cause: error });
-            for (const p of batch) {
-              if (p.settled) continue;
-              p.settled = true;
-              p.reject(e);
-            }
-          },
-        )
-        .finally(() => {
-          for (const p of batch) this.#inFlightPending.delete(p);
-          this.#inFlight--;
-          if (this.#queue.length > 0) this.#drain();
-          else if (this.#inFlight === 0) for (const done of this.#idle.splice(0)) done();
+      blocks.push({ seq, batch, ...block(this.log.origin, seq, batch.map((p) => p.record)) });
+    }
+    this.#writing = true;
+    const pending = blocks.flatMap((b) => b.batch);
+    for (const p of pending) this.#inFlightPending.add(p);
+    void this.#write(blocks).catch((error: unknown) => this.#onError?.(error, 0)).finally(() => {
+      for (const p of pending) this.#inFlightPending.delete(p);
+      this.#writing = false;
+      if (this.#queue.length > 0) this.#drain();
+      else for (const done of this.#idle.splice(0)) done();
+    });
+  }
+
+  /** One write of consecutive blocks; on failure, settles every block of it before returning. */
+  async #write(blocks: ReadonlyArray<{ seq: number; batch: Pending[]; doc: EvidenceBlock; leaves: Buffer[] }>): Promise<void> {
+    try {
+      // Ordered: the server applies the blocks in sequence and stops at the first it cannot.
+      await this.#collection.insertMany(blocks.map((b) => b.doc), { ordered: true, writeConcern: this.#writeConcern });
+    } catch (error) {
+      this.failingSince ??= Date.now();
+      const count = blocks.reduce((n, b) => n + b.batch.length, 0);
+      this.#onError?.(error, count);
+      const e = new AuditUnavailableError({ cause: error });
+      for (const b of blocks) {
+        for (const p of b.batch) {
+          if (p.settled) continue;
+          p.settled = true;
+          p.reject(e);
+        }
+      }
+      // Which blocks landed is unknown: settle each, in order, before anything else is written
+      // (on close, up to the first that cannot be: what follows it stays out, so no gap opens).
+      for (const b of blocks) if (!(await this.#settle(b.seq, b.batch.length, b.leaves))) break;
+      return;
+    }
+    for (const b of blocks) {
+      this.log.durable(b.seq, b.leaves);
+      this.written += b.batch.length;
+    }
+    this.failingSince = null;
+    for (const b of blocks) {
+      for (const p of b.batch) {
+        if (p.settled) continue;
+        p.settled = true;
+        p.resolve();
+      }
+    }
+  }
+
+  /**
+   * After a failed write: the block at `seq` is either there (it landed after all, or a filler of an
+   * earlier attempt did) or is replaced by a filler of `aborted` records, retried until one is
+   * durable, so the log has no gap; its leaves are taken from what is stored. Each attempt waits a
+   * little first (100 ms, doubling up to 1 s), giving a write the server is still applying time to
+   * land. Once the writer is closing, a failed attempt is the last (false): the block is then left
+   * as it is, missing or not.
+   */
+  async #settle(seq: number, count: number, original: Buffer[]): Promise<boolean> {
+    for (let wait = 100; ; wait = Math.min(wait * 2, 1000)) {
+      if (!this.#closing) {
+        await new Promise<void>((resolve) => {
+          this.#wake = resolve;
+          setTimeout(resolve, wait).unref();
         });
+        this.#wake = undefined;
+      }
+      try {
+        const landed = await this.#collection.findOne({ log: this.log.origin, seq }, { projection: { _id: 0, leaves: 1 } });
+        if (landed) {
+          this.log.durable(seq, landed.leaves?.length === count ? landed.leaves.map((l) => Buffer.from(l, 'base64')) : original);
+          return true;
+        }
+        const filler = fillerBlock(this.log.origin, seq, count);
+        await this.#collection.insertOne(filler.doc, { writeConcern: this.#writeConcern });
+        this.log.durable(seq, filler.leaves);
+        return true;
+      } catch (error) {
+        this.#onError?.(error, 0);
+        if (this.#closing) {
+          this.#onError?.(new Error(`closing with records ${seq}–${seq + count - 1} of log ${this.log.origin} neither confirmed nor replaced by a filler`), 0);
+          return false;
+        }
+      }
     }
   }
 
   /** Waits until nothing is queued or in flight. */
   async flush(): Promise<void> {
-    if (this.#queue.length === 0 && this.#inFlight === 0) return;
+    if (this.#queue.length === 0 && !this.#writing) return;
     await new Promise<void>((resolve) => this.#idle.push(resolve));
   }
 
   async close(): Promise<void> {
+    this.#closing = true;
+    this.#wake?.();
     await this.flush();
     this.#closed = true;
     await this.log.close();

@@ -26,6 +26,7 @@ export interface HubConfig {
   };
   readonly audit: {
     readonly maxBatch: number;
+    /** Blocks per write: writes go out one at a time, in sequence order, so a crash leaves a gap-free log. */
     readonly maxInFlight: number;
     readonly writeConcern: 'majority' | 1;
     readonly deadlineMs: number;
