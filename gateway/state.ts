@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import type { AnyBulkWriteOperation, Db, Document } from 'mongodb';
 import { appendAdmin, lastAdmin } from '../audit/index.ts';
 import type { Catalogue } from '../schema/index.ts';
-import { ensureGrantIndexes, ensureResourceIndexes, seedGrants, syncResourcesFromFiles } from '../store/index.ts';
+import { ensureGrantIndexes, ensureResourceIndexes, retryOnDuplicate, seedGrants, syncResourcesFromFiles } from '../store/index.ts';
 
 export const COLLECTIONS = {
   departments: 'departments',
@@ -18,8 +18,10 @@ export const COLLECTIONS = {
 
 async function replaceAll(db: Db, name: string, key: string, docs: readonly Document[]): Promise<void> {
   const collection = db.collection(name);
+  // Unique, so that hubs starting at once cannot both insert an entry; the loser's upsert is repeated.
+  await collection.createIndex({ [key]: 1 }, { name: `${key}_unique`, unique: true });
   const ops: AnyBulkWriteOperation[] = docs.map((d) => ({ replaceOne: { filter: { [key]: d[key] }, replacement: { ...d }, upsert: true } }));
-  if (ops.length > 0) await collection.bulkWrite(ops, { ordered: true });
+  if (ops.length > 0) await retryOnDuplicate(() => collection.bulkWrite(ops, { ordered: true }));
   await collection.deleteMany({ [key]: { $nin: docs.map((d) => d[key]) } });
 }
 

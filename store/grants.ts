@@ -8,6 +8,7 @@ import { assertGrantRules } from '../policies/index.ts';
 import type { Grant, GrantStatus } from '../schema/index.ts';
 import { paginate, type Page } from './pagination.ts';
 import { changeVersioned, DURABLE, type HistoryInput } from './versioned.ts';
+import { retryOnDuplicate } from './duplicates.ts';
 
 export const GRANTS = 'grants';
 
@@ -76,7 +77,7 @@ export async function seedGrants(db: Db, grants: readonly Grant[], providerOf: (
     assertGrantRules(grant);
     const entry = { at: new Date(), actor: 'config', role: 'config', department: null, action: 'seed', reason: g.reason ?? 'grants file', version };
     const replaced = await collection.updateOne({ id: g.id, version: { $lt: version } }, { $set: grant, $push: { history: entry } }, DURABLE);
-    const inserted = await collection.updateOne({ id: g.id }, { $setOnInsert: { ...grant, history: [entry] } }, { upsert: true, ...DURABLE });
+    const inserted = await retryOnDuplicate(() => collection.updateOne({ id: g.id }, { $setOnInsert: { ...grant, history: [entry] } }, { upsert: true, ...DURABLE }));
     if (replaced.modifiedCount > 0) updated.push(g.id);
     if (inserted.upsertedCount > 0) seeded.push(g.id);
   }

@@ -14,3 +14,4 @@ export { SlotStore, QuotaCounter, AttemptCounter, SLOT_COLLECTION, MARK_COLLECTI
 export {
   RESOURCES, ensureResourceIndexes, syncResourcesFromFiles, loadResources, getResource, insertResource, replaceResource, definitionOf, type StoredResource,
 } from './resources.ts';
+export { retryOnDuplicate } from './duplicates.ts';

@@ -6,6 +6,7 @@
 import type { Collection, Db } from 'mongodb';
 import type { Resource } from '../schema/index.ts';
 import { changeVersioned, DURABLE, type HistoryInput } from './versioned.ts';
+import { retryOnDuplicate } from './duplicates.ts';
 
 export const RESOURCES = 'resources';
 
@@ -44,7 +45,7 @@ export async function syncResourcesFromFiles(db: Db, resources: readonly Resourc
     if (old?.origin === 'api') continue;
     if (old && JSON.stringify(definitionOf(old)) === JSON.stringify(r)) continue;
     const doc: StoredResource = { ...r, id: r.code, version: (old?.version ?? 0) + 1, origin: 'file' };
-    await collection.replaceOne({ code: r.code }, doc, { upsert: true, ...DURABLE });
+    await retryOnDuplicate(() => collection.replaceOne({ code: r.code }, doc, { upsert: true, ...DURABLE }));
     changed.push(r.code);
   }
   const inFiles = new Set(resources.map((r) => r.code));

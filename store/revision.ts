@@ -12,6 +12,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Db } from 'mongodb';
+import { retryOnDuplicate } from './duplicates.ts';
 
 export const STATE_COLLECTION = 'hub_state';
 const REVISION_ID = 'revision';
@@ -26,11 +27,11 @@ interface RevisionDoc {
 
 /** Signals a change to every instance (call after the change itself is durable). */
 export async function bumpRevision(db: Db, what: string): Promise<void> {
-  await db.collection<RevisionDoc>(STATE_COLLECTION).updateOne(
+  await retryOnDuplicate(() => db.collection<RevisionDoc>(STATE_COLLECTION).updateOne(
     { _id: REVISION_ID },
     { $set: { token: randomUUID(), at: new Date(), last: what } },
     { upsert: true, writeConcern: { w: 'majority', journal: true } },
-  );
+  ));
 }
 
 export async function currentRevision(db: Db, timeoutMs: number): Promise<string> {
