@@ -21,7 +21,7 @@ import { basename } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Db } from 'mongodb';
 import { appendAdmin } from './admin.ts';
-import { baseLine, verifyExport } from './export.ts';
+import { baseLine, blocksInSequence, verifyExport } from './export.ts';
 import { archivedPrefix, CHECKPOINTS_COLLECTION, LOGS_COLLECTION, recordLeaf, type ArchivedPrefix, type CheckpointDoc, type LogDoc } from './log.ts';
 import { openNote, parseCheckpointText, type NoteVerifier } from './note.ts';
 import type { EvidenceBlock } from './record.ts';
@@ -91,13 +91,14 @@ interface Plan {
 /** Where a log can be cut: the largest signed checkpoint size not beyond its old blocks. */
 async function planLog(db: Db, log: string, before: Date, verifier: NoteVerifier): Promise<Plan | { log: string; reason: string } | null> {
   const { size: base } = await archivedPrefix(db, log);
-  const blocks = db.collection<EvidenceBlock>(ACCESS_COLLECTION).find({ log, seq: { $gte: base } }, { projection: { _id: 0, seq: 1, count: 1, last: 1 } }).sort({ seq: 1 });
+  // Small projections sorted here: FerretDB 1.24 would sort whole blocks in its own memory.
+  const blocks = (await db.collection<EvidenceBlock>(ACCESS_COLLECTION).find({ log, seq: { $gte: base } }, { projection: { _id: 0, seq: 1, count: 1, last: 1 } }).toArray())
+    .sort((x, y) => (x.seq ?? 0) - (y.seq ?? 0));
   let oldEnd = base;
-  for await (const b of blocks) {
+  for (const b of blocks) {
     if (b.seq !== oldEnd || b.last >= before) break;
     oldEnd += b.count;
   }
-  await blocks.close();
   if (oldEnd === base) return null;
   const checkpoints = await db.collection<CheckpointDoc>(CHECKPOINTS_COLLECTION).find({ log, size: { $gte: base, $lte: oldEnd } }, { projection: { _id: 0 } }).sort({ size: 1 }).toArray();
   const authentic = checkpoints.flatMap((c) => {
@@ -210,9 +211,8 @@ async function writeArchive(db: Db, plans: readonly Plan[], out: string): Promis
       await write(`${JSON.stringify({ type: 'log', log: plan.log })}\n`);
       if (plan.base > 0) await write(`${baseLine(plan.log, plan.base, frontier)}\n`);
       for (const c of plan.checkpoints) await write(`${JSON.stringify({ type: 'checkpoint', log: plan.log, size: c.size, note: c.note })}\n`);
-      const blocks = db.collection<EvidenceBlock>(ACCESS_COLLECTION)
-        .find({ log: plan.log, seq: { $gte: plan.base, $lt: plan.cut } }, { projection: { _id: 0, leaves: 0 } }).sort({ seq: 1 }).batchSize(16);
-      for await (const block of blocks) {
+      for await (const block of blocksInSequence(db, plan.log, plan.base)) {
+        if ((block.seq ?? 0) >= plan.cut) break;
         for (const record of block.records) {
           if (record.seq !== frontier.size) throw new RetentionError(`log ${plan.log}: record ${frontier.size} expected, ${String(record.seq)} found; run hub audit verify`);
           frontier.append(recordLeaf(record));
