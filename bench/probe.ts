@@ -7,6 +7,22 @@ import type { BenchEnvironment } from './environment.ts';
 import type { Scenario } from './scenarios.ts';
 import type { ServerHandle } from './servers/control.ts';
 
+/** What the probe needs of a server: (a)–(c) are ServerHandles; a peer ((d)) has no connectors. */
+export interface ProbeTarget {
+  readonly url: string;
+  call: ServerHandle['call'];
+}
+
+export interface ProbeOptions {
+  /** Bodies to send instead of the scenario's (a peer's equivalent operation). */
+  readonly bodies?: readonly string[];
+  /**
+   * What counts as an upstream call: connector fetchMany calls (the default: (a)–(c) all use the
+   * hub's connectors), or the lookups the sample REST departments received (a peer calls them itself).
+   */
+  readonly upstream?: 'connectors' | 'rest';
+}
+
 export interface ProbeResult {
   readonly queries: number;
   /** Connector fetchMany calls per query (all kinds: REST, MongoDB, file). */
@@ -41,25 +57,30 @@ function codesOf(body: unknown): string[] {
   return errors.map((e) => String(e.extensions?.code ?? 'NO_CODE'));
 }
 
-export async function probe(env: BenchEnvironment, server: ServerHandle, scenario: Scenario, queries: number): Promise<ProbeResult> {
-  const hub = server.spec.kind === 'hub';
+function isServerHandle(server: ServerHandle | ProbeTarget): server is ServerHandle {
+  return 'spec' in server;
+}
+
+export async function probe(env: BenchEnvironment, server: ServerHandle | ProbeTarget, scenario: Scenario, queries: number, options: ProbeOptions = {}): Promise<ProbeResult> {
+  const hub = isServerHandle(server) && server.spec.kind === 'hub';
+  const bodies = options.bodies ?? scenario.bodies;
   const before = (await server.call('counts')).calls;
   const restBefore = restCalls(env);
   const writtenBefore = hub ? (await server.call('audit')).written : 0;
   const docsBefore = hub ? await env.auditCount() : 0;
   const statuses: number[] = [];
-  const bodies: unknown[] = [];
+  const answers: unknown[] = [];
   const errorCodes: string[] = [];
   for (let i = 0; i < queries; i++) {
     const res = await fetch(server.url, {
       method: 'POST',
       headers: requestHeaders(env, scenario),
-      body: scenario.bodies[i % scenario.bodies.length],
+      body: bodies[i % bodies.length],
       signal: AbortSignal.timeout(30_000),
     });
     statuses.push(res.status);
     const body: unknown = await res.json();
-    bodies.push(body);
+    answers.push(body);
     errorCodes.push(...codesOf(body));
   }
   const after = (await server.call('counts')).calls;
@@ -68,16 +89,17 @@ export async function probe(env: BenchEnvironment, server: ServerHandle, scenari
     const delta = v - (before[k] ?? 0);
     if (delta) callsByDataset[k] = delta;
   }
+  const restPerQuery = (restCalls(env) - restBefore) / queries;
   const upstream = Object.values(callsByDataset).reduce((s, v) => s + v, 0);
   return {
     queries,
-    upstreamPerQuery: upstream / queries,
-    restCallsPerQuery: (restCalls(env) - restBefore) / queries,
+    upstreamPerQuery: options.upstream === 'rest' ? restPerQuery : upstream / queries,
+    restCallsPerQuery: restPerQuery,
     callsByDataset,
     auditPerQuery: hub ? ((await server.call('audit')).written - writtenBefore) / queries : null,
     auditDocsPerQuery: hub ? ((await env.auditCount()) - docsBefore) / queries : null,
     statuses,
     errorCodes,
-    bodies,
+    bodies: answers,
   };
 }

@@ -2,29 +2,37 @@
  * `npm run bench`: what purpose checks, policies, masking and a durable audit trail cost.
  *
  * Three servers answer the same operations from the same sample department systems, each in its
- * own process: (a) a raw node:http ceiling, (b) a plain graphql-yoga gateway, (c) the hub. A
- * separate autocannon process loads them in rotated rounds; then micro-benchmarks (audit writer,
- * policy), a CPU profile of (b) and (c), and 1 vs 2 hub processes. Prints a table and writes
- * bench/results/latest.json. Settings: see bench/config.ts (BENCH_QUICK=1 for a smoke run).
+ * own process: (a) a raw node:http ceiling, (b) a plain graphql-yoga gateway, (c) the hub; and a
+ * peer, (d) Hive Gateway (GraphQL Mesh over the departments' OpenAPI descriptions, installed on
+ * demand into bench/peers), on the scenario it has an equivalent for (one person × 3 REST
+ * resources). A separate autocannon process loads them in rotated rounds; then micro-benchmarks
+ * (audit writer, policy), a CPU profile of (b) and (c), and 1 vs 2 hub processes. Prints a table
+ * and writes bench/results/latest.json. Settings: see bench/config.ts (BENCH_QUICK=1 for a smoke
+ * run) and servers/peer-control.ts (BENCH_PEERS, BENCH_PEER_INSTALL_SECONDS).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { expectedHubBody, firstDifference } from './compare.ts';
 import { readConfig } from './config.ts';
 import { createEnvironment, type BenchEnvironment } from './environment.ts';
-import { DIAGNOSTIC, KINDS, measure, roundRatios, summariseRuns } from './measure.ts';
-import { auditWriterBench } from './micro/audit.ts';
+import { DIAGNOSTIC, KINDS, roundRatios, summariseRuns } from './measure.ts';
+import { auditWriterBench, type AuditMicroResult } from './micro/audit.ts';
 import { policyBench } from './micro/policy.ts';
+import { PEER_KIND, PEER_LABEL, PEER_SCENARIOS, peerOperation, type PeerKind, type PeerOperation } from './peer.ts';
 import { probe, type ProbeResult } from './probe.ts';
 import { profileServers } from './profiling.ts';
 import { describeMachine } from './report/machine.ts';
 import { readRevision } from './report/revision.ts';
-import { goalsText, machineText, microTables, profileText, ratioTable, scenarioTable } from './report/format.ts';
+import { goalsText, machineText, microTables, peersText, profileText, ratioTable, scenarioTable } from './report/format.ts';
 import { evaluateGoals } from './report/goals.ts';
-import type { BenchResults, ScenarioFigures, ServerFigures } from './report/results.ts';
+import type { BenchResults, PeerStatus, ScenarioFigures, ServerFigures } from './report/results.ts';
+import { measureRounds, peerRoundRatios, summarisePeerRuns, type MeasuredPeer } from './rounds.ts';
 import { measureScaling } from './scaling.ts';
 import { buildScenarios, type Scenario, type ScenarioId } from './scenarios.ts';
 import { startServer, type ServerHandle } from './servers/control.ts';
+import {
+  abortPeerInstall, ensurePeersInstalled, peerVersions, readPeerSettings, startPeer, type PeerHandle,
+} from './servers/peer-control.ts';
 import type { ServerKind, ServerSpec } from './servers/protocol.ts';
 
 const LABELS: Record<ServerKind, string> = { ceiling: '(a) ceiling', plain: '(b) plain', hub: '(c) hub', 'hub-noaudit': '(c′) hub, audit discarded' };
@@ -33,12 +41,15 @@ const log = (line: string) => console.log(line);
 const config = readConfig();
 const started = performance.now();
 const servers = new Map<ServerKind, ServerHandle>();
+let peer: PeerHandle | undefined;
 let env: BenchEnvironment | undefined;
 
 let tearingDown: Promise<void> | undefined;
 const tearDown = () => (tearingDown ??= (async () => {
-  await Promise.allSettled([...servers.values()].map((s) => s.stop()));
+  abortPeerInstall();
+  await Promise.allSettled([...servers.values(), ...(peer ? [peer] : [])].map((s) => s.stop()));
   servers.clear();
+  peer = undefined;
   await env?.close();
 })());
 
@@ -80,6 +91,36 @@ function sameData(e: BenchEnvironment, scenario: Scenario, probes: ReadonlyMap<S
   return { ceilingVsPlain, hubVsPlainMasked, noauditVsHub };
 }
 
+/**
+ * (d): installs bench/peers if needed and starts Hive Gateway. Never throws: a peer that cannot be
+ * had is reported unavailable, and the benchmark goes on without it.
+ */
+async function startHive(e: BenchEnvironment, scenarios: readonly Scenario[]): Promise<{ status: PeerStatus; operations: Map<ScenarioId, PeerOperation> }> {
+  const settings = readPeerSettings();
+  const operations = new Map<ScenarioId, PeerOperation>();
+  for (const s of scenarios) if (PEER_SCENARIOS.has(s.id)) operations.set(s.id, peerOperation(s, e.catalogue));
+  const base = { kind: PEER_KIND, label: PEER_LABEL, scenarios: [...operations.keys()] } as const;
+  const status = async (rest: Omit<PeerStatus, keyof typeof base | 'versions'>): Promise<PeerStatus> => ({ ...base, versions: await peerVersions(), ...rest });
+  if (!settings.enabled) return { status: await status({ status: 'skipped', reason: 'BENCH_PEERS=0' }), operations };
+  const missing = await ensurePeersInstalled(settings, log);
+  if (missing) {
+    log(`  ${PEER_LABEL} unavailable: ${missing}`);
+    return { status: await status({ status: 'unavailable', reason: missing }), operations };
+  }
+  try {
+    peer = await startPeer(PEER_LABEL, { departmentEnv: e.departments.env, keepProfile: false });
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    log(`  ${PEER_LABEL} unavailable: ${reason}`);
+    return { status: await status({ status: 'unavailable', reason }), operations };
+  }
+  log(`  ${PEER_LABEL} pid ${peer.pid} on ${peer.url} (supergraph composed in ${peer.composeMs} ms)`);
+  return {
+    status: await status({ status: 'measured', composeMs: peer.composeMs, operations: Object.fromEntries([...operations].map(([id, op]) => [id, op.query])) }),
+    operations,
+  };
+}
+
 async function main(): Promise<void> {
   log(`一网共享 benchmark (${config.quick ? 'quick' : 'full'}): ${config.rounds} round(s) × ${config.seconds} s, ${config.connections} connections`);
   log('Provisioning MongoDB and the sample department systems …');
@@ -95,9 +136,12 @@ async function main(): Promise<void> {
     servers.set(kind, handle);
     log(`  ${LABELS[kind]} pid ${handle.pid} on ${handle.url}`);
   }
+  const hive = await startHive(e, scenarios);
+  let hiveStatus = hive.status;
 
   log('Probing (one request at a time): upstream calls, audit records, same data');
   const probes = new Map<ScenarioId, Map<ServerKind, ProbeResult>>();
+  const peerProbes = new Map<ScenarioId, ProbeResult>();
   const same = new Map<ScenarioId, ScenarioFigures['sameData']>();
   for (const scenario of scenarios) {
     const byKind = new Map<ServerKind, ProbeResult>();
@@ -108,10 +152,31 @@ async function main(): Promise<void> {
     const codes = byKind.get('hub')!.errorCodes;
     const unexpected = codes.filter((c) => c !== scenario.deniedCode);
     log(`  ${scenario.id.padEnd(6)} upstream/q a ${byKind.get('ceiling')!.upstreamPerQuery} b ${byKind.get('plain')!.upstreamPerQuery} c ${byKind.get('hub')!.upstreamPerQuery}; audit/q ${byKind.get('hub')!.auditPerQuery}; a = b: ${s.ceilingVsPlain ?? 'yes'}; c = masked b: ${s.hubVsPlainMasked ?? 'yes'}${config.decompose ? `; c′ = c: ${s.noauditVsHub ?? 'yes'}` : ''}${unexpected.length ? `; hub errors: ${[...new Set(unexpected)].join(', ')}` : ''}`);
+    const op = hive.operations.get(scenario.id);
+    if (peer && op) {
+      try {
+        const d = await probe(e, peer, scenario, scenario.id === 'batch' ? 4 : 8, { bodies: op.bodies, upstream: 'rest' });
+        peerProbes.set(scenario.id, d);
+        const b = byKind.get('plain')!.bodies;
+        let peerVsPlain: string | null = null;
+        for (let i = 0; i < b.length; i++) peerVsPlain ??= firstDifference(op.toPlainShape(d.bodies[i], i), b[i]);
+        same.set(scenario.id, { ...s, peerVsPlain });
+        log(`  ${scenario.id.padEnd(6)} ${PEER_LABEL}: upstream/q (REST lookups) ${d.upstreamPerQuery}; d = b (mapped to b's shape): ${peerVsPlain ?? 'yes'}`);
+      } catch (error) {
+        const reason = `probe failed: ${error instanceof Error ? error.message : String(error)}`;
+        log(`  ${PEER_LABEL} unavailable: ${reason}`);
+        hiveStatus = { ...hiveStatus, status: 'unavailable', reason };
+        await peer.stop();
+        peer = undefined;
+      }
+    }
   }
 
-  log(`Measuring: ${scenarios.length} scenarios × ${kinds.length} servers × ${config.rounds} round(s)`);
-  const runs = await measure(e, servers, scenarios, config, log);
+  const measuredPeers: MeasuredPeer[] = peer ? [{ kind: PEER_KIND, handle: peer, bodies: new Map([...hive.operations].map(([id, op]) => [id, op.bodies])) }] : [];
+  log(`Measuring: ${scenarios.length} scenarios × ${kinds.length} servers${peer ? ` (+ ${PEER_LABEL} on ${[...hive.operations.keys()].join(', ')})` : ''} × ${config.rounds} round(s)`);
+  const { runs, peerRuns, peerFailures } = await measureRounds(e, servers, measuredPeers, scenarios, config, log);
+  const hiveFailure = peerFailures.get(PEER_KIND);
+  if (hiveFailure) hiveStatus = { ...hiveStatus, status: 'unavailable', reason: hiveFailure };
 
   const one = scenarios.find((s) => s.id === 'one')!;
   const batch = scenarios.find((s) => s.id === 'batch')!;
@@ -127,13 +192,25 @@ async function main(): Promise<void> {
     scaling = await measureScaling(e, servers.get('hub')!, one, config, log);
   }
 
-  const processPeakRssMB: Partial<Record<ServerKind, number>> = {};
-  for (const kind of kinds) processPeakRssMB[kind] = Math.round(((await servers.get(kind)!.call('memory')).maxRss / 1024 / 1024) * 10) / 10;
-  await Promise.all([...servers.values()].map((s) => s.stop()));
+  const processPeakRssMB: Partial<Record<ServerKind | PeerKind, number>> = {};
+  const peakOf = async (s: ServerHandle | PeerHandle) => Math.round(((await s.call('memory')).maxRss / 1024 / 1024) * 10) / 10;
+  for (const kind of kinds) processPeakRssMB[kind] = await peakOf(servers.get(kind)!);
+  if (peer) processPeakRssMB[PEER_KIND] = await peakOf(peer);
+  await Promise.all([...servers.values(), ...(peer ? [peer] : [])].map((s) => s.stop()));
   servers.clear();
+  peer = undefined;
 
   log('Micro-benchmarks');
-  const audit = await auditWriterBench(e.scratchDb('audit'), config.auditSeconds, log);
+  // A failing micro-benchmark (e.g. the writer's deadline passing on a machine busy with other
+  // work) is reported; it does not lose the figures measured above.
+  let audit: AuditMicroResult[] = [];
+  let auditError: string | undefined;
+  try {
+    audit = await auditWriterBench(e.scratchDb('audit'), config.auditSeconds, log);
+  } catch (error) {
+    auditError = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    log(`  audit writer micro-benchmark failed: ${auditError}`);
+  }
   const policy = policyBench(config.quick ? 100 : 400, log);
 
   const figures: ScenarioFigures[] = scenarios.map((scenario) => {
@@ -152,11 +229,24 @@ async function main(): Promise<void> {
     const diagnostic = config.decompose ? server(DIAGNOSTIC) : undefined;
     const servers = { ceiling: server('ceiling'), plain: server('plain'), hub: server('hub'), ...(diagnostic ? { [DIAGNOSTIC]: diagnostic } : {}) };
     const ratio = (x: number, y: number) => (y > 0 ? Math.round((x / y) * 1000) / 1000 : Number.NaN);
+    const dProbe = peerProbes.get(scenario.id);
+    const hasD = dProbe !== undefined && peerRuns.some((r) => r.scenario === scenario.id);
+    const d: ServerFigures | undefined = hasD
+      ? {
+        ...summarisePeerRuns(peerRuns, scenario.id, PEER_KIND),
+        upstreamPerQuery: dProbe.upstreamPerQuery,
+        restCallsPerQuery: dProbe.restCallsPerQuery,
+        callsByDataset: dProbe.callsByDataset,
+        auditPerQuery: null,
+        auditDocsPerQuery: null,
+      }
+      : undefined;
     return {
       id: scenario.id,
       title: scenario.title,
       distinctResources: scenario.distinctResources,
       servers,
+      ...(d ? { peers: { [PEER_KIND]: d } } : {}),
       ratios: {
         cOverB: ratio(servers.hub.rps, servers.plain.rps),
         cOverA: ratio(servers.hub.rps, servers.ceiling.rps),
@@ -164,6 +254,8 @@ async function main(): Promise<void> {
         cOverCPrime: diagnostic ? ratio(servers.hub.rps, diagnostic.rps) : null,
         cOverBRounds: roundRatios(runs, scenario.id, 'plain'),
         cOverARounds: roundRatios(runs, scenario.id, 'ceiling'),
+        cOverD: d ? ratio(servers.hub.rps, d.rps) : null,
+        cOverDRounds: d ? peerRoundRatios(runs, peerRuns, scenario.id, PEER_KIND) : [],
       },
       sameData: same.get(scenario.id)!,
     };
@@ -178,11 +270,13 @@ async function main(): Promise<void> {
     config: shownConfig,
     scenarios: figures,
     processPeakRssMB,
-    micro: { audit, policy },
+    peers: [hiveStatus],
+    micro: { audit, policy, ...(auditError ? { auditError } : {}) },
     scaling,
     profiles,
-    goals: evaluateGoals(figures, audit, policy),
+    goals: evaluateGoals(figures, audit, policy, [hiveStatus]),
     runs,
+    peerRuns,
   };
   await mkdir(dirname(out), { recursive: true });
   await writeFile(out, JSON.stringify(results, null, 2) + '\n');
@@ -190,7 +284,8 @@ async function main(): Promise<void> {
   log(`\n== Results (medians of ${config.rounds} round(s)) — ${machineText(results)}\n`);
   log(scenarioTable(results));
   log(`\n${ratioTable(results)}`);
-  log(`\nprocess peak RSS MB: ${Object.entries(processPeakRssMB).map(([k, v]) => `${LABELS[k as ServerKind]} ${v}`).join(', ')}`);
+  log(`\n${peersText(results)}`);
+  log(`\nprocess peak RSS MB: ${Object.entries(processPeakRssMB).map(([k, v]) => `${k === PEER_KIND ? PEER_LABEL : LABELS[k as ServerKind]} ${v}`).join(', ')}`);
   log(`\n${microTables(results)}`);
   if (profiles.length) log(`\n== Where the time goes\n\n${profileText(results)}`);
   log(`\n== Goals (reported, not enforced)\n${goalsText(results)}`);

@@ -1,9 +1,10 @@
 /**
  * The printed report: plain-text tables of the same figures the JSON holds.
  */
-import type { BenchResults } from './results.ts';
+import { PEER_KIND, PEER_LABEL } from '../peer.ts';
+import type { BenchResults, ServerFigures } from './results.ts';
 
-const KIND_LABEL = { ceiling: '(a) ceiling', plain: '(b) plain', hub: '(c) hub', 'hub-noaudit': '(c′) no audit' } as const;
+const KIND_LABEL = { ceiling: '(a) ceiling', plain: '(b) plain', hub: '(c) hub', 'hub-noaudit': '(c′) no audit', [PEER_KIND]: PEER_LABEL } as const;
 
 function table(header: readonly string[], rows: ReadonlyArray<readonly string[]>, alignLeft = 1): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
@@ -17,8 +18,11 @@ const int = (v: number | null | undefined) => (v === null || v === undefined || 
 export function scenarioTable(results: BenchResults): string {
   const rows: string[][] = [];
   for (const s of results.scenarios) {
-    for (const kind of ['ceiling', 'plain', 'hub', 'hub-noaudit'] as const) {
-      const f = s.servers[kind];
+    const rowsOf: Array<[keyof typeof KIND_LABEL, ServerFigures | undefined]> = [
+      ...(['ceiling', 'plain', 'hub', 'hub-noaudit'] as const).map((kind): [keyof typeof KIND_LABEL, ServerFigures | undefined] => [kind, s.servers[kind]]),
+      [PEER_KIND, s.peers?.[PEER_KIND]],
+    ];
+    for (const [kind, f] of rowsOf) {
       if (!f) continue;
       rows.push([
         kind === 'ceiling' ? s.title : '',
@@ -41,16 +45,30 @@ export function scenarioTable(results: BenchResults): string {
 }
 
 export function ratioTable(results: BenchResults): string {
-  const rounds = (xs: readonly number[]) => xs.map((x) => n(x, 2)).join(' ');
-  return table(['scenario', 'c/b', 'c/a', 'c′/b', 'c/c′', 'c/b per round', 'c/a per round'], results.scenarios.map((s) => [
-    s.title, n(s.ratios.cOverB, 2), n(s.ratios.cOverA, 2), n(s.ratios.cPrimeOverB, 2), n(s.ratios.cOverCPrime, 2), rounds(s.ratios.cOverBRounds), rounds(s.ratios.cOverARounds),
+  const rounds = (xs: readonly number[]) => (xs.length ? xs.map((x) => n(x, 2)).join(' ') : '–');
+  return table(['scenario', 'c/b', 'c/a', 'c′/b', 'c/c′', 'c/d', 'c/b per round', 'c/a per round', 'c/d per round'], results.scenarios.map((s) => [
+    s.title, n(s.ratios.cOverB, 2), n(s.ratios.cOverA, 2), n(s.ratios.cPrimeOverB, 2), n(s.ratios.cOverCPrime, 2), n(s.ratios.cOverD, 2),
+    rounds(s.ratios.cOverBRounds), rounds(s.ratios.cOverARounds), rounds(s.ratios.cOverDRounds),
   ]));
+}
+
+/** One line per peer: measured (versions, composition time) or why not. */
+export function peersText(results: BenchResults): string {
+  return results.peers.map((p) => {
+    const versions = Object.entries(p.versions).map(([k, v]) => `${k} ${v}`).join(', ');
+    if (p.status !== 'measured') return `${p.label}: ${p.status}${p.reason ? ` — ${p.reason}` : ''}`;
+    const same = results.scenarios.filter((s) => p.scenarios.includes(s.id)).map((s) => `${s.id}: ${s.sameData.peerVsPlain ?? 'same data as (b)'}`).join('; ');
+    return `${p.label} (${versions}; supergraph composed in ${n(p.composeMs ?? Number.NaN, 0)} ms at start) — ${same}`;
+  }).join('\n');
 }
 
 export function microTables(results: BenchResults): string {
   const parts: string[] = [];
-  parts.push(table(['audit writer maxBatch', 'maxInFlight', 'indexes', 'records/s', 'records', 'seconds', 'appends waiting'],
-    results.micro.audit.map((a) => [String(a.maxBatch), String(a.maxInFlight), a.indexes === 'hub' ? 'hub (2)' : '_id only', int(a.recordsPerSecond), int(a.records), n(a.seconds, 2), int(a.concurrency)]), 3));
+  if (results.micro.auditError) parts.push(`audit writer micro-benchmark failed: ${results.micro.auditError}`);
+  if (results.micro.audit.length) {
+    parts.push(table(['audit writer maxBatch', 'maxInFlight', 'indexes', 'records/s', 'records', 'seconds', 'appends waiting'],
+      results.micro.audit.map((a) => [String(a.maxBatch), String(a.maxInFlight), a.indexes === 'hub' ? 'hub (2)' : '_id only', int(a.recordsPerSecond), int(a.records), n(a.seconds, 2), int(a.concurrency)]), 3));
+  }
   parts.push(table(['policy layout', 'grants', 'rules', 'resources', 'compile ms', 'can() µs', 'decideRead µs'],
     results.micro.policy.map((p) => [p.layout, String(p.grants), String(p.rules), String(p.resources), n(p.compileMs, 3), n(p.checkUs, 3), n(p.decideReadUs, 3)]), 1));
   if (results.scaling) {

@@ -3,7 +3,8 @@
  */
 import type { AuditMicroResult } from '../micro/audit.ts';
 import type { PolicyMicroResult } from '../micro/policy.ts';
-import type { Goal, ScenarioFigures } from './results.ts';
+import { PEER_KIND } from '../peer.ts';
+import type { Goal, PeerStatus, ScenarioFigures } from './results.ts';
 
 const fixed = (n: number, d = 2) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
 
@@ -11,6 +12,7 @@ export function evaluateGoals(
   scenarios: readonly ScenarioFigures[],
   audit: readonly AuditMicroResult[],
   policy: readonly PolicyMicroResult[],
+  peers: readonly PeerStatus[] = [],
 ): Goal[] {
   const goals: Goal[] = [];
   for (const s of scenarios) {
@@ -18,6 +20,17 @@ export function evaluateGoals(
   }
   for (const s of scenarios) {
     goals.push({ name: `c/a, ${s.title}`, target: '≥ 0.2', figure: fixed(s.ratios.cOverA), met: s.ratios.cOverA >= 0.2 });
+  }
+  const hive = peers.find((p) => p.kind === PEER_KIND);
+  for (const s of scenarios) {
+    if (!hive?.scenarios.includes(s.id)) continue;
+    const name = `c/d (hub over Hive Gateway), ${s.title}`;
+    if (s.ratios.cOverD === null) {
+      goals.push({ name, target: '≥ 2.0', figure: `n/a: (d) ${hive.status}${hive.reason ? ` (${hive.reason})` : ''}`, met: false });
+    } else {
+      const same = s.sameData.peerVsPlain;
+      goals.push({ name, target: '≥ 2.0', figure: `${fixed(s.ratios.cOverD)}${same ? ` (but (d) ≠ (b): ${same})` : ''}`, met: s.ratios.cOverD >= 2 && !same });
+    }
   }
   for (const s of scenarios) {
     const hub = s.servers.hub.upstreamPerQuery;
