@@ -22,7 +22,7 @@ export interface TrailFilter {
   readonly code?: string | null;
   /** Keyed hash of the subject. */
   readonly subject?: string | null;
-  /** Only these purposes (e.g. the data subject's view leaves out hidden ones in code). */
+  /** Only these decisions (the data subject sees served accesses only). */
   readonly decisions?: readonly AccessRecord['decision'][];
 }
 
