@@ -81,9 +81,9 @@ export async function verifyExportFile(file: string, key: string): Promise<Trail
  * Archives the records past the retention period (`audit.retentionDays`, 3 years at least) to a
  * verifiable JSONL file, then removes them. `before` may move the cut-off earlier, never later.
  */
-export async function archive(configPath: string, options: { out?: string | undefined; before?: string | undefined; dryRun: boolean; now?: Date }): Promise<ArchiveResult> {
+export async function archive(configPath: string, options: { out?: string | undefined; before?: string | undefined; dryRun: boolean }): Promise<ArchiveResult> {
   const config = await loadConfig(configPath);
-  const cutoff = retentionCutoff(options.now ?? new Date(), config.audit.retentionDays);
+  const cutoff = retentionCutoff(new Date(), config.audit.retentionDays);
   let before = cutoff;
   if (options.before !== undefined) {
     const asked = new Date(options.before);
