@@ -63,12 +63,20 @@ export function isOverdue(deadline: string, today: string): boolean {
 
 /** One formatter per time zone: building one costs far more than using it, and this is on every request. */
 const formatters = new Map<string, Intl.DateTimeFormat>();
+/** The last answer per time zone, by UTC minute: every request asks for the same day. */
+const lastDay = new Map<string, { minute: number; day: string }>();
+/** Since 1980 every zone's UTC offset is whole minutes, so a UTC minute lies within one local day. */
+const WHOLE_MINUTE_OFFSETS_SINCE = Date.UTC(1980, 0, 1);
 
 /**
  * The calendar date (YYYY-MM-DD) of `now` in an IANA time zone (grant periods, quotas and deadlines
  * follow the deployment's day, not UTC's). RangeError for an unknown time zone.
  */
 export function dayIn(timeZone: string, now: Date = new Date()): string {
+  const ms = now.getTime();
+  const minute = Math.floor(ms / 60_000);
+  const cached = lastDay.get(timeZone);
+  if (cached !== undefined && cached.minute === minute) return cached.day;
   let format = formatters.get(timeZone);
   if (!format) {
     format = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' });
@@ -83,5 +91,7 @@ export function dayIn(timeZone: string, now: Date = new Date()): string {
     else if (part.type === 'month') month = part.value;
     else if (part.type === 'day') day = part.value;
   }
-  return `${year}-${month}-${day}`;
+  const result = `${year}-${month}-${day}`;
+  if (ms >= WHOLE_MINUTE_OFFSETS_SINCE) lastDay.set(timeZone, { minute, day: result });
+  return result;
 }

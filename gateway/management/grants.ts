@@ -51,7 +51,8 @@ export const grantResolvers = {
     status: (g: Grant) => (['approved', 'suspended', 'revoked', 'expired'].includes(g.status) ? g.status : 'revoked'),
     systems: (g: Grant) => g.systems ?? [],
     items: (g: Grant) => g.items.map((i) => ({ ...i, consent: i.consent ?? false })),
-    usedToday: (g: Grant, _: unknown, ctx: HubContext) => (g.quota?.perDay ? ctx.runtime.quotas.used(g.id, ctx.runtime.today()) : 0),
+    // A leased block may reach past the limit; no unit above it is ever served.
+    usedToday: async (g: Grant, _: unknown, ctx: HubContext) => (g.quota?.perDay ? Math.min(g.quota.perDay, await ctx.runtime.quotas.used(g.id, ctx.runtime.today())) : 0),
     history: (g: Grant) => g.history ?? [],
   },
 };

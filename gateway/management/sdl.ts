@@ -166,7 +166,7 @@ type Grant {
   validFrom: String!
   validUntil: String!
   quota: Quota
-  "subjects served today under this grant (daily quota use)"
+  "subjects served today under this grant (daily quota use); past 1 024 a day, units leased to hub processes in blocks of 64 count as used"
   usedToday: Int!
   application: String
   history: [HistoryEntry!]!

@@ -141,6 +141,17 @@ describe('the deployment day', () => {
     expect([dayIn('Asia/Shanghai', now), dayIn('Asia/Shanghai', now)]).toEqual(['2026-11-24', '2026-11-24']);
   });
 
+  it('turns at local midnight to the second, from one answer per minute it keeps', () => {
+    // Midnight in Shanghai is 16:00:00 UTC: the last second before and the first after, each asked
+    // right after another instant of the same UTC minute.
+    expect([dayIn('Asia/Shanghai', new Date('2026-11-23T15:59:00Z')), dayIn('Asia/Shanghai', new Date('2026-11-23T15:59:59.999Z'))]).toEqual(['2026-11-23', '2026-11-23']);
+    expect([dayIn('Asia/Shanghai', new Date('2026-11-23T16:00:00Z')), dayIn('Asia/Shanghai', new Date('2026-11-23T16:00:59Z'))]).toEqual(['2026-11-24', '2026-11-24']);
+    // Kathmandu is UTC+05:45: its midnight is 18:15 UTC, inside no other zone's hour.
+    expect([dayIn('Asia/Kathmandu', new Date('2026-11-23T18:14:59Z')), dayIn('Asia/Kathmandu', new Date('2026-11-23T18:15:00Z'))]).toEqual(['2026-11-23', '2026-11-24']);
+    // Zones do not share answers.
+    expect([dayIn('UTC', new Date('2026-11-23T18:15:00Z')), dayIn('Asia/Kathmandu', new Date('2026-11-23T18:15:30Z'))]).toEqual(['2026-11-23', '2026-11-24']);
+  });
+
   it('refuses an unknown time zone', () => {
     expect(() => dayIn('Mars/Olympus_Mons', now)).toThrow(RangeError);
   });
