@@ -163,25 +163,32 @@ export class RestConnector implements Connector {
     const what = `rest connector "${this.name}": POST ${path}`;
     const headers = this.#lookupHeaders();
     const items = returnedFields(request).filter((f) => f !== request.keyField);
-    // One timeout for the whole batch; a failing chunk aborts its siblings.
-    const timeout = AbortSignal.timeout(this.#config.timeoutMs);
-    const siblings = new AbortController();
-    const signal = AbortSignal.any(
-      request.signal ? [timeout, siblings.signal, request.signal] : [timeout, siblings.signal],
-    );
+    // One deadline for the whole batch; a failing chunk aborts its siblings; so does the caller.
+    // A plain controller and timer: AbortSignal.timeout + AbortSignal.any cost several times more.
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, this.#config.timeoutMs);
+    const onCallerAbort = () => controller.abort();
+    request.signal?.addEventListener('abort', onCallerAbort, { once: true });
 
     let found: Map<string, UpstreamRecord>;
     try {
       found = await fetchInChunks(keys, this.#config.maxKeysPerCall, request.keyField, (part) =>
-        this.#post(path, what, headers, JSON.stringify({ keyField: request.keyField, keys: part, items }), signal));
+        this.#post(path, what, headers, JSON.stringify({ keyField: request.keyField, keys: part, items }), controller.signal));
     } catch (error) {
-      siblings.abort();
+      controller.abort();
       if (request.signal?.aborted) throw request.signal.reason;
       if (error instanceof UpstreamError) throw error;
-      if (timeout.aborted) {
+      if (timedOut) {
         throw new UpstreamError(this.name, `${what} timed out after ${this.#config.timeoutMs} ms`);
       }
       throw new UpstreamError(this.name, `${what} failed: ${describeNetworkError(error)}`, { cause: error });
+    } finally {
+      clearTimeout(timer);
+      request.signal?.removeEventListener('abort', onCallerAbort);
     }
     return answerInOrder(request, found);
   }

@@ -265,3 +265,42 @@ describe('rest connector against misbehaving services', () => {
     expect((await connector.health()).ok).toBe(false);
   });
 });
+
+describe('the sample department describes its protocol: GET /openapi.json', () => {
+  const vehicles = [
+    { ownerIdNumber: idOf(0), vehicleCount: 2, plates: ['粤A12345', '粤B54321'], weightTons: 1.5, note: null },
+    { ownerIdNumber: idOf(1), vehicleCount: 0, plates: [], weightTons: 2, note: '无' },
+  ];
+  let department: RestDepartment;
+  beforeAll(async () => {
+    department = await startRestDepartment({ datasets: { hukou: { keyField: 'idNumber', records: people }, vehicle: { keyField: 'ownerIdNumber', records: vehicles } } });
+  });
+  afterAll(() => department.close());
+
+  it('one POST path per dataset, operationId {dataset}BatchLookup, the request and the record types it holds', async () => {
+    const response = await fetch(`${department.url}/openapi.json`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    const doc = await response.json() as { openapi: string; servers: Array<{ url: string }>; paths: Record<string, { post: { operationId: string; requestBody: unknown } }>; components: { schemas: Record<string, { properties?: Record<string, unknown>; required?: string[] }> } };
+    expect(doc.openapi).toBe('3.0.3');
+    expect(doc.servers).toEqual([{ url: department.url }]);
+    expect(Object.keys(doc.paths).sort()).toEqual(['/hukou/batch-lookup', '/vehicle/batch-lookup']);
+    expect(doc.paths['/vehicle/batch-lookup']!.post.operationId).toBe('vehicleBatchLookup');
+    expect(doc.components.schemas['BatchLookupRequest']!.required).toEqual(['keyField', 'keys', 'items']);
+    expect(doc.components.schemas['VehicleRecord']).toEqual({
+      type: 'object',
+      required: ['ownerIdNumber'],
+      properties: {
+        ownerIdNumber: { type: 'string' },
+        vehicleCount: { type: 'integer' },
+        plates: { type: 'array', items: {} },
+        weightTons: { type: 'number' },
+        note: { type: 'string', nullable: true },
+      },
+    });
+    // A lookup made as the description says answers in the described shape; the description is not a lookup call.
+    const lookup = await fetch(`${department.url}/vehicle/batch-lookup`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ keyField: 'ownerIdNumber', keys: [idOf(0)], items: ['vehicleCount', 'note'] }) });
+    expect(await lookup.json()).toEqual({ records: [{ ownerIdNumber: idOf(0), vehicleCount: 2, note: null }] });
+    expect(department.calls).toBe(1);
+  });
+});
