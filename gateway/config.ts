@@ -28,7 +28,8 @@ export interface HubConfig {
     readonly maxBatch: number;
     /** Blocks per write: writes go out one at a time, in sequence order, so a crash leaves a gap-free log. */
     readonly maxInFlight: number;
-    readonly writeConcern: 'majority' | 1;
+    /** `auto`: majority + journal on a replica set or sharded cluster, w 1 + journal on a standalone (audit/durability.ts). */
+    readonly writeConcern: 'auto' | 'majority' | 1;
     readonly deadlineMs: number;
     /** Ed25519 key that signs checkpoints: a file holding it, or an env variable. Never in MongoDB. */
     readonly signingKey: { readonly file?: string; readonly env?: string };
@@ -119,7 +120,7 @@ export const configSchema: JsonSchema = {
       properties: {
         maxBatch: { type: 'integer', minimum: 1, maximum: 100000, default: 1024 },
         maxInFlight: { type: 'integer', minimum: 1, maximum: 64, default: 2 },
-        writeConcern: { enum: ['majority', 1], default: 'majority' },
+        writeConcern: { enum: ['auto', 'majority', 1], default: 'auto' },
         deadlineMs: { type: 'integer', minimum: 100, maximum: 60000, default: 2000 },
         signingKey: {
           type: 'object',

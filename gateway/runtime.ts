@@ -10,7 +10,7 @@ import { createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import { MongoClient, type Db } from 'mongodb';
 import type { Logger } from 'pino';
 import { LRUCache } from 'lru-cache';
-import { AuditWriter, EvidenceLog, ensureAuditIndexes, newOrigin, noteSigner, type NoteSigner } from '../audit/index.ts';
+import { AuditWriter, EvidenceLog, detectTopology, ensureAuditIndexes, evidenceWriteConcern, newOrigin, noteSigner, type NoteSigner } from '../audit/index.ts';
 import { createConnector, validateConnectorConfig, type Connector } from '../connectors/index.ts';
 import { compilePolicy, dayIn, type CompiledPolicy, type Principal, type WorkCalendar } from '../policies/index.ts';
 import {
@@ -169,11 +169,17 @@ export async function createRuntime(options: RuntimeOptions): Promise<HubRuntime
       onError: (error) => logger.error({ err: error }, 'checkpoint could not be written; the next one covers these records'),
     });
     await log.register();
+    const topology = await detectTopology(db, config.mongodb.timeoutMs);
+    const writeConcern = evidenceWriteConcern(config.audit.writeConcern, topology);
+    logger.info({ topology, writeConcern }, 'access evidence is written with this write concern');
+    if (topology !== 'standalone' && writeConcern.w === 1) {
+      logger.warn({ topology }, 'audit.writeConcern 1 on a replica set: evidence acknowledged by the primary alone can be rolled back by a failover; use auto or majority');
+    }
     const audit = new AuditWriter(db, {
       log,
       maxBatch: config.audit.maxBatch,
       maxInFlight: config.audit.maxInFlight,
-      writeConcern: config.audit.writeConcern === 'majority' ? { w: 'majority', journal: true } : { w: 1 },
+      writeConcern,
       onError: (error, size) => logger.error({ err: error, records: size }, 'audit write failed; the affected requests get no data'),
       deadlineMs: config.audit.deadlineMs,
     });

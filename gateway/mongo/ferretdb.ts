@@ -78,8 +78,10 @@ export function ferretdbArgs(dataDir: string, port: number): string[] {
   const dir = resolve(dataDir);
   return [
     '--handler=sqlite',
-    // FerretDB wants a file: URI naming an existing directory, ending with '/'.
-    `--sqlite-url=${pathToFileURL(dir).href}/`,
+    // FerretDB wants a file: URI naming an existing directory, ending with '/'. synchronous=FULL:
+    // every commit is fsynced to the write-ahead log before FerretDB answers (SQLite's default too,
+    // stated here because the audit trail's durability rests on it; FerretDB ignores write concerns).
+    `--sqlite-url=${pathToFileURL(dir).href}/?_pragma=synchronous(FULL)`,
     `--state-dir=${dir}`,
     `--listen-addr=127.0.0.1:${port}`,
     '--debug-addr=127.0.0.1:0',

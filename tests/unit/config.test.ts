@@ -31,7 +31,7 @@ describe('config', () => {
     expect(c.mongodb).toEqual({ uri: 'mongodb://127.0.0.1:27017', database: 'hub', timeoutMs: 10000 });
     expect(c.catalogue).toBe('/etc/hub/catalogue');
     expect(c.limits.maxBatch).toBe(100);
-    expect(c.audit.writeConcern).toBe('majority');
+    expect(c.audit.writeConcern).toBe('auto');
     expect(c.timeZone).toBe('Asia/Shanghai');
     expect(c.applications).toEqual({ deadlineWorkingDays: 10, calendar: DEFAULT_CALENDAR });
     expect(c.sync).toEqual({ pollMilliseconds: 500 });
