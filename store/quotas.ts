@@ -181,7 +181,9 @@ export class SlotStore {
         const more = this.#fromLease(w.key, w.remaining, w.limit);
         w.taken.push(...more);
         w.remaining -= more.length;
-        byKey.set(w.key, [...(byKey.get(w.key) ?? []), w]);
+        const wants = byKey.get(w.key);
+        if (wants === undefined) byKey.set(w.key, [w]);
+        else wants.push(w);
       }
       const docs: SlotDoc[] = [];
       for (const [key, wants] of byKey) {

@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Db } from 'mongodb';
-import { ACCESS_COLLECTION, AuditWriter, ensureAuditIndexes, subjectHash, type AccessRecord } from '../../audit/index.ts';
+import { ACCESS_COLLECTION, AuditWriter, detectTopology, ensureAuditIndexes, evidenceWriteConcern, subjectHash, type AccessRecord } from '../../audit/index.ts';
 
 export const BATCH_SIZES = [1, 16, 128, 1024] as const;
 const MAX_IN_FLIGHT = 2;
@@ -74,13 +74,15 @@ function sampleRecords(count: number): AccessRecord[] {
 export async function auditWriterBench(db: Db, seconds: number, log: (line: string) => void): Promise<AuditMicroResult[]> {
   const records = sampleRecords(1024);
   const results: AuditMicroResult[] = [];
+  const writeConcern = evidenceWriteConcern('auto', await detectTopology(db, 10_000));
   for (const { maxBatch, maxInFlight, indexes, sweep } of CASES) {
     await db.collection(ACCESS_COLLECTION).drop().catch(() => undefined);
     if (indexes === 'hub') await ensureAuditIndexes(db);
     else await db.createCollection(ACCESS_COLLECTION);
     // Enough waiting appends to fill every batch in flight twice over; more only lengthens the drain.
     const concurrency = Math.min(8192, Math.max(64, maxBatch * maxInFlight * 2));
-    const writer = new AuditWriter(db, { maxBatch, maxInFlight });
+    // The hub's write concern for this server; a generous deadline: thousands of appends wait by design.
+    const writer = new AuditWriter(db, { maxBatch, maxInFlight, writeConcern, deadlineMs: 60_000 });
     const started = performance.now();
     const deadline = started + seconds * 1000;
     let issued = 0;
