@@ -20,6 +20,7 @@ import { auditWriterBench, type AuditMicroResult } from './micro/audit.ts';
 import { policyBench } from './micro/policy.ts';
 import { PEER_KIND, PEER_LABEL, PEER_SCENARIOS, peerOperation, type PeerKind, type PeerOperation } from './peer.ts';
 import { probe, type ProbeResult } from './probe.ts';
+import { encodingBench, type EncodingMicroResult } from './micro/encoding.ts';
 import { profileServers } from './profiling.ts';
 import { describeMachine } from './report/machine.ts';
 import { readRevision } from './report/revision.ts';
@@ -212,6 +213,12 @@ async function main(): Promise<void> {
     log(`  audit writer micro-benchmark failed: ${auditError}`);
   }
   const policy = policyBench(config.quick ? 100 : 400, log);
+  let encoding: EncodingMicroResult[] = [];
+  try {
+    encoding = await encodingBench(e.scratchDb('encoding'), e.mongoCpuMicros, log, config.quick ? 512 : 2048);
+  } catch (error) {
+    log(`  evidence encoding micro-benchmark failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
 
   const figures: ScenarioFigures[] = scenarios.map((scenario) => {
     const byKind = probes.get(scenario.id)!;
@@ -271,7 +278,7 @@ async function main(): Promise<void> {
     scenarios: figures,
     processPeakRssMB,
     peers: [hiveStatus],
-    micro: { audit, policy, ...(auditError ? { auditError } : {}) },
+    micro: { audit, policy, encoding, ...(auditError ? { auditError } : {}) },
     scaling,
     profiles,
     goals: evaluateGoals(figures, audit, policy, [hiveStatus]),

@@ -5,6 +5,7 @@ import type { BenchConfig } from '../config.ts';
 import type { RunRecord, ServerSummary } from '../measure.ts';
 import type { AuditMicroResult } from '../micro/audit.ts';
 import type { PolicyMicroResult } from '../micro/policy.ts';
+import type { EncodingMicroResult } from '../micro/encoding.ts';
 import type { ProfileReport } from '../profiling.ts';
 import type { PeerKind } from '../peer.ts';
 import type { PeerRunRecord } from '../rounds.ts';
@@ -91,7 +92,7 @@ export interface BenchResults {
   readonly processPeakRssMB: Readonly<Partial<Record<ServerKind | PeerKind, number>>>;
   readonly peers: readonly PeerStatus[];
   /** `auditError`: why the audit writer micro-benchmark has no figures (it failed). */
-  readonly micro: { readonly audit: readonly AuditMicroResult[]; readonly policy: readonly PolicyMicroResult[]; readonly auditError?: string };
+  readonly micro: { readonly audit: readonly AuditMicroResult[]; readonly policy: readonly PolicyMicroResult[]; readonly encoding?: readonly EncodingMicroResult[]; readonly auditError?: string };
   readonly scaling: ScalingResult | null;
   readonly profiles: readonly ProfileReport[];
   readonly goals: readonly Goal[];
