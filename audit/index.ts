@@ -1,6 +1,6 @@
 export { subjectHash, packRecord, unpackRecord, type AccessRecord, type Decision, type GrantVersion, type EvidenceBlock } from './record.ts';
 export { AuditWriter, AuditUnavailableError, ACCESS_COLLECTION, type AuditWriterOptions } from './writer.ts';
-export { ensureAuditIndexes, searchAccess, type AccessQuery } from './store.ts';
+export { ensureAuditIndexes, createAuditIndexes, isFerretDB, searchAccess, type AccessQuery } from './store.ts';
 export { appendAdmin, lastAdmin, adminRecordsFor, ADMIN_COLLECTION, type AdminRecord } from './admin.ts';
 export { EvidenceLog, newOrigin, recordLeaf, canonicalBytes, archivedPrefix, LOGS_COLLECTION, CHECKPOINTS_COLLECTION, type CheckpointDoc, type ArchivedPrefix, type LogDoc } from './log.ts';
 export { noteSigner, parseVerifierKey, signNote, openNote, checkpointText, parseCheckpointText, type NoteSigner, type NoteVerifier, type Checkpoint } from './note.ts';

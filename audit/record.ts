@@ -45,6 +45,8 @@ export interface AccessRecord {
   readonly consent: string | null;
   /** The verification attempt's number that day for (system, subject, resource). */
   readonly attempt: number | null;
+  /** For another region's hub: `<department>/<system>` there, the consumer it asked for (跨域通办). */
+  readonly onBehalfOf?: string | null;
 }
 
 /**

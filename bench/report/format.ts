@@ -67,7 +67,7 @@ export function microTables(results: BenchResults): string {
   if (results.micro.auditError) parts.push(`audit writer micro-benchmark failed: ${results.micro.auditError}`);
   if (results.micro.audit.length) {
     parts.push(table(['audit writer maxBatch', 'maxInFlight', 'indexes', 'records/s', 'records', 'seconds', 'appends waiting'],
-      results.micro.audit.map((a) => [String(a.maxBatch), String(a.maxInFlight), a.indexes === 'hub' ? 'hub (2)' : '_id only', int(a.recordsPerSecond), int(a.records), n(a.seconds, 2), int(a.concurrency)]), 3));
+      results.micro.audit.map((a) => [String(a.maxBatch), String(a.maxInFlight), `${a.indexes === 'hub' ? 'hub' : 'forced'} (${a.secondaryIndexes ?? '?'})`, int(a.recordsPerSecond), int(a.records), n(a.seconds, 2), int(a.concurrency)]), 3));
   }
   if (results.micro.encoding?.length) {
     parts.push(table(['evidence encoding (what-if)', 'records/block', 'inserts', 'ms/insert', 'server CPU ms/insert', 'server CPU µs/record'],
