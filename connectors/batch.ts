@@ -1,8 +1,15 @@
 /**
  * Helpers every connector kind shares for the batch contract of `Connector.fetchMany`:
  * distinct keys, chunking, keeping only the asked items, and answering in the caller's key order.
+ *
+ * Records a department returns for keys that were not asked are dropped. When it returns two
+ * records for one key, the hub does not pick one: if they differ in an asked item, that key is
+ * answered with neither (ConflictingRecordsError, the gateway serves UPSTREAM_INVALID for it);
+ * identical copies count as one record.
  */
+import { isDeepStrictEqual } from 'node:util';
 import type { FetchRequest, UpstreamRecord } from './types.ts';
+import { ConflictingRecordsError } from './types.ts';
 
 /** The keys without duplicates, in first-seen order. */
 export function distinctKeys(keys: readonly string[]): string[] {
@@ -46,31 +53,51 @@ export function keyOf(record: UpstreamRecord, keyField: string): string | undefi
   return undefined;
 }
 
-/** Indexes records by key field; when two records share a key, the first one wins. */
-export function indexByKey(records: Iterable<UpstreamRecord>, keyField: string): Map<string, UpstreamRecord> {
-  const index = new Map<string, UpstreamRecord>();
+/**
+ * Records indexed by key: `get` gives the first record of a key; `others` keeps any further
+ * records of the same key, so that `answerInOrder` can tell a harmless copy from a conflict.
+ */
+export class KeyedRecords extends Map<string, UpstreamRecord> {
+  readonly others = new Map<string, UpstreamRecord[]>();
+
+  /** Adds a record under its key: the first one of a key, or one more for `others`. */
+  add(key: string, record: UpstreamRecord): void {
+    if (!this.has(key)) {
+      this.set(key, record);
+      return;
+    }
+    const more = this.others.get(key);
+    if (more) more.push(record);
+    else this.others.set(key, [record]);
+  }
+}
+
+/** Indexes records by key field (records without a usable key are left out). */
+export function indexByKey(records: Iterable<UpstreamRecord>, keyField: string): KeyedRecords {
+  const index = new KeyedRecords();
   for (const record of records) {
     const key = keyOf(record, keyField);
-    if (key !== undefined && !index.has(key)) index.set(key, record);
+    if (key !== undefined) index.add(key, record);
   }
   return index;
 }
 
 /**
- * Fetches `keys` in chunks of `size`, concurrently, and indexes every returned record by key
- * field (the first record of a key wins, whichever chunk brought it).
+ * Fetches `keys` in chunks of `size`, concurrently, and indexes the returned records by key
+ * field. A record is kept only if its key was asked in the call that brought it.
  */
 export async function fetchInChunks(
   keys: readonly string[],
   size: number,
   keyField: string,
   fetchPart: (part: string[]) => Promise<Iterable<UpstreamRecord>>,
-): Promise<Map<string, UpstreamRecord>> {
-  const found = new Map<string, UpstreamRecord>();
+): Promise<KeyedRecords> {
+  const found = new KeyedRecords();
   await Promise.all(chunk(keys, size).map(async (part) => {
+    const asked = new Set(part);
     for (const record of await fetchPart(part)) {
       const key = keyOf(record, keyField);
-      if (key !== undefined && !found.has(key)) found.set(key, record);
+      if (key !== undefined && asked.has(key)) found.add(key, record);
     }
   }));
   return found;
@@ -80,16 +107,31 @@ export async function fetchInChunks(
  * One answer per requested key, in the caller's order (duplicates answered again): the record
  * reduced to the asked items and the key field, or `null` when there is none. Each position gets
  * its own object, so a caller that masks one answer cannot change another.
+ *
+ * Throws ConflictingRecordsError (holding the other keys' answers) when `found` holds two records
+ * of an asked key that differ in an asked item or the key field.
  */
 export function answerInOrder(
   request: Pick<FetchRequest, 'keyField' | 'keys' | 'items'>,
   found: ReadonlyMap<string, UpstreamRecord>,
+  connector = 'connector',
 ): Array<UpstreamRecord | null> {
   const fields = returnedFields(request);
-  return request.keys.map((key) => {
+  const others = found instanceof KeyedRecords && found.others.size > 0 ? found.others : undefined;
+  let conflicting: Set<string> | undefined;
+  const answers = request.keys.map((key) => {
     const record = found.get(key);
-    return record === undefined ? null : pickFields(record, fields);
+    if (record === undefined) return null;
+    const picked = pickFields(record, fields);
+    const more = others?.get(key);
+    if (more?.some((other) => !isDeepStrictEqual(pickFields(other, fields), picked))) {
+      (conflicting ??= new Set()).add(key);
+      return null;
+    }
+    return picked;
   });
+  if (conflicting) throw new ConflictingRecordsError(connector, answers, conflicting);
+  return answers;
 }
 
 /** Whether `value` is a plain JSON object (not null, not an array). */

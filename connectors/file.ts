@@ -11,6 +11,10 @@
  *   concurrent calls share one reload. A failed load is not cached.
  * - A missing file or a malformed line is an UpstreamError naming the file and the line number,
  *   never the line's content (it may hold personal data).
+ * - Two rows of one key that differ in an asked item are a conflict: neither is served for that
+ *   key (ConflictingRecordsError); identical rows count once.
+ * - The connector has no `timeoutMs` of its own: the registry's common `timeoutMs` (resilience.ts)
+ *   bounds each call, e.g. on a stalled network mount.
  */
 import { createReadStream } from 'node:fs';
 import { access, constants, stat } from 'node:fs/promises';
@@ -18,7 +22,7 @@ import { extname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parse as parseCsv } from 'csv-parse';
 import { ValidationError } from '../schema/ajv.ts';
-import { answerInOrder, distinctKeys, indexByKey, isRecord, throwIfCallerAborted } from './batch.ts';
+import { answerInOrder, distinctKeys, indexByKey, isRecord, throwIfCallerAborted, type KeyedRecords } from './batch.ts';
 import type {
   ConfigSchema, Connector, ConnectorContext, ConnectorFactory, FetchRequest, HealthStatus, UpstreamRecord,
 } from './types.ts';
@@ -48,7 +52,7 @@ interface Loaded {
   readonly stamp: string;
   readonly records: readonly UpstreamRecord[];
   /** keyField → key → record, built on first use of each key field. */
-  readonly indexes: Map<string, Map<string, UpstreamRecord>>;
+  readonly indexes: Map<string, KeyedRecords>;
 }
 
 interface FileState {
@@ -150,7 +154,7 @@ export class FileConnector implements Connector {
       index = indexByKey(loaded.records, request.keyField);
       loaded.indexes.set(request.keyField, index);
     }
-    return answerInOrder(request, index);
+    return answerInOrder(request, index, this.name);
   }
 
   #configError(path: string, rule: string, message: string): ValidationError {

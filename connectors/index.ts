@@ -12,3 +12,13 @@ export { mongoConnectorFactory, mongoConfigSchema, MongoConnector, type MongoCon
 export {
   fileConnectorFactory, fileConfigSchema, FileConnector, type FileConnectorConfig, type FileFormat,
 } from './file.ts';
+export {
+  ResilientConnector, CircuitOpenError, retryConfigSchema, breakerConfigSchema, type ResilienceSettings,
+} from './resilience.ts';
+export { hubConnectorFactory, hubConfigSchema, HubConnector, PASSED_REFUSALS, type HubConnectorConfig } from './hub.ts';
+export {
+  SqlConnector, type SqlDialect, type SqlSession, type SqlPool, type SqlColumn, type SqlStatement,
+} from './sql.ts';
+export { sqlConfigSchema, type SqlConnectorConfig, type SqlDatasetConfig, type SqlTlsConfig } from './sql-config.ts';
+export { postgresConnectorFactory, postgresConfigSchema, postgresDialect } from './postgres.ts';
+export { mysqlConnectorFactory, mysqlConfigSchema, mysqlDialect } from './mysql.ts';

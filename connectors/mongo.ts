@@ -6,7 +6,8 @@
  *   connect; a failed connect is retried on the next call.
  * - fetchMany = `find({[keyField]: {$in: distinctKeys}})` with a projection of only the asked items
  *   and the key field (`_id: 0` unless `_id` itself is asked), split into chunks of
- *   `maxKeysPerCall` keys run concurrently. Keys are matched as strings.
+ *   `maxKeysPerCall` keys run concurrently. Keys are matched as strings. Two documents of one key
+ *   that differ in an asked item are a conflict: neither is served for that key.
  * - Uses nothing beyond plain reads and `ping`, so FerretDB 1.24 (no transactions, no change
  *   streams) serves it as well as MongoDB.
  * - The connection string may hold a password: prefer `uriEnv` (an environment variable name) to
@@ -19,7 +20,7 @@ import {
 import type {
   ConfigSchema, Connector, ConnectorContext, ConnectorFactory, FetchRequest, HealthStatus, UpstreamRecord,
 } from './types.ts';
-import { UpstreamError } from './types.ts';
+import { UpstreamError, UpstreamTimeoutError } from './types.ts';
 
 export interface MongoConnectorConfig {
   readonly uri?: string;
@@ -107,7 +108,7 @@ export class MongoConnector implements Connector {
     const { uriEnv, timeoutMs } = this.#config;
     const uri = uriEnv === undefined ? this.#config.uri : this.#env[uriEnv];
     if (!uri) {
-      throw new UpstreamError(this.name, `mongodb connector "${this.name}": environment variable ${uriEnv ?? '(none)'} (connection string) is not set`);
+      throw new UpstreamError(this.name, `mongodb connector "${this.name}": environment variable ${uriEnv ?? '(none)'} (connection string) is not set`, { transient: false });
     }
     let client: MongoClient;
     try {
@@ -117,7 +118,7 @@ export class MongoConnector implements Connector {
         connectTimeoutMS: timeoutMs,
       });
     } catch (error) {
-      throw new UpstreamError(this.name, `mongodb connector "${this.name}": connection string is invalid (${describeDriverError(error)})`);
+      throw new UpstreamError(this.name, `mongodb connector "${this.name}": connection string is invalid (${describeDriverError(error)})`, { transient: false });
     }
     try {
       await client.connect();
@@ -156,10 +157,10 @@ export class MongoConnector implements Connector {
       siblings.abort();
       if (request.signal?.aborted) throw request.signal.reason;
       if (error instanceof UpstreamError) throw error;
-      if (timeout.aborted) throw new UpstreamError(this.name, `${what} timed out after ${timeoutMs} ms`);
+      if (timeout.aborted) throw new UpstreamTimeoutError(this.name, `${what} timed out after ${timeoutMs} ms`);
       throw new UpstreamError(this.name, `${what} failed (${describeDriverError(error)})`, { cause: error });
     }
-    return answerInOrder(request, found);
+    return answerInOrder(request, found, this.name);
   }
 
   async health(): Promise<HealthStatus> {

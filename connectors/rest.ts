@@ -23,11 +23,14 @@
  *     {"records": [{"idNumber": "440106199001011235", "name": "张三", "address": "…"}]}
  *
  * - Records are matched back to keys by their `keyField` value, so their order does not matter.
- *   A key with no record is "not found" (the hub answers `null` for it). If two records carry the
- *   same key, the first one counts.
+ *   A key with no record is "not found" (the hub answers `null` for it). A record for a key that
+ *   was not asked in that call is dropped. Two records for one key that differ in an asked item
+ *   are a conflict: neither is served for that key (UPSTREAM_INVALID); identical copies count once.
  * - Anything else is a failure of the department system and fails the whole batch: a network
- *   error, no answer within `timeoutMs`, a non-2xx status, a body that is not JSON, or JSON not
- *   shaped `{"records": [object, …]}`.
+ *   error, no answer within `timeoutMs` (UpstreamTimeoutError, also when the body stalls half-way),
+ *   a non-2xx status, a body that is not JSON, or JSON not shaped `{"records": [object, …]}`.
+ *   A 4xx other than 408, 425 and 429 is not transient (retrying cannot help); the rest may be
+ *   retried by the resilience layer (resilience.ts).
  *
  * Health check: `GET {baseUrl}` with a short timeout. Any HTTP answer below 500 (even 404) means
  * the service is reachable; a 5xx answer or no answer means it is not.
@@ -42,7 +45,7 @@ import {
 import type {
   ConfigSchema, Connector, ConnectorContext, ConnectorFactory, FetchRequest, HealthStatus, UpstreamRecord,
 } from './types.ts';
-import { UpstreamError } from './types.ts';
+import { UpstreamError, UpstreamTimeoutError } from './types.ts';
 
 export interface RestConnectorConfig {
   /** `http://` or `https://` URL of the service, optionally with a path prefix; no query or fragment. */
@@ -111,6 +114,9 @@ function readConfig(config: Record<string, unknown>): RestConnectorConfig {
     ...(bearerTokenEnv === undefined ? {} : { bearerTokenEnv }),
   };
 }
+
+/** 4xx answers that may pass when asked again (timeout, too early, too many requests). */
+const TRANSIENT_4XX = new Set([408, 425, 429]);
 
 /** A short, data-free description of a network error: its code, else its class name. */
 function describeNetworkError(error: unknown): string {
@@ -183,14 +189,14 @@ export class RestConnector implements Connector {
       if (request.signal?.aborted) throw request.signal.reason;
       if (error instanceof UpstreamError) throw error;
       if (timedOut) {
-        throw new UpstreamError(this.name, `${what} timed out after ${this.#config.timeoutMs} ms`);
+        throw new UpstreamTimeoutError(this.name, `${what} timed out after ${this.#config.timeoutMs} ms`);
       }
       throw new UpstreamError(this.name, `${what} failed: ${describeNetworkError(error)}`, { cause: error });
     } finally {
       clearTimeout(timer);
       request.signal?.removeEventListener('abort', onCallerAbort);
     }
-    return answerInOrder(request, found);
+    return answerInOrder(request, found, this.name);
   }
 
   /** One lookup call. Throws UpstreamError for a bad answer; network and abort errors pass through. */
@@ -200,7 +206,8 @@ export class RestConnector implements Connector {
     const response = await this.#pool.request({ method: 'POST', path, headers, body, signal });
     if (response.statusCode < 200 || response.statusCode > 299) {
       await response.body.dump().catch(() => undefined);
-      throw new UpstreamError(this.name, `${what} answered HTTP ${response.statusCode}`);
+      const transient = response.statusCode >= 500 || TRANSIENT_4XX.has(response.statusCode);
+      throw new UpstreamError(this.name, `${what} answered HTTP ${response.statusCode}`, { transient });
     }
     const text = await response.body.text();
     let parsed: unknown;
@@ -228,7 +235,7 @@ export class RestConnector implements Connector {
       const token = this.#env[env];
       if (!token) {
         throw new UpstreamError(
-          this.name, `rest connector "${this.name}": environment variable ${env} (bearer token) is not set`,
+          this.name, `rest connector "${this.name}": environment variable ${env} (bearer token) is not set`, { transient: false },
         );
       }
       headers['authorization'] = `Bearer ${token}`;

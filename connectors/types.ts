@@ -19,6 +19,28 @@ export interface FetchRequest {
   readonly items: readonly string[];
   /** Aborted when the request is cancelled or the connector's timeout elapses. */
   readonly signal?: AbortSignal;
+  /**
+   * When the caller needs the answer by (`Date.now()` milliseconds): the request's overall
+   * deadline. The resilience layer (resilience.ts) retries only within it and fails the call with
+   * UpstreamTimeoutError once it passes; connector kinds need not read it.
+   */
+  readonly deadline?: number;
+  /**
+   * Who asks and why, for connectors that pass it on (another region's hub records the access
+   * under the same request id). Department systems behind other kinds never see it.
+   */
+  readonly context?: AccessContext;
+}
+
+/** The statement of the request a fetch serves. */
+export interface AccessContext {
+  readonly requestId: string;
+  readonly purpose: string;
+  readonly caseId: string;
+  readonly operator: string;
+  /** The consuming department and system at this hub. */
+  readonly department: string;
+  readonly system: string;
 }
 
 export interface HealthStatus {
@@ -33,7 +55,9 @@ export interface Connector {
   /**
    * Returns one entry per key, in the same order as `request.keys`: the record (only the asked
    * items and the key field) or `null` when the department system has no record for that key.
-   * Throws `UpstreamError` when the department system cannot answer.
+   * Throws `UpstreamError` when the department system cannot answer (`UpstreamTimeoutError` when
+   * it does not answer in time), `ConflictingRecordsError` when it answered some keys with two
+   * different records, and the caller's `signal.reason` when the caller aborted.
    */
   fetchMany(request: FetchRequest): Promise<Array<UpstreamRecord | null>>;
   health(): Promise<HealthStatus>;
@@ -45,6 +69,19 @@ export interface ConnectorContext {
   readonly baseDir: string;
   /** Environment that `uriEnv` / `bearerTokenEnv` are read from (default process.env). */
   readonly env?: NodeJS.ProcessEnv;
+  /** Told when a connector's circuit opens, half-opens or closes, and when a call is retried (for logs). */
+  readonly onEvent?: (event: ConnectorEvent) => void;
+}
+
+/** Something operators want to know about a connector; never carries keys or record data. */
+export interface ConnectorEvent {
+  readonly connector: string;
+  readonly event: 'circuit-open' | 'circuit-half-open' | 'circuit-closed' | 'retry';
+  /** Why: the failure that opened the circuit or caused the retry. */
+  readonly detail?: string;
+  /** For `retry`: the attempt about to be made (2 = first retry) and its backoff in ms. */
+  readonly attempt?: number;
+  readonly delayMs?: number;
 }
 
 /** JSON Schema (draft 2020-12 subset understood by ajv) for one connector kind's config. */
@@ -55,14 +92,75 @@ export interface ConnectorFactory {
   /** The JSON Schema of this kind's config (without the `kind` property itself). */
   readonly configSchema: ConfigSchema;
   create(name: string, config: Record<string, unknown>, context: ConnectorContext): Connector;
+  /** The kind's default of `retry.retries` when the config gives none (default: the registry's). */
+  readonly defaultRetries?: number;
+}
+
+/**
+ * The source refused the access with a hub refusal code (another region's hub: no grant there,
+ * purpose not accepted there …): served as that same refusal, not as an outage.
+ */
+export class UpstreamRefusal extends Error {
+  readonly connector: string;
+  readonly code: string;
+  constructor(connector: string, code: string, message: string) {
+    super(message);
+    this.name = 'UpstreamRefusal';
+    this.connector = connector;
+    this.code = code;
+  }
+}
+
+/**
+ * Items of a returned record the source refused (another region's hub refusing single items), by
+ * item: a non-enumerable property of the record, so it never reaches a response by itself.
+ */
+export const ITEM_REFUSALS: unique symbol = Symbol('yiwang.itemRefusals');
+export type ItemRefusals = ReadonlyMap<string, { readonly code: string; readonly message: string }>;
+
+export interface UpstreamErrorOptions {
+  readonly cause?: unknown;
+  /**
+   * Whether asking again may help (default true): a network error, a timeout, a 5xx answer or a
+   * malformed body may pass; a missing secret, an invalid connection string or a 4xx refusal will not.
+   */
+  readonly transient?: boolean;
 }
 
 /** A department system failed to answer: unreachable, timed out, or answered nonsense. */
 export class UpstreamError extends Error {
   readonly connector: string;
-  constructor(connector: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  readonly transient: boolean;
+  constructor(connector: string, message: string, options: UpstreamErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'UpstreamError';
     this.connector = connector;
+    this.transient = options.transient ?? true;
+  }
+}
+
+/** The department system did not answer within the connector's `timeoutMs` or the request's deadline. */
+export class UpstreamTimeoutError extends UpstreamError {
+  constructor(connector: string, message: string, options: UpstreamErrorOptions = {}) {
+    super(connector, message, options);
+    this.name = 'UpstreamTimeoutError';
+  }
+}
+
+/**
+ * The department system answered, but gave two different records for some asked keys: which one
+ * is the subject's is unknown, so none is served for those keys. The other keys' answers are in
+ * `answers` (one per requested key, in order; `null` at the conflicting keys) and may be served.
+ * A caller that does not know this class treats it as a failed batch, which serves nothing wrong.
+ * Never carries the keys in its message (they are personal identifiers).
+ */
+export class ConflictingRecordsError extends UpstreamError {
+  readonly answers: ReadonlyArray<UpstreamRecord | null>;
+  readonly conflicting: ReadonlySet<string>;
+  constructor(connector: string, answers: ReadonlyArray<UpstreamRecord | null>, conflicting: ReadonlySet<string>) {
+    super(connector, `connector "${connector}": the department system answered ${conflicting.size} key(s) with two different records; those keys are not served`, { transient: false });
+    this.name = 'ConflictingRecordsError';
+    this.answers = answers;
+    this.conflicting = conflicting;
   }
 }

@@ -28,6 +28,11 @@ export interface DemoData {
   readonly mongo: Readonly<Record<'renshe' | 'yibao', Record<string, Row[]>>>;
   /** Department files: file name → content. */
   readonly files: Readonly<Record<string, string>>;
+  /**
+   * Rows of the departments that can also run on a SQL front-end database (前置库): 自然资源's
+   * real-estate summary, the same rows as `files['real_estate.csv']`.
+   */
+  readonly sql: { readonly ziranziyuan: { readonly realEstate: ReadonlyArray<{ idNumber: string; propertyCount: number; totalArea: number }> } };
 }
 
 const SURNAMES = ['陈', '李', '黄', '张', '梁', '林', '刘', '吴', '罗', '何', '郑', '欧阳', '周', '叶', '冯'];
@@ -162,5 +167,6 @@ export function generateDemoData(options: { seed?: number; households?: number; 
       'real_estate.csv': toCsv(['idNumber', 'propertyCount', 'totalArea'], realEstate),
       'business_licences.csv': toCsv(['creditCode', 'name', 'legalRepresentative', 'registeredCapital', 'status', 'establishedAt', 'address', 'scope'], licences),
     },
+    sql: { ziranziyuan: { realEstate: realEstate as Array<{ idNumber: string; propertyCount: number; totalArea: number }> } },
   };
 }

@@ -23,6 +23,11 @@ export interface HubConfig {
     readonly maxAliases: number;
     readonly maxTokens: number;
     readonly maxBodyBytes: number;
+    /**
+     * Every department call of one request (retries and backoffs included) ends within this many
+     * milliseconds of the request's authentication; a field still waiting then is UPSTREAM_TIMEOUT.
+     */
+    readonly upstreamDeadlineMs: number;
   };
   readonly audit: {
     readonly maxBatch: number;
@@ -111,6 +116,7 @@ export const configSchema: JsonSchema = {
         maxAliases: { type: 'integer', minimum: 1, maximum: 1000, default: 30 },
         maxTokens: { type: 'integer', minimum: 100, maximum: 100000, default: 5000 },
         maxBodyBytes: { type: 'integer', minimum: 1024, maximum: 104857600, default: 1048576 },
+        upstreamDeadlineMs: { type: 'integer', minimum: 100, maximum: 600000, default: 10000 },
       },
     },
     audit: {

@@ -20,6 +20,12 @@ export interface HubContext {
    * every quota is spent. Subjects of one execution step share one reservation (one MongoDB write).
    */
   readonly quotaLoaders: Map<string, DataLoader<string, GrantRef | null>>;
+  /** Aborted when the client goes away (the HTTP request is closed): pending department calls are cancelled. */
+  readonly signal: AbortSignal;
+  /** `Date.now()` by which every department call of this request ends (`limits.upstreamDeadlineMs`). */
+  readonly deadline: number;
+  /** Set by `access(onBehalfOf:)` of a peer hub: `<department>/<system>` of the other region, recorded with every access. */
+  onBehalfOf?: string;
 }
 
 /** What `access(...)` resolves to: a validated purpose statement and the policy compiled for it. */

@@ -4,12 +4,15 @@
  */
 import { GraphQLError } from 'graphql';
 import { AuditUnavailableError } from '../audit/index.ts';
-import { UpstreamError } from '../connectors/index.ts';
+import { UpstreamError, UpstreamRefusal, UpstreamTimeoutError } from '../connectors/index.ts';
 import type { Refusal } from '../policies/index.ts';
 
 export type ErrorCode =
   | Refusal['code']
   | 'UPSTREAM_UNAVAILABLE'
+  | 'UPSTREAM_TIMEOUT'
+  /** The client went away before the department answered; only its audit record ever sees this. */
+  | 'CANCELLED'
   | 'UPSTREAM_INVALID'
   | 'AUDIT_UNAVAILABLE'
   | 'NOT_FOUND'
@@ -35,6 +38,12 @@ export function refusalError(refusal: Refusal, extra: Record<string, unknown> = 
 export function toGraphQLError(error: unknown, context: { resource?: string } = {}): GraphQLError {
   if (error instanceof GraphQLError) return error;
   if (error instanceof AuditUnavailableError) return hubError('AUDIT_UNAVAILABLE', error.message);
+  // Another region's hub refused: the same refusal code reaches the consumer.
+  if (error instanceof UpstreamRefusal) return hubError(error.code as ErrorCode, error.message, context.resource ? { resource: context.resource } : {});
+  if (error instanceof UpstreamTimeoutError) {
+    const what = context.resource ? `resource ${context.resource}` : 'a department system';
+    return hubError('UPSTREAM_TIMEOUT', `The department system serving ${what} did not answer in time; try again later.`, context.resource ? { resource: context.resource } : {});
+  }
   if (error instanceof UpstreamError) {
     const what = context.resource ? `resource ${context.resource}` : 'a department system';
     return hubError('UPSTREAM_UNAVAILABLE', `The department system serving ${what} is unavailable; try again later.`, context.resource ? { resource: context.resource } : {});

@@ -64,6 +64,7 @@ export function accessRecord(ctx: HubContext, e: EvidenceInput): AccessRecord {
     reason: e.reason ?? null,
     consent: e.consent ?? null,
     attempt: e.attempt ?? null,
+    ...(ctx.onBehalfOf ? { onBehalfOf: ctx.onBehalfOf } : {}),
   };
 }
 

@@ -153,7 +153,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<HubRuntime
     let state = catalogueState(files, await loadResources(db), logger);
 
     for (const entry of files.connectors) {
-      connectors.set(entry.name, createConnector(entry.name, entry.config, { baseDir: config.catalogue, env: options.env ?? process.env }));
+      connectors.set(entry.name, createConnector(entry.name, entry.config, { baseDir: config.catalogue, env: options.env ?? process.env, onEvent: (e) => logger[e.event === 'circuit-open' ? 'warn' : 'info'](e, `connector ${e.event}`) }));
     }
     let keyText = options.signingKey;
     if (!keyText) {

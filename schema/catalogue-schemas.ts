@@ -26,7 +26,7 @@ export const systemSchema: JsonSchema = {
   type: 'object',
   required: ['code', 'name', 'department'],
   additionalProperties: false,
-  properties: { code, name: text, department: code },
+  properties: { code, name: text, department: code, peerHub: { type: 'boolean', description: "another region's hub (跨域通办): may name the department it asks for (onBehalfOf)" } },
 };
 
 export const purposeSchema: JsonSchema = {

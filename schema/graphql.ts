@@ -44,7 +44,8 @@ type Query {
   number and the operator; without them no data is served. Everything read under it is audited.
   """
   access(purpose: String, caseId: String, operator: String, """The consent reference the citizen portal returned, for consent-bound items (biometric data, or items the grant marks)."""
-  consentRef: String): Access
+  consentRef: String, """Only for another region's hub (a system registered with peerHub): the department and system of its region the access is for (跨域通办). Recorded with the access."""
+  onBehalfOf: OnBehalfOf): Access
   """The resource catalogue (政务数据资源目录): what may be asked for, from whom, on what terms."""
   catalogue(subject: SubjectType): [CatalogueResource!]!
   """Registered purposes (政务服务事项) with their legal basis."""
@@ -91,6 +92,12 @@ type Verification {
 }
 
 enum SubjectType { person enterprise }
+
+"""The consuming department and system at another region's hub."""
+input OnBehalfOf {
+  department: String!
+  system: String!
+}
 
 type CatalogueItem {
   name: String!

@@ -24,6 +24,8 @@ export interface SystemEntry {
   readonly code: string;
   readonly name: string;
   readonly department: string;
+  /** Another region's hub: it asks for departments of its own region and names them (`onBehalfOf`). */
+  readonly peerHub?: boolean;
 }
 
 /** A 政务服务事项: the purpose a consumer states on every request. */

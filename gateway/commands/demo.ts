@@ -7,7 +7,7 @@ import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { MongoClient } from 'mongodb';
 import { generateDemoData, type DemoData } from '../../demo/data.ts';
-import { startDepartments } from '../../demo/environment.ts';
+import { demoPostgresUrl, startDepartments } from '../../demo/environment.ts';
 import { CSYJS, DEMO_PRINCIPALS, ensureDemoConsent, seedApplications } from '../../demo/workflow.ts';
 import { addWorkingDays, type Principal } from '../../policies/index.ts';
 import { setSubmission } from '../../store/index.ts';
@@ -90,8 +90,10 @@ export async function runDemo(options: DemoOptions): Promise<void> {
   const data = generateDemoData();
   // MONGODB_DATABASE names the hub's database; the departments' databases take it as a prefix.
   const database = process.env['MONGODB_DATABASE'] || 'hub_demo';
+  // 自然资源 moves to a PostgreSQL front-end database when DEMO_POSTGRES_URL (or the local default) answers.
   const departments = await startDepartments({
     data, mongoUri: mongo.uri, filesDir: join(dir, 'departments'), databasePrefix: database === 'hub_demo' ? 'dept_' : `${database}_dept_`,
+    postgresUrl: demoPostgresUrl(), log: (m) => options.out(`  ${m}`),
   }).catch(async (error: unknown) => {
     await mongo.stop();
     throw error;
@@ -105,7 +107,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
       options.root,
       {},
     );
-    const catalogue = await loadHubCatalogue(config.catalogue);
+    const catalogue = departments.bind(await loadHubCatalogue(config.catalogue));
     const subjectKey = Buffer.from((await readFile(keyFile, 'utf8')).trim(), 'hex');
     const signingKey = (await readFile(signingFile, 'utf8')).trim();
     const hub = await startHub({ config, logger, subjectKey, signingKey, catalogue, env: process.env });

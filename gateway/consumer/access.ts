@@ -7,15 +7,17 @@ import { creditCodeProblem, idNumberProblem, type Consent, type SubjectType } fr
 import { getConsent } from '../../store/index.ts';
 import type { AccessScope, HubContext, SubjectRef } from '../context.ts';
 import { hashOf, recordAccess } from '../evidence.ts';
-import { hubError, refusalError, toGraphQLError } from '../errors.ts';
+import { hubError, refusalError } from '../errors.ts';
 import { applyConsent, chargeDailyQuota, stateful } from './obligations.ts';
-import { loaderFor } from './records.ts';
+import { loaderFor, upstreamFailure } from './records.ts';
 
 const CONSENT_REF = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
 
 type Resolver<TParent, TArgs, TResult> = GraphQLFieldResolver<TParent, HubContext, TArgs, Promise<TResult> | TResult>;
 
-type AccessArgs = { purpose?: string | null; caseId?: string | null; operator?: string | null; consentRef?: string | null };
+type AccessArgs = { purpose?: string | null; caseId?: string | null; operator?: string | null; consentRef?: string | null; onBehalfOf?: { department: string; system: string } | null };
+
+const PEER_CODE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 const access: Resolver<unknown, AccessArgs, AccessScope> = async (_p, args, ctx) => {
   const day = ctx.runtime.today();
@@ -27,6 +29,20 @@ const access: Resolver<unknown, AccessArgs, AccessScope> = async (_p, args, ctx)
   if (ctx.principal.kind !== 'system') {
     const message = 'Only registered department systems may request shared records.';
     return refuse('FORBIDDEN', message, hubError('FORBIDDEN', message));
+  }
+  if (args.onBehalfOf) {
+    // 跨域通办: another region's hub names the consumer it asks for; only a registered peer hub may.
+    const peer = ctx.runtime.catalogue.systems.find((s) => s.code === ctx.principal.id)?.peerHub === true;
+    const { department, system } = args.onBehalfOf;
+    if (!peer) {
+      const message = 'onBehalfOf is for hubs of other regions registered as peer hubs (peerHub: true); your system is not one.';
+      return refuse('FORBIDDEN', message, hubError('FORBIDDEN', message, { argument: 'onBehalfOf' }));
+    }
+    if (!PEER_CODE.test(department) || !PEER_CODE.test(system)) {
+      const message = 'onBehalfOf names a department and a system by their codes (letters, digits, _ . -).';
+      return refuse('BAD_USER_INPUT', message, hubError('BAD_USER_INPUT', message, { argument: 'onBehalfOf' }));
+    }
+    ctx.onBehalfOf = `${department}/${system}`;
   }
   const check = checkPurpose(ctx.runtime.purposes, ctx.principal, statement, day);
   if (!check.ok) return refuse(check.refusal.code, check.refusal.message, refusalError(check.refusal));
@@ -122,11 +138,11 @@ const verify: Resolver<AccessScope, { resource: string; key: string; claims: Rec
   const grants = charged ? [charged.grant, ...decision.grants.filter((g) => g.id !== charged.grant.id)] : decision.grants;
   let record;
   try {
-    record = await loaderFor(ctx, r, claimed).load(args.key);
+    record = await loaderFor(ctx, scope, r, claimed).load(args.key);
   } catch (error) {
-    const e = toGraphQLError(error, { resource: r.code });
-    await recordAccess(ctx, { ...base, refused: claimed, grants, decision: 'deny', code: String(e.extensions['code']), reason: 'department system unavailable', attempt });
-    throw e;
+    const failed = upstreamFailure(ctx, error, r.code);
+    await recordAccess(ctx, { ...base, refused: claimed, grants, decision: 'deny', code: failed.code, reason: failed.reason, attempt });
+    throw failed.error;
   }
   const mismatched = record ? claimed.filter((item) => normalize(record[item]) !== normalize(args.claims[item])) : claimed;
   await recordAccess(ctx, { ...base, verified: claimed, grants, decision: 'allow', reason: record ? null : 'no record for this subject', consent: consented.consent, attempt });

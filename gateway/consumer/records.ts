@@ -3,18 +3,22 @@
  * upstream call per resource, record validation, obligations (drop, mask), evidence, response.
  */
 import DataLoader from 'dataloader';
-import type { GraphQLFieldResolver, GraphQLResolveInfo } from 'graphql';
-import { UpstreamError, type UpstreamRecord } from '../../connectors/index.ts';
+import type { GraphQLError, GraphQLFieldResolver, GraphQLResolveInfo } from 'graphql';
+import {
+  CircuitOpenError, ConflictingRecordsError, ITEM_REFUSALS, UpstreamError, UpstreamRefusal, type ItemRefusals, type UpstreamRecord,
+} from '../../connectors/index.ts';
 import { decideRead, maskValue } from '../../policies/index.ts';
 import type { Resource } from '../../schema/index.ts';
-import type { HubContext, ServedRecord, SubjectRef } from '../context.ts';
+import type { AccessScope, HubContext, ServedRecord, SubjectRef } from '../context.ts';
 import { recordAccess } from '../evidence.ts';
-import { hubError, refusalError, toGraphQLError } from '../errors.ts';
+import { hubError, refusalError, toGraphQLError, type ErrorCode } from '../errors.ts';
 import { applyConsent, chargeDailyQuota } from './obligations.ts';
 import { selectedFields } from './selection.ts';
 
-export function loaderFor(ctx: HubContext, r: Resource, items: readonly string[]): DataLoader<string, UpstreamRecord | null> {
-  const key = `${r.code}\u0000${items.join(',')}`;
+export function loaderFor(ctx: HubContext, scope: AccessScope, r: Resource, items: readonly string[]): DataLoader<string, UpstreamRecord | null> {
+  // Per statement too: two access(…) fields of one document may state different purposes, and
+  // another region's hub is asked under the statement's purpose.
+  const key = `${r.code}\u0000${items.join(',')}\u0000${scope.purpose.code}\u0000${scope.caseId}\u0000${scope.operator}`;
   let loader = ctx.loaders.get(key);
   if (!loader) {
     const connector = ctx.runtime.connectors.get(r.binding.connector);
@@ -22,11 +26,22 @@ export function loaderFor(ctx: HubContext, r: Resource, items: readonly string[]
     loader = new DataLoader<string, UpstreamRecord | null>(
       async (keys) => {
         try {
-          const records = await connector.fetchMany({ dataset: r.binding.dataset, keyField: r.binding.keyField, keys, items });
+          const context = { requestId: ctx.requestId, purpose: scope.purpose.code, caseId: scope.caseId, operator: scope.operator, department: ctx.principal.department, system: ctx.principal.id };
+          // The client's going away cancels the call; the request's deadline bounds it, retries included.
+          const records = await connector.fetchMany({
+            dataset: r.binding.dataset, keyField: r.binding.keyField, keys, items, context, signal: ctx.signal, deadline: ctx.deadline,
+          });
           if (records.length !== keys.length) throw new UpstreamError(connector.name, `returned ${records.length} answers for ${keys.length} keys`);
           return records;
         } catch (error: unknown) {
-          ctx.runtime.logger.warn({ requestId: ctx.requestId, connector: connector.name, resource: r.code, err: error instanceof UpstreamError ? error.message : String(error) }, 'upstream call failed');
+          if (error instanceof UpstreamRefusal) throw error; // another region's hub refused: served as that refusal
+          if (error instanceof ConflictingRecordsError && error.answers.length === keys.length && !ctx.signal.aborted) {
+            // Two different records for one subject: neither is served for it; the other subjects are.
+            ctx.runtime.logger.warn({ requestId: ctx.requestId, connector: connector.name, resource: r.code, keys: error.conflicting.size }, 'department answered conflicting records');
+            return keys.map((k, i) => (error.conflicting.has(k) ? conflictingError(r) : error.answers[i] ?? null));
+          }
+          if (ctx.signal.aborted) ctx.runtime.logger.info({ requestId: ctx.requestId, connector: connector.name, resource: r.code }, 'upstream call cancelled: the client closed the request');
+          else ctx.runtime.logger.warn({ requestId: ctx.requestId, connector: connector.name, resource: r.code, err: error instanceof UpstreamError ? error.message : String(error) }, 'upstream call failed');
           throw error instanceof UpstreamError ? error : new UpstreamError(connector.name, 'failed', { cause: error });
         }
       },
@@ -35,6 +50,34 @@ export function loaderFor(ctx: HubContext, r: Resource, items: readonly string[]
     ctx.loaders.set(key, loader);
   }
   return loader;
+}
+
+function conflictingError(r: Resource): GraphQLError {
+  return hubError('UPSTREAM_INVALID', `The department system answered two different records of ${r.code} for this subject; neither is served, and it has been reported.`, { resource: r.code });
+}
+
+/** What the audit record says was not served, by code. */
+const UPSTREAM_REASONS: Readonly<Record<string, string>> = {
+  UPSTREAM_TIMEOUT: 'department system did not answer in time',
+  UPSTREAM_INVALID: 'department system answered two different records for this subject',
+  UPSTREAM_UNAVAILABLE: 'department system unavailable',
+};
+
+/**
+ * A failed department call as the client sees it and as its audit record states it: the code
+ * (UPSTREAM_TIMEOUT, UPSTREAM_UNAVAILABLE, UPSTREAM_INVALID, another hub's refusal, or CANCELLED
+ * when the client went away) and the reason.
+ */
+export function upstreamFailure(ctx: HubContext, error: unknown, resource: string): { error: GraphQLError; code: string; reason: string } {
+  if (ctx.signal.aborted) {
+    const e = hubError('CANCELLED', 'The request was closed before the department system answered; nothing was served.', { resource });
+    return { error: e, code: 'CANCELLED', reason: 'the client closed the request before the department system answered' };
+  }
+  const e = toGraphQLError(error, { resource });
+  const code = String(e.extensions['code']);
+  if (error instanceof UpstreamRefusal) return { error: e, code, reason: error.message };
+  if (error instanceof CircuitOpenError) return { error: e, code, reason: 'department system unavailable (circuit open: not asked)' };
+  return { error: e, code, reason: UPSTREAM_REASONS[code] ?? 'department system unavailable' };
 }
 
 export function resourceResolver(r: Resource): GraphQLFieldResolver<SubjectRef, HubContext> {
@@ -89,11 +132,11 @@ export function resourceResolver(r: Resource): GraphQLFieldResolver<SubjectRef, 
 
     let upstream: UpstreamRecord | null;
     try {
-      upstream = await loaderFor(ctx, r, permits.map((p) => p.item)).load(subject.key);
+      upstream = await loaderFor(ctx, scope, r, permits.map((p) => p.item)).load(subject.key);
     } catch (error) {
-      const e = toGraphQLError(error, { resource: r.code });
-      await recordAccess(ctx, { ...base, action: 'read', refused: asked, grants, decision: 'deny', code: String(e.extensions['code']), reason: 'department system unavailable' });
-      throw e;
+      const failed = upstreamFailure(ctx, error, r.code);
+      await recordAccess(ctx, { ...base, action: 'read', refused: asked, grants, decision: 'deny', code: failed.code, reason: failed.reason });
+      throw failed.error;
     }
     if (upstream === null) {
       await recordAccess(ctx, {
@@ -103,6 +146,13 @@ export function resourceResolver(r: Resource): GraphQLFieldResolver<SubjectRef, 
       return null;
     }
 
+    // Items the source itself refused (another region's hub): the same refusal, item by item.
+    const sourceRefused: Array<{ item: string; code: string; message: string }> = [];
+    for (const [item, refusal] of (upstream as Record<symbol, ItemRefusals | undefined>)[ITEM_REFUSALS] ?? []) {
+      if (!permits.some((p) => p.item === item)) continue;
+      refusals.set(item, hubError(refusal.code as ErrorCode, refusal.message, { resource: r.code, item }));
+      sourceRefused.push({ item, ...refusal });
+    }
     const { record, problems } = ctx.runtime.validators.get(r.code)!.check(upstream);
     for (const p of problems) {
       refusals.set(p.item, hubError('UPSTREAM_INVALID', `The department system returned an invalid value for item ${p.item} of ${r.code}; it is not served and has been reported.`, { resource: r.code, item: p.item }));
@@ -118,7 +168,7 @@ export function resourceResolver(r: Resource): GraphQLFieldResolver<SubjectRef, 
       values[permit.item] = permit.access === 'masked' ? maskValue(permit.mask, value) : value;
       (permit.access === 'masked' ? masked : returned).push(permit.item);
     }
-    const refused = [...refusedNames, ...problems.map((p) => p.item)];
+    const refused = [...refusedNames, ...sourceRefused.map((x) => x.item), ...problems.map((p) => p.item)];
     await recordAccess(ctx, {
       ...base,
       action: 'read',
@@ -127,9 +177,9 @@ export function resourceResolver(r: Resource): GraphQLFieldResolver<SubjectRef, 
       refused,
       grants,
       decision: refused.length ? 'partial' : 'allow',
-      code: firstRefusal?.code ?? (problems.length ? 'UPSTREAM_INVALID' : null),
+      code: firstRefusal?.code ?? sourceRefused[0]?.code ?? (problems.length ? 'UPSTREAM_INVALID' : null),
       denial: firstRefusal?.denial ?? null,
-      reason: firstRefusal?.message ?? null,
+      reason: firstRefusal?.message ?? sourceRefused[0]?.message ?? null,
       consent: consented.consent,
     });
     return { values, refusals };

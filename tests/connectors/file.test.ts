@@ -4,7 +4,7 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import type { Connector } from '../../connectors/index.ts';
+import { ConflictingRecordsError, type Connector } from '../../connectors/index.ts';
 import { ValidationError } from '../../schema/index.ts';
 import { seededRandom, syntheticCreditCode, syntheticIdNumber } from '../../schema/index.ts';
 import { connectorsOfKind, upstreamError } from '../support/connectors.ts';
@@ -149,5 +149,27 @@ describe('file connector: reloads and failures', () => {
   it('reports health of the directory', async () => {
     expect(await fileConnector().health()).toMatchObject({ ok: true });
     expect(await fileConnector({ directory: 'nowhere' }).health()).toMatchObject({ ok: false });
+  });
+});
+
+describe('file connector: a key on two rows', () => {
+  beforeAll(() => writeFile(join(dropDir, 'twice.jsonl'), [
+    { idNumber: a, name: '张一', status: 'married' },
+    { idNumber: a, name: '张一', status: 'divorced' },
+    { idNumber: b, name: '李二', status: 'single' },
+    { idNumber: b, name: '李二', status: 'single' },
+  ].map((r) => JSON.stringify(r)).join('\n')));
+
+  it('serves neither of two rows that differ in an asked item, and the other keys', async () => {
+    const error = await fileConnector().fetchMany({ dataset: 'twice.jsonl', keyField: 'idNumber', keys: [a, b], items: ['status'] }).then(() => undefined, (e: unknown) => e);
+    expect(error).toBeInstanceOf(ConflictingRecordsError);
+    expect((error as ConflictingRecordsError).answers).toEqual([null, { idNumber: b, status: 'single' }]);
+    expect([...(error as ConflictingRecordsError).conflicting]).toEqual([a]);
+  });
+
+  it('serves one of two rows that agree on every asked item', async () => {
+    expect(await fileConnector().fetchMany({ dataset: 'twice.jsonl', keyField: 'idNumber', keys: [a, b], items: ['name'] })).toEqual([
+      { idNumber: a, name: '张一' }, { idNumber: b, name: '李二' },
+    ]);
   });
 });

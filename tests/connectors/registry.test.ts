@@ -10,7 +10,7 @@ const context = { baseDir: process.cwd() };
 
 describe('connector registry', () => {
   it('knows the built-in kinds', () => {
-    expect(connectorKinds()).toEqual(expect.arrayContaining(['file', 'mongodb', 'rest']));
+    expect(connectorKinds()).toEqual(expect.arrayContaining(['file', 'mongodb', 'mysql', 'postgres', 'rest']));
   });
 
   it('names an unknown kind and lists the known ones', () => {
@@ -18,7 +18,7 @@ describe('connector registry', () => {
       where: 'connectors.yaml',
       path: '/kind',
       rule: 'enum',
-      message: expect.stringMatching(/^must be one of "file", "mongodb", "rest".*unknown connector kind "oracle"/) as unknown,
+      message: expect.stringMatching(/^must be one of "file", "hub", "mongodb", "mysql", "postgres", "rest".*unknown connector kind "oracle"/) as unknown,
     }]);
   });
 

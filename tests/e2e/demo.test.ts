@@ -8,14 +8,37 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { MongoClient } from 'mongodb';
+import pg from 'pg';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import { generateDemoData } from '../../demo/data.ts';
+import { demoPostgresUrl } from '../../demo/environment.ts';
 import { postGraphQL, ROOT } from '../support/hub.ts';
 
 let dir: string;
 const database = `demo_${randomBytes(4).toString('hex')}`;
+/** 自然资源's PostgreSQL database, which the demo makes when PostgreSQL answers. */
+const postgresDatabase = `${database}_dept_ziranziyuan`;
+
+/** Runs `work` on an admin connection to the PostgreSQL the demo tries, or returns undefined when there is none. */
+async function withPostgres<T>(work: (client: pg.Client) => Promise<T>): Promise<T | undefined> {
+  const client = new pg.Client({ connectionString: demoPostgresUrl(), connectionTimeoutMillis: 2000 });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+  } catch {
+    return undefined;
+  }
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+let postgresReachable = false;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'hub-demo-'));
+  postgresReachable = (await withPostgres(async () => true)) === true;
 });
 
 afterAll(async () => {
@@ -25,6 +48,7 @@ afterAll(async () => {
   } finally {
     await client.close();
   }
+  await withPostgres((admin) => admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(postgresDatabase)} WITH (FORCE)`));
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -72,6 +96,16 @@ it('serves the example query with records from several departments, and keeps it
     expect(departments).toHaveLength(3);
     expect(access['mother']!['socialInsurance']).toBeTruthy();
     expect(access['motherCheck']).toEqual({ match: true, mismatched: [] });
+
+    // 不动产登记 comes from PostgreSQL when one answers, else from the CSV file; the demo says which.
+    expect(first.output()).toContain(postgresReachable
+      ? `自然资源 (不动产登记): PostgreSQL database ${postgresDatabase}`
+      : '自然资源 (不动产登记): CSV file real_estate.csv');
+    const estate = generateDemoData().sql.ziranziyuan.realEstate.find((r) => r.propertyCount > 0)!;
+    const realEstate = await postGraphQL(first.url, credentials['mz-dibao']!,
+      `{ access(purpose: "440000-DIBAO-001", caseId: "DIBAO-2026-1", operator: "mz-operator-01") { person(idNumber: "${estate.idNumber}") { realEstate { propertyCount totalArea } } } }`);
+    expect(realEstate.body.errors).toBeUndefined();
+    expect(realEstate.body.data).toEqual({ access: { person: { realEstate: { propertyCount: estate.propertyCount, totalArea: Number(estate.totalArea.toFixed(2)) } } } });
 
     // The mother's face photo: served under her consent, CONSENT_REQUIRED without it.
     const face = await readFile(join(dir, 'face.graphql'), 'utf8');

@@ -67,6 +67,10 @@ export interface TestHubOptions {
   readonly config?: Record<string, unknown>;
   /** Use another MongoDB server for the hub's own state (e.g. one the test can stop). */
   readonly hubMongoUri?: string;
+  /** Another catalogue directory (e.g. an edited copy of the demo's) instead of the demo's. */
+  readonly catalogueDir?: string;
+  /** More environment for the catalogue and connectors (`${NAME}`, tokenEnv …). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 export async function startTestHub(options: TestHubOptions = {}): Promise<TestHub> {
@@ -75,12 +79,13 @@ export async function startTestHub(options: TestHubOptions = {}): Promise<TestHu
   const filesDir = await mkdtemp(join(tmpdir(), 'hub-files-'));
   const prefix = `d${randomBytes(4).toString('hex')}_`;
   const departments = await startDepartments({ data, mongoUri: hubDb.uri, filesDir, databasePrefix: prefix });
-  const env = { ...process.env, ...departments.env };
-  const catalogue = await loadHubCatalogue(DEMO_CATALOGUE, env);
+  const env = { ...process.env, ...departments.env, ...options.env };
+  const catalogueDir = options.catalogueDir ?? DEMO_CATALOGUE;
+  const catalogue = await loadHubCatalogue(catalogueDir, env);
   const config: HubConfig = parseConfig(
     {
       mongodb: { uri: options.hubMongoUri ?? hubDb.uri, database: hubDb.name, timeoutMs: options.hubMongoUri ? 1500 : 10_000 },
-      catalogue: DEMO_CATALOGUE,
+      catalogue: catalogueDir,
       server: { host: '127.0.0.1', port: 0, graphiql: false },
       ...options.config,
     },

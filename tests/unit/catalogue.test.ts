@@ -66,7 +66,7 @@ describe('catalogue', () => {
 
   it('refuses an unknown connector kind and lists the known ones', async () => {
     const message = await refusal((c) => c.edit('connectors.yaml', (t) => t.replace('kind: mongodb', 'kind: oracle')));
-    expect(message).toMatch(/connectors\.yaml: \/renshe-mongo\/kind must be one of "file", "mongodb", "rest" \(unknown connector kind "oracle"\)/);
+    expect(message).toMatch(/connectors\.yaml: \/renshe-mongo\/kind must be one of "file", "hub", "mongodb", "mysql", "postgres", "rest" \(unknown connector kind "oracle"\)/);
   });
 
   it('refuses an environment variable that is not set and has no default', async () => {
