@@ -5,6 +5,8 @@ export * from './types.ts';
 export {
   registerConnectorKind, connectorKinds, connectorFactory, validateConnectorConfig, createConnector,
 } from './registry.ts';
+// For authors of connector kinds (README, "Adding a connector kind").
+export { answerInOrder, distinctKeys, fetchInChunks, indexByKey, isRecord, throwIfCallerAborted } from './batch.ts';
 export {
   restConnectorFactory, restConfigSchema, RestConnector, DEFAULT_REST_PATH, type RestConnectorConfig,
 } from './rest.ts';
