@@ -8,7 +8,9 @@ import type { ItemType, Resource } from './types.ts';
 
 const ITEM_SCHEMA: Record<ItemType, Record<string, unknown>> = {
   string: { type: ['string', 'null'] },
-  integer: { type: ['integer', 'null'] },
+  // Only integers a JSON number carries exactly: a larger one (a SQL bigint, a BSON Long) would reach
+  // clients rounded, i.e. as another value, so it is withheld as invalid instead.
+  integer: { type: ['integer', 'null'], minimum: -Number.MAX_SAFE_INTEGER, maximum: Number.MAX_SAFE_INTEGER },
   number: { type: ['number', 'null'] },
   boolean: { type: ['boolean', 'null'] },
   date: { type: ['string', 'null'], format: 'date' },

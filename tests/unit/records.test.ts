@@ -28,6 +28,15 @@ describe('upstream record validation', () => {
     expect(out).toEqual({ record: { born: '2001-02-03', count: 9, amount: 1234.5, ref: '65a1b2c3d4e5f60718293a4b' }, problems: [] });
   });
 
+  it('withholds integers a JSON number cannot carry exactly, whatever form they arrive in', () => {
+    expect(v.check({ count: Number.MAX_SAFE_INTEGER })).toEqual({ record: { count: Number.MAX_SAFE_INTEGER }, problems: [] });
+    expect(v.check({ count: -Number.MAX_SAFE_INTEGER })).toEqual({ record: { count: -Number.MAX_SAFE_INTEGER }, problems: [] });
+    for (const big of ['9007199254740993', 2 ** 53, Long.fromString('9007199254740993')]) {
+      expect(v.check({ count: big, ref: 'kept' })).toEqual({ record: { ref: 'kept' }, problems: [{ item: 'count', rule: 'maximum' }] });
+    }
+    expect(v.check({ count: '-9007199254740993', ref: 'kept' })).toEqual({ record: { ref: 'kept' }, problems: [{ item: 'count', rule: 'minimum' }] });
+  });
+
   it('withholds values that break their type, naming the item, and leaves the input untouched', () => {
     const input = { born: '2001-13-45', count: 'many', amount: 3, ref: { nested: true } };
     const out = v.check(input);
