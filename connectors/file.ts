@@ -13,6 +13,7 @@
  *   never the line's content (it may hold personal data).
  * - Two rows of one key that differ in an asked item are a conflict: neither is served for that
  *   key (ConflictingRecordsError); identical rows count once.
+ * - Freshness (`lastChanged`): the file's modification time, the moment the department last wrote it.
  * - The connector has no `timeoutMs` of its own: the registry's common `timeoutMs` (resilience.ts)
  *   bounds each call, e.g. on a stalled network mount.
  */
@@ -24,7 +25,7 @@ import { parse as parseCsv } from 'csv-parse';
 import { ValidationError } from '../schema/ajv.ts';
 import { answerInOrder, distinctKeys, indexByKey, isRecord, throwIfCallerAborted, type KeyedRecords } from './batch.ts';
 import type {
-  ConfigSchema, Connector, ConnectorContext, ConnectorFactory, FetchRequest, HealthStatus, UpstreamRecord,
+  ConfigSchema, Connector, ConnectorContext, ConnectorFactory, FetchRequest, HealthStatus, SourceChange, UpstreamRecord,
 } from './types.ts';
 import { UpstreamError } from './types.ts';
 
@@ -225,6 +226,22 @@ export class FileConnector implements Connector {
     const code = (error as { code?: unknown } | null)?.code;
     if (code === 'ENOENT') return new UpstreamError(this.name, `${what} does not exist`);
     return new UpstreamError(this.name, `${what} could not be read (${typeof code === 'string' ? code : 'unknown error'})`, { cause: error });
+  }
+
+  /** The file's modification time: when the department last wrote the dataset. */
+  async lastChanged(request: { readonly dataset: string; readonly signal?: AbortSignal }): Promise<SourceChange | null> {
+    throwIfCallerAborted(request.signal);
+    const file = this.#checkDataset(request.dataset);
+    if (this.#closed) throw new UpstreamError(this.name, `file connector "${this.name}" is closed`);
+    const what = `file connector "${this.name}": file "${file}"`;
+    try {
+      const info = await stat(join(this.#config.directory, file));
+      if (!info.isFile()) throw new UpstreamError(this.name, `${what} is not a regular file`);
+      return { at: info.mtime, basis: `modification time of file "${file}"` };
+    } catch (error) {
+      if (error instanceof UpstreamError) throw error;
+      throw this.#readError(what, error);
+    }
   }
 
   async health(): Promise<HealthStatus> {

@@ -249,6 +249,7 @@ export const mysqlDialect: SqlDialect = {
   caseInsensitiveColumns: true,
   createPool: createMysqlPool,
   tableLabel: qualified,
+  latest: (table: SqlTableName, column: SqlColumn): SqlStatement => ({ sql: `SELECT MAX(${escapeId(column.name, true)}) FROM ${qualified(table)}`, params: [] }),
   lookup(table: SqlTableName, key: SqlColumn, columns: readonly SqlColumn[], keys: readonly string[]): SqlStatement | null {
     if (keys.length === 0) return null;
     const params = [...keys];

@@ -284,6 +284,7 @@ export const postgresDialect: SqlDialect = {
   caseInsensitiveColumns: false,
   createPool: createPostgresPool,
   tableLabel: qualified,
+  latest: (table: SqlTableName, column: SqlColumn): SqlStatement => ({ sql: `SELECT max(${escapeIdentifier(column.name)}) FROM ${qualified(table)}`, params: [] }),
   lookup(table: SqlTableName, key: SqlColumn, columns: readonly SqlColumn[], keys: readonly string[]): SqlStatement | null {
     if (keys.length === 0) return null;
     const select = [key, ...columns].map((c) => escapeIdentifier(c.name)).join(', ');

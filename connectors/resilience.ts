@@ -32,7 +32,8 @@ import {
   circuitBreaker, CircuitState, ConsecutiveBreaker, ExponentialBackoff, handleWhen, isBrokenCircuitError, retry, wrap,
   type CircuitBreakerPolicy, type IBackoff, type IBackoffFactory, type IRetryBackoffContext,
 } from 'cockatiel';
-import type { ConfigSchema, Connector, ConnectorEvent, FetchRequest, HealthStatus, UpstreamRecord } from './types.ts';
+import { raceSignal } from './batch.ts';
+import type { ConfigSchema, Connector, ConnectorEvent, FetchRequest, HealthStatus, SourceChange, UpstreamRecord } from './types.ts';
 import { ConflictingRecordsError, UpstreamError, UpstreamTimeoutError } from './types.ts';
 
 export interface ResilienceSettings {
@@ -318,6 +319,26 @@ export class ResilientConnector implements Connector {
     if (!this.circuitOpen) return inner;
     const detail = `circuit open (calls fail at once for up to ${this.settings.breaker.cooldownMs} ms after ${this.settings.breaker.failures} consecutive failures)`;
     return { ok: false, detail: inner.detail ? `${detail}; ${inner.detail}` : detail };
+  }
+
+  /**
+   * When the dataset last changed (quality reports): null when the kind cannot tell. One attempt
+   * within `timeoutMs`, outside the retries and the circuit breaker (it reads no records, and a
+   * report is not a reason to open or close a department's circuit).
+   */
+  async lastChanged(request: { readonly dataset: string; readonly signal?: AbortSignal }): Promise<SourceChange | null> {
+    const inner = this.#inner;
+    if (!inner.lastChanged) return null;
+    const timeout = AbortSignal.timeout(this.settings.timeoutMs);
+    const signal = request.signal ? AbortSignal.any([timeout, request.signal]) : timeout;
+    try {
+      return await raceSignal(inner.lastChanged({ dataset: request.dataset, signal }), signal);
+    } catch (error) {
+      if (timeout.aborted && !request.signal?.aborted) {
+        throw new UpstreamTimeoutError(this.name, `${this.kind} connector "${this.name}": no answer about the data's last change within ${this.settings.timeoutMs} ms`);
+      }
+      throw error;
+    }
   }
 
   close(): Promise<void> {

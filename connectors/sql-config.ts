@@ -10,6 +10,8 @@
  *           table: budongchan.owner_summary  # table or view, optionally schema-qualified
  *           keyColumn: id_number          # default: items[keyField], else the binding's keyField
  *           items: { propertyCount: property_count }   # item → column; default: same name
+ *           updatedAtColumn: updated_at   # optional: a timestamp (or date) column; its latest value
+ *                                         # dates the data for quality reports (freshness)
  *       poolSize: 10
  *       timeoutMs: 5000                   # client-side deadline of one batch call
  *       statementTimeoutMs: 5000          # server-side limit per statement (default timeoutMs)
@@ -32,6 +34,8 @@ export interface SqlDatasetConfig {
   readonly keyColumn?: string;
   /** Item name → column name; an item not listed reads the column of its own name. */
   readonly items: Readonly<Record<string, string>>;
+  /** A timestamp or date column whose latest value says when the data last changed (freshness). */
+  readonly updatedAtColumn?: string;
 }
 
 export interface SqlTlsConfig {
@@ -100,6 +104,7 @@ export function sqlConfigSchema(tableHelp: string): ConfigSchema {
               additionalProperties: identifier,
               default: {},
             },
+            updatedAtColumn: { ...identifier, description: 'a timestamp or date column: its latest value says when the data last changed (quality reports: freshness)' },
           },
         },
       },
@@ -137,9 +142,11 @@ export function readSqlConfig(config: Record<string, unknown>, baseDir: string):
   const datasets: Record<string, SqlDatasetConfig> = {};
   for (const [dataset, raw] of Object.entries((config['datasets'] ?? {}) as Record<string, Record<string, unknown>>)) {
     const keyColumn = raw['keyColumn'] as string | undefined;
+    const updatedAtColumn = raw['updatedAtColumn'] as string | undefined;
     const entry: SqlDatasetConfig = {
       table: String(raw['table']),
       ...(keyColumn === undefined ? {} : { keyColumn }),
+      ...(updatedAtColumn === undefined ? {} : { updatedAtColumn }),
       items: { ...((raw['items'] ?? {}) as Record<string, string>) },
     };
     Object.defineProperty(datasets, dataset, { value: entry, enumerable: true });

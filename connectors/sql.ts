@@ -23,7 +23,7 @@ import {
   parseTableName, readConnectionString, readTlsOptions, type SqlConnectorConfig, type SqlDatasetConfig, type SqlTableName,
 } from './sql-config.ts';
 import type { ConnectionOptions } from 'node:tls';
-import type { Connector, FetchRequest, HealthStatus, UpstreamRecord } from './types.ts';
+import type { Connector, FetchRequest, HealthStatus, SourceChange, UpstreamRecord } from './types.ts';
 import { UpstreamError, UpstreamTimeoutError } from './types.ts';
 
 /** How keys are compared with a key column of this type. */
@@ -83,6 +83,8 @@ export interface SqlDialect {
   readonly caseInsensitiveColumns: boolean;
   /** Checks the connection string's form (throws a message without its content) and builds a pool. */
   createPool(uri: string, settings: SqlPoolSettings): SqlPool;
+  /** `SELECT max(column) FROM table`: when the data last changed (a dataset's `updatedAtColumn`). */
+  latest(table: SqlTableName, column: SqlColumn): SqlStatement;
   /** The lookup statement for these keys, or null when none of them can match the key column. */
   lookup(table: SqlTableName, key: SqlColumn, columns: readonly SqlColumn[], keys: readonly string[]): SqlStatement | null;
   /** The table as it would be written in a statement (for messages). */
@@ -230,7 +232,11 @@ export class SqlConnector implements Connector {
         const columns = await session.describe(table);
         if (columns.length === 0) throw new ConfigProblem(`table ${label} (dataset "${dataset}") does not exist or is not visible to the connector's database user`);
         const info: TableInfo = { label, columns: new Map(columns.map((c) => [this.#columnKey(c.name), c])) };
-        const configured = [...(entry.keyColumn === undefined ? [] : [entry.keyColumn]), ...Object.values(entry.items)];
+        const configured = [
+          ...(entry.keyColumn === undefined ? [] : [entry.keyColumn]),
+          ...(entry.updatedAtColumn === undefined ? [] : [entry.updatedAtColumn]),
+          ...Object.values(entry.items),
+        ];
         this.#checkColumns(info, configured, dataset);
         return info;
       })();
@@ -299,6 +305,41 @@ export class SqlConnector implements Connector {
     return answerInOrder(request, found, this.name);
   }
 
+  /**
+   * When the dataset's data last changed: the latest value of its `updatedAtColumn` (a timestamp
+   * without a zone is read as UTC, as sessions run in UTC); null when the dataset names no such
+   * column, or the table is empty.
+   */
+  async lastChanged(request: { readonly dataset: string; readonly signal?: AbortSignal }): Promise<SourceChange | null> {
+    throwIfCallerAborted(request.signal);
+    if (this.#closing) throw new UpstreamError(this.name, `${this.#label} is closed`, { transient: false });
+    const entry = this.#dataset(request.dataset);
+    const column = entry.updatedAtColumn;
+    if (column === undefined) return null;
+    const timeout = AbortSignal.timeout(this.#config.timeoutMs);
+    const signal = request.signal ? AbortSignal.any([timeout, request.signal]) : timeout;
+    const what = `${this.#label}: latest ${column} of ${entry.table} (dataset "${request.dataset}")`;
+    let value: unknown;
+    try {
+      value = await this.#withSession(signal, async (session) => {
+        const info = await this.#table(request.dataset, entry, session);
+        const [checked] = this.#checkColumns(info, [column], request.dataset) as [SqlColumn];
+        const rows = await session.run(this.#dialect.latest(parseTableName(entry.table), checked));
+        return rows[0]?.[0] ?? null;
+      });
+    } catch (error) {
+      if (request.signal?.aborted) throw request.signal.reason;
+      if (error instanceof UpstreamError) throw error;
+      if (error instanceof ConfigProblem) throw new UpstreamError(this.name, `${this.#label}: ${error.message}`, { transient: false });
+      if (timeout.aborted) throw new UpstreamTimeoutError(this.name, `${what} timed out after ${this.#config.timeoutMs} ms`);
+      throw new UpstreamError(this.name, `${what} failed (${this.#dialect.describeError(error)})`, { transient: this.#dialect.transient(error) });
+    }
+    if (value === null || value === undefined) return null;
+    const at = instantOf(value);
+    if (at === null) throw new UpstreamError(this.name, `${what}: the column does not hold timestamps or dates`, { transient: false });
+    return { at, basis: `latest ${column} of ${this.#dialect.tableLabel(parseTableName(entry.table))}` };
+  }
+
   async health(): Promise<HealthStatus> {
     if (this.#closing) return { ok: false, detail: 'connector is closed' };
     const ms = Math.min(this.#config.timeoutMs, HEALTH_TIMEOUT_MS);
@@ -322,6 +363,17 @@ export class SqlConnector implements Connector {
     })();
     return this.#closing;
   }
+}
+
+const ZONED = /(Z|[+-]\d\d(:?\d\d)?)$/;
+
+/** A timestamp or date as the dialects map them (ISO text, zoned or not) or a Date; null otherwise. */
+export function instantOf(value: unknown): Date | null {
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value;
+  if (typeof value !== 'string' || !/^\d{4}-\d\d-\d\d/.test(value)) return null;
+  const text = /^\d{4}-\d\d-\d\d$/.test(value) ? `${value}T00:00:00Z` : ZONED.test(value) ? value : `${value}Z`;
+  const time = Date.parse(text);
+  return Number.isNaN(time) ? null : new Date(time);
 }
 
 /** The next power of two: statements padded to it keep the number of distinct prepared statements small. */

@@ -49,6 +49,13 @@ export interface HealthStatus {
   readonly detail?: string;
 }
 
+/** When a dataset's data last changed, as the source can tell, and how it knows (data quality: freshness). */
+export interface SourceChange {
+  readonly at: Date;
+  /** e.g. `modification time of file "x.csv"`, `latest updated_at of table y`. */
+  readonly basis: string;
+}
+
 export interface Connector {
   readonly name: string;
   readonly kind: string;
@@ -61,6 +68,13 @@ export interface Connector {
    */
   fetchMany(request: FetchRequest): Promise<Array<UpstreamRecord | null>>;
   health(): Promise<HealthStatus>;
+  /**
+   * Optional: when the dataset's data last changed (a file's modification time, the latest value of
+   * a configured column). Resolves null when the source cannot tell, as REST services and MongoDB
+   * collections cannot; kinds without the method are treated the same. Throws UpstreamError when
+   * the source cannot be asked. Never reads records.
+   */
+  lastChanged?(request: { readonly dataset: string; readonly signal?: AbortSignal }): Promise<SourceChange | null>;
   close(): Promise<void>;
 }
 

@@ -67,6 +67,13 @@ export interface HubConfig {
   readonly applications: { readonly deadlineWorkingDays: number; readonly calendar: string };
   /** How long a token lookup is cached; a revoked token works at most this long. 0 = no cache. */
   readonly auth: { readonly cacheSeconds: number };
+  /** Data-quality counters: each process writes its in-memory counts this often (and when it closes). */
+  readonly quality: { readonly flushSeconds: number };
+  /**
+   * Correction requests (数据纠错): the provider's answer deadline in working days (the applications'
+   * calendar), and how far back the access trail must show the disputed value served to the requester.
+   */
+  readonly corrections: { readonly deadlineWorkingDays: number; readonly servedWithinDays: number };
   readonly log: { readonly level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
   /** Directory the config file lives in; relative paths in the catalogue resolve against the catalogue. */
   readonly baseDir: string;
@@ -181,6 +188,21 @@ export const configSchema: JsonSchema = {
       additionalProperties: false,
       default: {},
       properties: { cacheSeconds: { type: 'number', minimum: 0, maximum: 300, default: 10 } },
+    },
+    quality: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: { flushSeconds: { type: 'number', minimum: 0.1, maximum: 3600, default: 10 } },
+    },
+    corrections: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        deadlineWorkingDays: { type: 'integer', minimum: 1, maximum: 60, default: 5 },
+        servedWithinDays: { type: 'integer', minimum: 1, maximum: 1096, default: 90 },
+      },
     },
     log: {
       type: 'object',

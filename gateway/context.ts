@@ -26,6 +26,18 @@ export interface HubContext {
   readonly deadline: number;
   /** Set by `access(onBehalfOf:)` of a peer hub: `<department>/<system>` of the other region, recorded with every access. */
   onBehalfOf?: string;
+  /** Served values an open correction request disputes: the response's `extensions.quality.disputed`. */
+  readonly disputed: DisputedItem[];
+}
+
+/** A served value that an open correction request (数据纠错) disputes. */
+export interface DisputedItem {
+  /** Where the value is in the response (aliases as the query named them). */
+  readonly path: ReadonlyArray<string | number>;
+  readonly resource: string;
+  readonly item: string;
+  /** The correction request's id. */
+  readonly correction: string;
 }
 
 /** What `access(...)` resolves to: a validated purpose statement and the policy compiled for it. */

@@ -1,7 +1,7 @@
 /**
  * The composition root's state: everything one hub process holds, built from a validated config.
  *
- * What can change while the hub runs (grants, catalogue resources, tokens) is reloaded whenever
+ * What can change while the hub runs (grants, catalogue resources, tokens, open correction requests) is reloaded whenever
  * the shared revision in MongoDB moves (store/revision.ts): a change made on any instance applies
  * on every instance within `sync.pollMilliseconds` plus one reload, and at once on the instance
  * that made it.
@@ -18,8 +18,8 @@ import {
   type Catalogue, type Purpose, type RecordValidator, type Resource,
 } from '../schema/index.ts';
 import {
-  AttemptCounter, bumpRevision, definitionOf, ensureApplicationIndexes, ensureConsentIndexes, ensureDemandIndexes, GrantStore,
-  loadResources, QuotaCounter, RevisionWatcher, SlotStore,
+  AttemptCounter, bumpRevision, definitionOf, ensureApplicationIndexes, ensureConsentIndexes, ensureCorrectionIndexes, ensureDemandIndexes, GrantStore,
+  loadResources, OpenCorrections, QualityCounter, QuotaCounter, RevisionWatcher, SlotStore,
 } from '../store/index.ts';
 import type { HubConfig } from './config.ts';
 import { Authenticator, ensureCredentialIndexes } from './credentials.ts';
@@ -54,6 +54,10 @@ export interface HubRuntime {
   readonly authenticator: Authenticator;
   readonly quotas: QuotaCounter;
   readonly attempts: AttemptCounter;
+  /** Data-quality counts of this process, written every `quality.flushSeconds` (no write per request). */
+  readonly quality: QualityCounter;
+  /** Open correction requests (数据纠错), in memory: what responses flag as disputed. */
+  readonly corrections: OpenCorrections;
   /** Working days for application deadlines. */
   readonly calendar: WorkCalendar;
   /** HMAC key of subject hashes, imported once. */
@@ -144,12 +148,15 @@ export async function createRuntime(options: RuntimeOptions): Promise<HubRuntime
     await ensureApplicationIndexes(db);
     await ensureConsentIndexes(db);
     await ensureDemandIndexes(db);
+    await ensureCorrectionIndexes(db);
     const slots = new SlotStore(db, { deadlineMs: config.audit.deadlineMs });
     await slots.ensureIndexes();
     const quotas = new QuotaCounter(slots);
     const attempts = new AttemptCounter(slots);
     const grants = new GrantStore(db);
     await grants.refresh();
+    const corrections = new OpenCorrections(db);
+    await corrections.refresh();
     let state = catalogueState(files, await loadResources(db), logger);
 
     for (const entry of files.connectors) {
@@ -169,6 +176,12 @@ export async function createRuntime(options: RuntimeOptions): Promise<HubRuntime
       onError: (error) => logger.error({ err: error }, 'checkpoint could not be written; the next one covers these records'),
     });
     await log.register();
+    // Counted per process (the log's origin names it), written only by it.
+    const quality = new QualityCounter(db, {
+      process: log.origin,
+      onError: (error) => logger.warn({ err: error }, 'data-quality counts could not be written; the next flush writes them'),
+    });
+    await quality.ensureIndexes();
     const topology = await detectTopology(db, config.mongodb.timeoutMs);
     const writeConcern = evidenceWriteConcern(config.audit.writeConcern, topology);
     logger.info({ topology, writeConcern }, 'access evidence is written with this write concern');
@@ -190,6 +203,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<HubRuntime
     let reloading: Promise<void> | undefined;
     const reloadOnce = async () => {
       await grants.refresh();
+      await corrections.refresh();
       const stored = await loadResources(db);
       const fingerprint = stored.map((r) => `${r.code}@${r.version}`).join(',');
       if (fingerprint !== state.fingerprint) {
@@ -215,6 +229,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<HubRuntime
     const safetyNet = setInterval(() => void reload().catch((error: unknown) => logger.warn({ err: error }, 'periodic reload failed')), config.grants.refreshSeconds * 1000);
     safetyNet.unref();
 
+    quality.start(config.quality.flushSeconds * 1000);
     const runtime: HubRuntime = {
       config,
       logger,
@@ -232,6 +247,8 @@ export async function createRuntime(options: RuntimeOptions): Promise<HubRuntime
       authenticator,
       quotas,
       attempts,
+      quality,
+      corrections,
       calendar,
       subjectKey: createSecretKey(subjectKey),
       signer,
@@ -253,6 +270,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<HubRuntime
       async close() {
         watcher.stop();
         clearInterval(safetyNet);
+        await quality.close().catch((error: unknown) => logger.warn({ err: error }, 'data-quality counts could not be written at shutdown'));
         await audit.close();
         await Promise.allSettled([...connectors.values()].map((c) => c.close()));
         await client.close();

@@ -10,6 +10,7 @@ import { useAuthentication } from './plugins/useAuthentication.ts';
 import { useErrorCodes } from './plugins/useErrorCodes.ts';
 import { useReadiness } from './plugins/useReadiness.ts';
 import { useLimits } from './plugins/useLimits.ts';
+import { useQualityFlags } from './plugins/useQualityFlags.ts';
 import { useRequestId } from './plugins/useRequestId.ts';
 import type { HubRuntime } from './runtime.ts';
 import { schemaFor } from './schema.ts';
@@ -42,7 +43,7 @@ export function createHubServer(runtime: HubRuntime): HubServer {
       error: (...args: unknown[]) => logger.error({ err: args[0] }, 'unexpected error while serving a request'),
     },
     healthCheckEndpoint: '/health',
-    plugins: [useRequestId(), useReadiness(runtime), useAuditEndpoints(runtime), useLimits(config.limits), useAuthentication(runtime), useErrorCodes()],
+    plugins: [useRequestId(), useReadiness(runtime), useAuditEndpoints(runtime), useLimits(config.limits), useAuthentication(runtime), useErrorCodes(), useQualityFlags()],
   });
   const server = createServer(yoga);
   server.keepAliveTimeout = 65_000;

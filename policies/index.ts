@@ -12,3 +12,7 @@ export { ruleViolations, grantRules, assertGrantRules, ALLOWED_OPERATORS } from 
 export { managementAbility, managementRules, canManage, type ManagementAbility, type ManagementSubject } from './management.ts';
 export { consentRefusal, type ConsentNeed } from './consent.ts';
 export { MANAGEMENT_OPERATORS } from './management.ts';
+export {
+  freshnessOf, validityRate, reportPeriod, shiftDay, FRESHNESS_MAX_AGE_SECONDS, type Freshness, type FreshnessStatus, type SourceChange,
+} from './quality.ts';
+export { nextCorrectionStatus, answerText, needsServedRecord, correctionOverdue, type CorrectionOutcome } from './corrections.ts';

@@ -9,7 +9,7 @@ import { createMongoAbility, subject as asSubject, type MongoAbility, type RawRu
 import type { Principal } from './types.ts';
 import { ruleViolations } from './rules.ts';
 
-export type ManagementSubject = 'Application' | 'Grant' | 'Resource' | 'Demand' | 'Token' | 'Consent' | 'AuditTrail';
+export type ManagementSubject = 'Application' | 'Grant' | 'Resource' | 'Demand' | 'Token' | 'Consent' | 'AuditTrail' | 'Correction' | 'QualityReport';
 export type ManagementAbility = MongoAbility;
 
 type Rule = RawRuleOf<ManagementAbility>;
@@ -33,7 +33,22 @@ function officerRules(department: string): Rule[] {
     { action: ['register', 'update'], subject: 'Resource', conditions: asProvider },
     { action: ['file', 'read'], subject: 'Demand', conditions: asConsumer },
     { action: ['answer', 'read'], subject: 'Demand', conditions: asProvider },
+    // 数据纠错: dispute a value served to the department, or flag a known error in its own data
+    // (`consumer` of a correction request is the requesting department); the provider answers.
+    { action: ['report', 'read'], subject: 'Correction', conditions: asConsumer },
+    { action: ['answer', 'read'], subject: 'Correction', conditions: asProvider },
+    // A resource's quality report (validity, freshness): its provider's officers.
+    { action: 'read', subject: 'QualityReport', conditions: asProvider },
   ];
+}
+
+/**
+ * A department system's only management rights: to dispute a value it was served (数据纠错) and to
+ * read the requests it filed itself.
+ */
+function systemRules(principal: Principal): Rule[] {
+  if (!principal.department || !principal.id) return [];
+  return [{ action: ['report', 'read'], subject: 'Correction', conditions: { consumer: principal.department, requester: principal.id } }];
 }
 
 const ADMIN_RULES: readonly Rule[] = [
@@ -43,6 +58,9 @@ const ADMIN_RULES: readonly Rule[] = [
   { action: ['read', 'assign'], subject: 'Demand' },
   { action: ['issue', 'revoke', 'read'], subject: 'Token' },
   { action: 'read', subject: 'AuditTrail' },
+  // The platform operator oversees data quality (数据质量) across departments.
+  { action: 'read', subject: 'Correction' },
+  { action: 'read', subject: 'QualityReport' },
 ];
 
 const AUDITOR_RULES: readonly Rule[] = [
@@ -50,6 +68,8 @@ const AUDITOR_RULES: readonly Rule[] = [
   { action: 'read', subject: 'Application' },
   { action: 'read', subject: 'Grant' },
   { action: 'read', subject: 'Demand' },
+  { action: 'read', subject: 'Correction' },
+  { action: 'read', subject: 'QualityReport' },
 ];
 
 const PORTAL_RULES: readonly Rule[] = [
@@ -63,7 +83,8 @@ const copy = (rules: readonly Rule[]): Rule[] => rules.map((r) => ({ ...r }));
 
 /**
  * The raw rules of a principal. Beyond the baseline: an auditor also reads demands and may disclose
- * confidential entries early; the portal reads a data subject's own view of the trail.
+ * confidential entries early; the portal reads a data subject's own view of the trail; a system
+ * disputes values it was served and reads its own correction requests.
  */
 export function managementRules(principal: Principal): Rule[] {
   switch (principal.kind) {
@@ -76,7 +97,7 @@ export function managementRules(principal: Principal): Rule[] {
     case 'portal':
       return copy(PORTAL_RULES);
     case 'system':
-      return [];
+      return systemRules(principal);
   }
 }
 

@@ -199,6 +199,49 @@ export interface Demand {
   readonly history: readonly HistoryEntry[];
 }
 
+/** 数据纠错: open until the provider answers; corrected or rejected (with a reason) are final. */
+export type CorrectionStatus = 'open' | 'corrected' | 'rejected';
+
+/**
+ * A correction request (数据纠错 / 异议): someone who was served an item of a subject's record, or the
+ * provider itself, states that the value is wrong; the provider's data officer answers it by a
+ * deadline in working days. The subject is stored only as the keyed hash the audit trail uses.
+ */
+export interface CorrectionRequest {
+  readonly id: string;
+  readonly version: number;
+  readonly resource: string;
+  /** The resource's provider department: its data officers answer. */
+  readonly provider: string;
+  /** The requesting department (the provider itself for a known error it flagged). */
+  readonly consumer: string;
+  /** Principal id of the requester: a system code or an officer's account id. */
+  readonly requester: string;
+  readonly requesterRole: 'system' | 'officer';
+  readonly subjectType: SubjectType;
+  /** Keyed hash of the subject key (as in access records), never the key itself. */
+  readonly subject: string;
+  readonly item: string;
+  /** What is wrong, as the requester states it. */
+  readonly note: string;
+  /** The operator (经办人) who found the error, and the case, when the requester names them. */
+  readonly operator: string | null;
+  readonly caseId: string | null;
+  /** The access record (`<log>#<seq>`) that served the disputed value; null for the provider's own flag. */
+  readonly servedRecord: string | null;
+  /** `<resource>|<subject>|<item>` while open (unique: one open request per value), `closed/<id>` after. */
+  readonly openKey: string;
+  readonly status: CorrectionStatus;
+  readonly submittedAt: Date;
+  /** Last working day for the provider's answer (YYYY-MM-DD). */
+  readonly deadline: string;
+  /** The provider's answer: what was corrected, or why the value stands. */
+  readonly answer?: string | null;
+  readonly answeredAt?: Date;
+  readonly answeredBy?: string;
+  readonly history: readonly HistoryEntry[];
+}
+
 /** A data subject's separate consent (单独同意), recorded by the citizen portal. */
 export interface Consent {
   readonly id: string;

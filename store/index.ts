@@ -15,3 +15,8 @@ export {
   RESOURCES, ensureResourceIndexes, syncResourcesFromFiles, loadResources, getResource, insertResource, replaceResource, definitionOf, type StoredResource,
 } from './resources.ts';
 export { retryOnDuplicate } from './duplicates.ts';
+export { QualityCounter, QUALITY_COLLECTION, QUALITY_RETENTION_DAYS, emptyTotals, addTotals, type QualityDelta, type QualityTotals } from './quality.ts';
+export {
+  CORRECTIONS, OpenCorrections, ensureCorrectionIndexes, insertCorrection, getCorrection, changeCorrection, listCorrections, countOpenCorrections,
+  disputedValueKey, type CorrectionFilter, type DisputedValue,
+} from './corrections.ts';

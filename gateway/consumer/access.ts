@@ -9,6 +9,7 @@ import type { AccessScope, HubContext, SubjectRef } from '../context.ts';
 import { hashOf, recordAccess } from '../evidence.ts';
 import { hubError, refusalError } from '../errors.ts';
 import { applyConsent, chargeDailyQuota, stateful } from './obligations.ts';
+import { countFailure, flagDisputed } from './quality.ts';
 import { loaderFor, upstreamFailure } from './records.ts';
 
 const CONSENT_REF = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
@@ -93,7 +94,7 @@ const enterprise: Resolver<AccessScope, { creditCode: string }, SubjectRef> = (s
 
 const normalize = (v: unknown) => (v === null || v === undefined ? '' : String(v).trim());
 
-const verify: Resolver<AccessScope, { resource: string; key: string; claims: Record<string, string | number | boolean> }, { match: boolean; mismatched: string[] }> = async (scope, args, ctx) => {
+const verify: Resolver<AccessScope, { resource: string; key: string; claims: Record<string, string | number | boolean> }, { match: boolean; mismatched: string[] }> = async (scope, args, ctx, info) => {
   const r = ctx.runtime.resources.get(args.resource);
   if (!r) throw hubError('BAD_USER_INPUT', `Resource "${args.resource}" is not catalogued. Query \`catalogue\` for the codes.`, { argument: 'resource' });
   checkKey(r.subject, args.key, 'key');
@@ -141,11 +142,14 @@ const verify: Resolver<AccessScope, { resource: string; key: string; claims: Rec
     record = await loaderFor(ctx, scope, r, claimed).load(args.key);
   } catch (error) {
     const failed = upstreamFailure(ctx, error, r.code);
+    countFailure(ctx, r, scope.today, failed.code);
     await recordAccess(ctx, { ...base, refused: claimed, grants, decision: 'deny', code: failed.code, reason: failed.reason, attempt });
     throw failed.error;
   }
   const mismatched = record ? claimed.filter((item) => normalize(record[item]) !== normalize(args.claims[item])) : claimed;
   await recordAccess(ctx, { ...base, verified: claimed, grants, decision: 'allow', reason: record ? null : 'no record for this subject', consent: consented.consent, attempt });
+  // A compared value an open correction request disputes: a mismatch may be the provider's error.
+  if (record) flagDisputed(ctx, info, r, args.key, claimed, false);
   return { match: record !== null && mismatched.length === 0, mismatched };
 };
 

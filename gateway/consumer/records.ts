@@ -13,6 +13,7 @@ import type { AccessScope, HubContext, ServedRecord, SubjectRef } from '../conte
 import { recordAccess } from '../evidence.ts';
 import { hubError, refusalError, toGraphQLError, type ErrorCode } from '../errors.ts';
 import { applyConsent, chargeDailyQuota } from './obligations.ts';
+import { countFailure, countRecord, flagDisputed } from './quality.ts';
 import { selectedFields } from './selection.ts';
 
 export function loaderFor(ctx: HubContext, scope: AccessScope, r: Resource, items: readonly string[]): DataLoader<string, UpstreamRecord | null> {
@@ -135,6 +136,7 @@ export function resourceResolver(r: Resource): GraphQLFieldResolver<SubjectRef, 
       upstream = await loaderFor(ctx, scope, r, permits.map((p) => p.item)).load(subject.key);
     } catch (error) {
       const failed = upstreamFailure(ctx, error, r.code);
+      countFailure(ctx, r, scope.today, failed.code);
       await recordAccess(ctx, { ...base, action: 'read', refused: asked, grants, decision: 'deny', code: failed.code, reason: failed.reason });
       throw failed.error;
     }
@@ -158,6 +160,9 @@ export function resourceResolver(r: Resource): GraphQLFieldResolver<SubjectRef, 
       refusals.set(p.item, hubError('UPSTREAM_INVALID', `The department system returned an invalid value for item ${p.item} of ${r.code}; it is not served and has been reported.`, { resource: r.code, item: p.item }));
     }
     if (problems.length) ctx.runtime.logger.warn({ requestId: ctx.requestId, resource: r.code, items: problems }, 'upstream record failed validation');
+    // Data quality: the values the department returned for what was asked, valid or withheld.
+    const checked = permits.map((p) => p.item).filter((item) => !sourceRefused.some((x) => x.item === item));
+    countRecord(ctx, r, scope.today, checked, problems.map((p) => p.item).filter((item) => checked.includes(item)));
 
     const values: Record<string, unknown> = {};
     const returned: string[] = [];
@@ -182,6 +187,8 @@ export function resourceResolver(r: Resource): GraphQLFieldResolver<SubjectRef, 
       reason: firstRefusal?.message ?? sourceRefused[0]?.message ?? null,
       consent: consented.consent,
     });
+    // Served values an open correction request disputes are flagged in the response (no I/O).
+    flagDisputed(ctx, info, r, subject.key, [...returned, ...masked], true);
     return { values, refusals };
   };
 }

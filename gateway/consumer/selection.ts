@@ -29,3 +29,31 @@ export function selectedFields(info: GraphQLResolveInfo): string[] {
   cache.set(info.fieldNodes, fields);
   return fields;
 }
+
+const keys = new WeakMap<readonly FieldNode[], ReadonlyMap<string, readonly string[]>>();
+
+/** Item name → the keys it has in the response (its aliases, or its name), from the field's selection set. */
+export function responseKeys(info: GraphQLResolveInfo): ReadonlyMap<string, readonly string[]> {
+  const cached = keys.get(info.fieldNodes);
+  if (cached) return cached;
+  const out = new Map<string, string[]>();
+  const visit = (set: SelectionSetNode | undefined, seen: Set<string>) => {
+    if (!set) return;
+    for (const s of set.selections) {
+      if (s.kind === Kind.FIELD) {
+        const key = s.alias?.value ?? s.name.value;
+        const list = out.get(s.name.value) ?? [];
+        if (!list.includes(key)) list.push(key);
+        out.set(s.name.value, list);
+      } else if (s.kind === Kind.INLINE_FRAGMENT) {
+        visit(s.selectionSet, seen);
+      } else if (s.kind === Kind.FRAGMENT_SPREAD && !seen.has(s.name.value)) {
+        seen.add(s.name.value);
+        visit(info.fragments[s.name.value]?.selectionSet, seen);
+      }
+    }
+  };
+  for (const node of info.fieldNodes) visit(node.selectionSet, new Set());
+  keys.set(info.fieldNodes, out);
+  return out;
+}

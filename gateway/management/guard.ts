@@ -12,7 +12,7 @@ import type { HistoryInput } from '../../store/index.ts';
 import type { HubContext } from '../context.ts';
 import { hubError } from '../errors.ts';
 
-export type ManagedSubject = 'Application' | 'Grant' | 'Resource' | 'Demand' | 'Token' | 'Consent' | 'AuditTrail';
+export type ManagedSubject = 'Application' | 'Grant' | 'Resource' | 'Demand' | 'Token' | 'Consent' | 'AuditTrail' | 'Correction' | 'QualityReport';
 
 const abilities = new WeakMap<HubContext, ManagementAbility>();
 
@@ -55,6 +55,7 @@ function why(ctx: HubContext, action: string, type: ManagedSubject): string {
   if (type === 'Application' && (action === 'withdraw' || action === 'escalate')) return 'only the applying department\'s data officer may.';
   if (type === 'Application' && action === 'resolve') return 'escalations are settled by the platform operator (共享协调).';
   if (type === 'Grant') return 'only the providing department\'s data officer changes a grant.';
+  if (type === 'Correction' && action === 'answer') return 'only the providing department\'s data officer answers a correction request.';
   return `your role (${ctx.principal.kind}) does not allow it.`;
 }
 

@@ -5,7 +5,7 @@
 import { adminRecordsFor, type AdminRecord } from '../../audit/index.ts';
 import type { PrincipalKind } from '../../policies/index.ts';
 import { ValidationError } from '../../schema/index.ts';
-import { getApplication, getDemand, getGrant, getResource } from '../../store/index.ts';
+import { getApplication, getCorrection, getDemand, getGrant, getResource } from '../../store/index.ts';
 import type { HubContext } from '../context.ts';
 import { issuePrincipalToken, listCredentials, revokePrincipalTokens, type CredentialInfo } from '../credentials.ts';
 import { hubError } from '../errors.ts';
@@ -49,8 +49,11 @@ async function revokeToken(_: unknown, args: { id: string; reason: string }, ctx
 async function mayReadHistory(ctx: HubContext, target: string): Promise<boolean> {
   if (can(ctx, 'read', 'AuditTrail', {})) return true;
   const db = ctx.runtime.db;
-  const [application, grant, demand, resource] = await Promise.all([getApplication(db, target), getGrant(db, target), getDemand(db, target), getResource(db, target)]);
+  const [application, grant, demand, resource, correction] = await Promise.all([
+    getApplication(db, target), getGrant(db, target), getDemand(db, target), getResource(db, target), getCorrection(db, target),
+  ]);
   return (application !== null && can(ctx, 'read', 'Application', application))
+    || (correction !== null && can(ctx, 'read', 'Correction', correction))
     || (grant !== null && can(ctx, 'read', 'Grant', grant))
     || (demand !== null && can(ctx, 'read', 'Demand', demand))
     || (resource !== null && can(ctx, 'update', 'Resource', resource));

@@ -32,6 +32,7 @@ export function useAuthentication(runtime: HubRuntime): Plugin<HubContext> {
         loaders: new Map<string, DataLoader<string, UpstreamRecord | null>>(),
         subjectHashes: new Map(),
         quotaLoaders: new Map(),
+        disputed: [],
         signal: context.request.signal,
         deadline: Date.now() + runtime.config.limits.upstreamDeadlineMs,
       };

@@ -150,6 +150,18 @@ describe('file connector: reloads and failures', () => {
     expect(await fileConnector().health()).toMatchObject({ ok: true });
     expect(await fileConnector({ directory: 'nowhere' }).health()).toMatchObject({ ok: false });
   });
+
+  it('dates its data by the file\'s modification time (quality reports: freshness), through the resilience wrapper', async () => {
+    const path = join(dropDir, 'dated.csv');
+    await writeFile(path, `idNumber,status\n${a},active\n`);
+    const when = new Date('2026-03-04T05:06:07.000Z');
+    await utimes(path, when, when);
+    const connector = fileConnector();
+    expect(await connector.lastChanged!({ dataset: 'dated.csv' })).toEqual({ at: when, basis: 'modification time of file "dated.csv"' });
+    const missing = await upstreamError(connector.lastChanged!({ dataset: 'absent.csv' }));
+    expect(missing.message).toBe('file connector "minzheng-files": file "absent.csv" does not exist');
+    await expect(connector.lastChanged!({ dataset: '../secret.csv' })).rejects.toBeInstanceOf(ValidationError);
+  });
 });
 
 describe('file connector: a key on two rows', () => {

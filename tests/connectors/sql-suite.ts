@@ -212,6 +212,31 @@ export function sqlConnectorSuite(spec: SqlSuiteSpec): SuiteContext {
       expect(record).toMatchObject({ propertyCount: 0, totalArea: 100.25, bigValue: '9007199254740993', born: person(0).born, note: null });
     });
 
+    it('dates its data by the latest value of a dataset\'s updatedAtColumn (freshness); null without one', async () => {
+      const table = spec.qualifiedTable(current());
+      const c = connector({
+        datasets: {
+          zoned: { table, keyColumn: 'id_number', items: ITEMS, updatedAtColumn: 'updated_at' },
+          local: { table, keyColumn: 'id_number', updatedAtColumn: 'registered_at' },
+          dated: { table, keyColumn: 'id_number', updatedAtColumn: 'born' },
+          plain: { table, keyColumn: 'id_number' },
+          text: { table, keyColumn: 'id_number', updatedAtColumn: 'full_name' },
+          absent: { table, keyColumn: 'id_number', updatedAtColumn: 'changed_on' },
+        },
+      });
+      const zoned = await c.lastChanged!({ dataset: 'zoned' });
+      expect(zoned?.at).toEqual(new Date('2024-06-30T23:59:59Z'));
+      expect(zoned?.basis).toMatch(/^latest updated_at of .*real_estate/);
+      // A timestamp without a zone is read as UTC (sessions run in UTC); a date as its midnight UTC.
+      expect((await c.lastChanged!({ dataset: 'local' }))?.at).toEqual(new Date('2024-01-09T03:04:05.123Z'));
+      const latestBorn = [...PEOPLE.map((p) => p.born)].sort().at(-1)!;
+      expect((await c.lastChanged!({ dataset: 'dated' }))?.at).toEqual(new Date(`${latestBorn}T00:00:00Z`));
+      expect(await c.lastChanged!({ dataset: 'plain' })).toBeNull();
+      expect((await upstreamError(c.lastChanged!({ dataset: 'text' }))).message).toMatch(/does not hold timestamps or dates/);
+      expect((await upstreamError(c.lastChanged!({ dataset: 'absent' }))).message).toMatch(/no column "changed_on"/);
+      expect((await upstreamError(c.lastChanged!({ dataset: 'unlisted' }))).message).toMatch(/dataset "unlisted" is not configured/);
+    });
+
     it('treats injection-shaped keys as plain values: no harm, only exact matches', async () => {
       const c = connector();
       const hostile = ["' OR 1=1 --", '"); DROP TABLE real_estate; --', "1' OR '1'='1", `${person(2).idNumber}' --`, '\\', '%', `${person(2).idNumber} `];

@@ -17,6 +17,8 @@ const ACTIONS: Record<ManagementSubject, readonly string[]> = {
   Token: ['issue', 'revoke', 'read'],
   Consent: ['record', 'withdraw', 'read'],
   AuditTrail: ['read', 'disclose', 'read_subject'],
+  Correction: ['report', 'read', 'answer'],
+  QualityReport: ['read'],
 };
 
 /** How the object relates to the caller's department (RS). */
@@ -47,6 +49,10 @@ const OFFICER: Allowed = {
   'Demand.file': ['consumer'],
   'Demand.read': ['consumer', 'provider'],
   'Demand.answer': ['provider'],
+  'Correction.report': ['consumer'],
+  'Correction.read': ['consumer', 'provider'],
+  'Correction.answer': ['provider'],
+  'QualityReport.read': ['provider'],
 };
 const ADMIN: Allowed = {
   'Application.read': 'any',
@@ -59,6 +65,8 @@ const ADMIN: Allowed = {
   'Token.revoke': 'any',
   'Token.read': 'any',
   'AuditTrail.read': 'any',
+  'Correction.read': 'any',
+  'QualityReport.read': 'any',
 };
 const AUDITOR: Allowed = {
   'AuditTrail.read': 'any',
@@ -66,6 +74,8 @@ const AUDITOR: Allowed = {
   'Application.read': 'any',
   'Grant.read': 'any',
   'Demand.read': 'any',
+  'Correction.read': 'any',
+  'QualityReport.read': 'any',
 };
 const PORTAL: Allowed = {
   'Consent.record': 'any',
@@ -139,8 +149,20 @@ describe('whose department an object names', () => {
 });
 
 describe('principals with no management rights', () => {
-  it('a system token has no rule at all', () => {
-    expect(managementAbility({ kind: 'system', id: 'mz-dibao', department: 'MZ' }).rules).toEqual([]);
+  it('a system token\'s only rights: to dispute values it was served, and to read its own correction requests', () => {
+    const system = managementAbility({ kind: 'system', id: 'mz-dibao', department: 'MZ' });
+    expect(system.rules).toEqual([{ action: ['report', 'read'], subject: 'Correction', conditions: { consumer: 'MZ', requester: 'mz-dibao' } }]);
+    expect(canManage(system, 'report', 'Correction', { consumer: 'MZ', provider: 'RS', requester: 'mz-dibao' })).toBe(true);
+    expect(canManage(system, 'read', 'Correction', { consumer: 'MZ', provider: 'RS', requester: 'mz-dibao' })).toBe(true);
+    // Not another system's request of the same department, not for another department, never an answer.
+    expect(canManage(system, 'read', 'Correction', { consumer: 'MZ', provider: 'RS', requester: 'mz-other' })).toBe(false);
+    expect(canManage(system, 'report', 'Correction', { consumer: 'ZW', provider: 'RS', requester: 'mz-dibao' })).toBe(false);
+    expect(canManage(system, 'answer', 'Correction', { consumer: 'MZ', provider: 'MZ', requester: 'mz-dibao' })).toBe(false);
+    expect(canManage(system, 'read', 'QualityReport', { provider: 'MZ' })).toBe(false);
+  });
+
+  it('a system token without a department or id has no rule at all', () => {
+    expect(managementAbility({ kind: 'system', id: 'mz-dibao', department: '' }).rules).toEqual([]);
   });
 
   it('an officer token without a department has no rule either', () => {
