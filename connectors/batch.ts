@@ -145,10 +145,13 @@ export function throwIfCallerAborted(signal: AbortSignal | undefined): void {
 }
 
 /** Settles like `promise`, or rejects with the signal's reason as soon as the signal aborts. */
-export function raceSignal<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason as Error);
+export function raceSignal<T>(promise: Promise<T>, signal: AbortSignal, reason: () => unknown = () => signal.reason): Promise<T> {
+  if (signal.aborted) {
+    promise.catch(() => undefined); // abandoned: its failure must not surface as unhandled
+    return Promise.reject(reason() as Error);
+  }
   return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason as Error);
+    const onAbort = (): void => reject(reason() as Error);
     signal.addEventListener('abort', onAbort, { once: true });
     promise.then(
       (value) => {

@@ -348,23 +348,5 @@ export class ResilientConnector implements Connector {
 
 /** Settles like `promise`, or rejects as soon as the call's bounds abort (the work is abandoned). */
 function raceBounds<T>(promise: Promise<T>, bounds: CallBounds): Promise<T> {
-  const { signal } = bounds;
-  if (signal.aborted) {
-    promise.catch(() => undefined);
-    return Promise.reject(CALL_ABORTED);
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(CALL_ABORTED);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error as Error);
-      },
-    );
-  });
+  return raceSignal(promise, bounds.signal, () => CALL_ABORTED);
 }
