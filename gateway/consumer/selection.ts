@@ -4,18 +4,13 @@
  */
 import { Kind, type FieldNode, type GraphQLResolveInfo, type SelectionSetNode } from 'graphql';
 
-/** Per field-node list: every subject of a `persons` list shares one, so it is read once. */
-const cache = new WeakMap<readonly FieldNode[], string[]>();
-
-export function selectedFields(info: GraphQLResolveInfo): string[] {
-  const cached = cache.get(info.fieldNodes);
-  if (cached) return cached;
-  const out = new Set<string>();
+/** Calls `each` for every field selected directly under the resolved field, following fragments. */
+function forEachSelected(info: GraphQLResolveInfo, each: (field: FieldNode) => void): void {
   const visit = (set: SelectionSetNode | undefined, seen: Set<string>) => {
     if (!set) return;
     for (const s of set.selections) {
       if (s.kind === Kind.FIELD) {
-        if (!s.name.value.startsWith('__')) out.add(s.name.value);
+        each(s);
       } else if (s.kind === Kind.INLINE_FRAGMENT) {
         visit(s.selectionSet, seen);
       } else if (s.kind === Kind.FRAGMENT_SPREAD && !seen.has(s.name.value)) {
@@ -25,6 +20,18 @@ export function selectedFields(info: GraphQLResolveInfo): string[] {
     }
   };
   for (const node of info.fieldNodes) visit(node.selectionSet, new Set());
+}
+
+/** Per field-node list: every subject of a `persons` list shares one, so it is read once. */
+const cache = new WeakMap<readonly FieldNode[], string[]>();
+
+export function selectedFields(info: GraphQLResolveInfo): string[] {
+  const cached = cache.get(info.fieldNodes);
+  if (cached) return cached;
+  const out = new Set<string>();
+  forEachSelected(info, (field) => {
+    if (!field.name.value.startsWith('__')) out.add(field.name.value);
+  });
   const fields = [...out].sort();
   cache.set(info.fieldNodes, fields);
   return fields;
@@ -37,23 +44,12 @@ export function responseKeys(info: GraphQLResolveInfo): ReadonlyMap<string, read
   const cached = keys.get(info.fieldNodes);
   if (cached) return cached;
   const out = new Map<string, string[]>();
-  const visit = (set: SelectionSetNode | undefined, seen: Set<string>) => {
-    if (!set) return;
-    for (const s of set.selections) {
-      if (s.kind === Kind.FIELD) {
-        const key = s.alias?.value ?? s.name.value;
-        const list = out.get(s.name.value) ?? [];
-        if (!list.includes(key)) list.push(key);
-        out.set(s.name.value, list);
-      } else if (s.kind === Kind.INLINE_FRAGMENT) {
-        visit(s.selectionSet, seen);
-      } else if (s.kind === Kind.FRAGMENT_SPREAD && !seen.has(s.name.value)) {
-        seen.add(s.name.value);
-        visit(info.fragments[s.name.value]?.selectionSet, seen);
-      }
-    }
-  };
-  for (const node of info.fieldNodes) visit(node.selectionSet, new Set());
+  forEachSelected(info, (field) => {
+    const key = field.alias?.value ?? field.name.value;
+    const list = out.get(field.name.value) ?? [];
+    if (!list.includes(key)) list.push(key);
+    out.set(field.name.value, list);
+  });
   keys.set(info.fieldNodes, out);
   return out;
 }
