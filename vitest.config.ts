@@ -2,8 +2,10 @@ import { defineConfig } from 'vitest/config';
 
 // graphql ships a separate development build under the `development` export condition. Vite adds
 // that condition in test mode while Node (which loads graphql-yoga) does not, which would load two
-// copies of graphql and break `instanceof GraphQLError`. Resolve like Node does in production.
-const conditions = ['module', 'node', 'production'];
+// copies of graphql and break `instanceof GraphQLError`. Resolve like Node does in production:
+// Node 24 matches `module-sync` (graphql's index.mjs), never the bundlers' `module` (whose builds,
+// e.g. @opentelemetry/*'s, use extensionless imports Node cannot load).
+const conditions = ['module-sync', 'node', 'production'];
 
 export default defineConfig({
   resolve: { conditions },

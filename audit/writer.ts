@@ -40,6 +40,8 @@ export interface AuditWriterOptions {
   readonly writeConcern?: WriteConcern;
   /** Called after each failed batch, for logs and metrics (no record content). */
   readonly onError?: (error: unknown, batchSize: number) => void;
+  /** Called after each successful write, for metrics: the records of each block it carried, and how long it took (ms). */
+  readonly onCommit?: (blockSizes: readonly number[], ms: number) => void;
   /**
    * How long an append may wait, queued or in flight, before it fails with AuditUnavailableError
    * (default 2000 ms). The request then gets no data. A write still in flight past its deadline may
@@ -88,6 +90,7 @@ export class AuditWriter {
   readonly #maxInFlight: number;
   readonly #writeConcern: WriteConcern;
   readonly #onError: AuditWriterOptions['onError'];
+  readonly #onCommit: AuditWriterOptions['onCommit'];
   #queue: Pending[] = [];
   /** A write (and, if it failed, the settling of its blocks) is under way; the next waits for it. */
   #writing = false;
@@ -110,6 +113,7 @@ export class AuditWriter {
     this.#maxInFlight = options.maxInFlight ?? 2;
     this.#writeConcern = options.writeConcern ?? { w: 'majority', journal: true };
     this.#onError = options.onError;
+    this.#onCommit = options.onCommit;
     this.#deadlineMs = options.deadlineMs ?? 2000;
     this.log = options.log ?? new EvidenceLog(db, { origin: newOrigin('yiwang-hub') });
   }
@@ -119,6 +123,11 @@ export class AuditWriter {
   /** The write concern evidence is written with (the readiness probe uses the same). */
   get writeConcern(): WriteConcern {
     return this.#writeConcern;
+  }
+
+  /** Records queued and not yet in a write (metrics). */
+  get queueDepth(): number {
+    return this.#queue.length;
   }
 
   /** Appends one record; resolves when it is durable. */
@@ -199,6 +208,7 @@ export class AuditWriter {
 
   /** One write of consecutive blocks; on failure, settles every block of it before returning. */
   async #write(blocks: ReadonlyArray<{ seq: number; batch: Pending[]; doc: EvidenceBlock; leaves: Buffer[] }>): Promise<void> {
+    const started = performance.now();
     try {
       // Ordered: the server applies the blocks in sequence and stops at the first it cannot.
       await this.#collection.insertMany(blocks.map((b) => b.doc), { ordered: true, writeConcern: this.#writeConcern });
@@ -230,6 +240,11 @@ export class AuditWriter {
         p.settled = true;
         p.resolve();
       }
+    }
+    try {
+      this.#onCommit?.(blocks.map((b) => b.batch.length), performance.now() - started);
+    } catch {
+      // A metrics listener's failure must not touch the evidence.
     }
   }
 

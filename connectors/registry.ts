@@ -142,7 +142,7 @@ export function validateConnectorConfig(where: string, config: unknown): Violati
 export function createConnector(name: string, config: unknown, context: ConnectorContext): ResilientConnector {
   const { violations, factory, settings, resilience } = check(`connector "${name}"`, config);
   if (violations.length > 0 || factory === undefined || settings === undefined || resilience === undefined) throw new ValidationError(violations);
-  return new ResilientConnector(factory.create(name, settings, context), resilience, context.onEvent);
+  return new ResilientConnector(factory.create(name, settings, context), resilience, context.onEvent, context.onCall);
 }
 
 registerConnectorKind(restConnectorFactory);

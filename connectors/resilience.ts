@@ -33,7 +33,7 @@ import {
   type CircuitBreakerPolicy, type IBackoff, type IBackoffFactory, type IRetryBackoffContext,
 } from 'cockatiel';
 import { raceSignal } from './batch.ts';
-import type { ConfigSchema, Connector, ConnectorEvent, FetchRequest, HealthStatus, SourceChange, UpstreamRecord } from './types.ts';
+import type { ConfigSchema, Connector, ConnectorCall, ConnectorEvent, FetchRequest, HealthStatus, SourceChange, UpstreamRecord } from './types.ts';
 import { ConflictingRecordsError, UpstreamError, UpstreamTimeoutError } from './types.ts';
 
 export interface ResilienceSettings {
@@ -187,15 +187,17 @@ export class ResilientConnector implements Connector {
   readonly #breaker: CircuitBreakerPolicy;
   readonly #backoff: IBackoffFactory<IRetryBackoffContext<unknown>>;
   readonly #onEvent: ((event: ConnectorEvent) => void) | undefined;
+  readonly #onCall: ((call: ConnectorCall) => void) | undefined;
   /** When the circuit last opened (`Date.now()`). */
   #openedAt = 0;
 
-  constructor(inner: Connector, settings: ResilienceSettings, onEvent?: (event: ConnectorEvent) => void) {
+  constructor(inner: Connector, settings: ResilienceSettings, onEvent?: (event: ConnectorEvent) => void, onCall?: (call: ConnectorCall) => void) {
     this.name = inner.name;
     this.kind = inner.kind;
     this.settings = settings;
     this.#inner = inner;
     this.#onEvent = onEvent;
+    this.#onCall = onCall;
     this.#breaker = circuitBreaker(handleWhen(isDepartmentFailure), {
       halfOpenAfter: settings.breaker.cooldownMs,
       breaker: new ConsecutiveBreaker(settings.breaker.failures),
@@ -229,6 +231,14 @@ export class ResilientConnector implements Connector {
     }
   }
 
+  #called(outcome: ConnectorCall['outcome'], started: number, request: FetchRequest): void {
+    try {
+      this.#onCall?.({ connector: this.name, outcome, durationMs: performance.now() - started, keys: request.keys.length });
+    } catch {
+      // A listener's failure must not fail a read.
+    }
+  }
+
   async fetchMany(request: FetchRequest): Promise<Array<UpstreamRecord | null>> {
     if (request.signal?.aborted) throw request.signal.reason;
     if (request.keys.length === 0) return this.#inner.fetchMany(request);
@@ -251,10 +261,15 @@ export class ResilientConnector implements Connector {
       delayMs: Math.round(event.delay),
       ...('error' in event && event.error instanceof Error ? { detail: event.error.message } : {}),
     }));
+    const started = performance.now();
     try {
-      return await raceBounds(wrap(retries, this.#breaker).execute(() => this.#attempt(request, bounds), bounds.signal), bounds);
+      const answers = await raceBounds(wrap(retries, this.#breaker).execute(() => this.#attempt(request, bounds), bounds.signal), bounds);
+      this.#called('ok', started, request);
+      return answers;
     } catch (error) {
-      throw this.#explain(error, bounds, request);
+      const explained = this.#explain(error, bounds, request);
+      this.#called(bounds.callerAborted ? 'cancelled' : explained instanceof CircuitOpenError ? 'circuit_open' : explained instanceof UpstreamTimeoutError ? 'timeout' : 'error', started, request);
+      throw explained;
     } finally {
       listener?.dispose();
       bounds.dispose();

@@ -85,6 +85,16 @@ export interface ConnectorContext {
   readonly env?: NodeJS.ProcessEnv;
   /** Told when a connector's circuit opens, half-opens or closes, and when a call is retried (for logs). */
   readonly onEvent?: (event: ConnectorEvent) => void;
+  /** Told when each `fetchMany` through the resilience wrapper ends (for metrics). */
+  readonly onCall?: (call: ConnectorCall) => void;
+}
+
+/** One finished department call (retries included): how it ended and how long it took. No keys, no data. */
+export interface ConnectorCall {
+  readonly connector: string;
+  readonly outcome: 'ok' | 'error' | 'timeout' | 'circuit_open' | 'cancelled';
+  readonly durationMs: number;
+  readonly keys: number;
 }
 
 /** Something operators want to know about a connector; never carries keys or record data. */

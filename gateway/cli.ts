@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ValidationError } from '../schema/index.ts';
 import { validateCatalogue } from './commands/catalog.ts';
+import { checkConfig } from './commands/config.ts';
 import { runDemo } from './commands/demo.ts';
 import { serve } from './commands/serve.ts';
 import { createPrincipalToken, formatCredentials, listTokens, revokeTokens } from './commands/token.ts';
@@ -23,6 +24,8 @@ Commands:
   demo [--port <n>] [--data-dir <dir>]  Provision MongoDB, start sample departments and serve the demo (npm start);
                                         data is kept in <dir> (default .demo/) across restarts
   catalog validate <dir>                Validate a catalogue directory and report every violation
+  config check <file>                   Check a config file as serve does before it starts: every field, the keys
+                                        it names, its catalogue and calendar; every violation; exit 1 on any
   token create --config <file> --role <role> [--system <code>] [--id <id>] [--department <code>] [--label <text>]
                                         Issue a bearer token (printed once, stored hashed) for one role:
                                           system  --system <code>            a registered system (its department)
@@ -98,6 +101,20 @@ export async function main(argv: string[], out: (line: string) => void = console
       if (!positionals[0]) throw new UsageError('catalog validate needs a catalogue directory');
       await validateCatalogue(positionals[0], out);
       return 0;
+    }
+    case 'config': {
+      if (sub !== 'check') throw new UsageError(sub ? `unknown config command "${sub}"` : 'config needs a command: check');
+      const { positionals } = parse(rest, {}, 1);
+      if (!positionals[0]) throw new UsageError('config check needs a config file');
+      try {
+        for (const line of await checkConfig(positionals[0])) out(line);
+        return 0;
+      } catch (error) {
+        if (!(error instanceof ValidationError)) throw error;
+        const n = error.violations.length;
+        console.error(`hub: ${positionals[0]} is not ready to serve: ${n} problem${n === 1 ? '' : 's'}\n${error.message}`);
+        return 1;
+      }
     }
     case 'token': {
       if (sub === 'create') {

@@ -2,16 +2,21 @@
  * Hub configuration: one validated file plus environment overrides. A bad config stops start-up
  * with a message naming the field and the rule broken.
  *
- * Environment overrides: MONGODB_URI, MONGODB_DATABASE, HOST, PORT, HUB_SUBJECT_KEY, LOG_LEVEL.
+ * Environment overrides: MONGODB_URI, MONGODB_DATABASE, HOST, PORT, HUB_SUBJECT_KEY, LOG_LEVEL, REDIS_URL.
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseWorkingHours } from '../audit/anomalies.ts';
-import { createAjv, readYamlFile, ValidationError, toViolations, type JsonSchema } from '../schema/index.ts';
+import { createAjv, readYamlFile, ValidationError, toViolations, type JsonSchema, type Violation } from '../schema/index.ts';
 
 export interface HubConfig {
-  readonly server: { readonly host: string; readonly port: number; readonly graphiql: boolean };
+  /** `drainSeconds`: on SIGTERM / SIGINT, how long in-flight requests may take to finish before their connections are closed. */
+  readonly server: {
+    readonly host: string; readonly port: number; readonly graphiql: boolean; readonly drainSeconds: number;
+    /** Schema introspection and "Did you mean …" suggestions: `off` (default), `admin` (admin tokens only) or `all`. */
+    readonly introspection: 'off' | 'admin' | 'all';
+  };
   readonly mongodb: { readonly uri: string; readonly database: string; readonly timeoutMs: number };
   /** Catalogue directory, absolute after loading. */
   readonly catalogue: string;
@@ -28,7 +33,12 @@ export interface HubConfig {
      * milliseconds of the request's authentication; a field still waiting then is UPSTREAM_TIMEOUT.
      */
     readonly upstreamDeadlineMs: number;
+    /** Most estimated cost of one operation (gateway/limits/cost.ts); over it: QUERY_TOO_COMPLEX before execution. */
+    readonly maxCost: number;
+    readonly rate: RateLimitConfig;
   };
+  /** Trusted documents: systems may send only the operations registered for them (gateway/limits/trustedDocuments.ts). */
+  readonly trustedDocuments: { readonly mode: 'off' | 'log' | 'enforce'; readonly file?: string };
   readonly audit: {
     readonly maxBatch: number;
     /** Blocks per write: writes go out one at a time, in sequence order, so a crash leaves a gap-free log. */
@@ -75,9 +85,45 @@ export interface HubConfig {
    */
   readonly corrections: { readonly deadlineWorkingDays: number; readonly servedWithinDays: number };
   readonly log: { readonly level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
+  /**
+   * Prometheus metrics at `GET /metrics`. Scraping needs `Authorization: Bearer <token>` with the
+   * token read from the environment variable `tokenEnv`; while that variable is unset (or shorter
+   * than 16 characters), /metrics refuses every scrape.
+   */
+  readonly metrics: { readonly enabled: boolean; readonly tokenEnv: string };
+  /** OpenTelemetry traces to an OTLP/HTTP collector; off by default (gateway/observability/tracing.ts). */
+  readonly tracing: { readonly enabled: boolean; readonly endpoint: string; readonly serviceName: string; readonly sampleRatio: number };
   /** Directory the config file lives in; relative paths in the catalogue resolve against the catalogue. */
   readonly baseDir: string;
 }
+
+/** A window of `points` requests per `durationSeconds`, counted across instances by the store. */
+export interface RateWindow { readonly points: number; readonly durationSeconds: number }
+
+export interface RateLimitConfig {
+  /** `memory` counts per instance; `redis` (exact, atomic) and `mongodb` (exact on MongoDB, not on FerretDB 1.x) count across instances. */
+  readonly store: 'memory' | 'redis' | 'mongodb';
+  readonly redisUrl?: string;
+  readonly keyPrefix: string;
+  /** Every limiter call ends within this; past it (or on a store error) `onStoreFailure` applies. */
+  readonly deadlineMs: number;
+  /** `local`: count in this instance's memory until the store answers again; `refuse`: RATE_LIMIT_UNAVAILABLE (503). */
+  readonly onStoreFailure: 'local' | 'refuse';
+  readonly perSystem?: RateWindow;
+  readonly perToken?: RateWindow;
+  /** Failed authentications per client address; when spent, the address is refused before any token lookup. */
+  readonly failedAuth: RateWindow;
+}
+
+const rateWindowSchema: JsonSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['points', 'durationSeconds'],
+  properties: {
+    points: { type: 'integer', minimum: 1, maximum: 100000000 },
+    durationSeconds: { type: 'integer', minimum: 1, maximum: 86400 },
+  },
+};
 
 export const configSchema: JsonSchema = {
   type: 'object',
@@ -91,7 +137,9 @@ export const configSchema: JsonSchema = {
       properties: {
         host: { type: 'string', minLength: 1, default: '127.0.0.1' },
         port: { type: 'integer', minimum: 0, maximum: 65535, default: 4000 },
-        graphiql: { type: 'boolean', default: true },
+        graphiql: { type: 'boolean', default: false },
+        introspection: { enum: ['off', 'admin', 'all'], default: 'off' },
+        drainSeconds: { type: 'number', minimum: 0, maximum: 600, default: 10 },
       },
     },
     mongodb: {
@@ -124,6 +172,31 @@ export const configSchema: JsonSchema = {
         maxTokens: { type: 'integer', minimum: 100, maximum: 100000, default: 5000 },
         maxBodyBytes: { type: 'integer', minimum: 1024, maximum: 104857600, default: 1048576 },
         upstreamDeadlineMs: { type: 'integer', minimum: 100, maximum: 600000, default: 10000 },
+        maxCost: { type: 'integer', minimum: 1, maximum: 10000000, default: 5000 },
+        rate: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            store: { enum: ['memory', 'redis', 'mongodb'], default: 'memory' },
+            redisUrl: { type: 'string', pattern: '^rediss?://' },
+            keyPrefix: { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,64}$', default: 'yiwang-hub' },
+            deadlineMs: { type: 'integer', minimum: 10, maximum: 10000, default: 250 },
+            onStoreFailure: { enum: ['local', 'refuse'], default: 'local' },
+            perSystem: rateWindowSchema,
+            perToken: rateWindowSchema,
+            failedAuth: { ...rateWindowSchema, default: { points: 20, durationSeconds: 60 } },
+          },
+        },
+      },
+    },
+    trustedDocuments: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        mode: { enum: ['off', 'log', 'enforce'], default: 'off' },
+        file: { type: 'string', minLength: 1 },
       },
     },
     audit: {
@@ -210,6 +283,26 @@ export const configSchema: JsonSchema = {
       default: {},
       properties: { level: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' } },
     },
+    metrics: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        enabled: { type: 'boolean', default: true },
+        tokenEnv: { type: 'string', pattern: '^[A-Z_][A-Z0-9_]*$', default: 'HUB_METRICS_TOKEN' },
+      },
+    },
+    tracing: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        enabled: { type: 'boolean', default: false },
+        endpoint: { type: 'string', pattern: '^https?://', default: 'http://127.0.0.1:4318/v1/traces' },
+        serviceName: { type: 'string', minLength: 1, maxLength: 100, default: 'yiwang-hub' },
+        sampleRatio: { type: 'number', minimum: 0, maximum: 1, default: 1 },
+      },
+    },
   },
 };
 
@@ -248,6 +341,11 @@ export function applyEnv(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): 
   if (env['HOST']) { const s = section('server'); if (s) s['host'] = env['HOST']; }
   if (env['PORT']) { const s = section('server'); if (s) s['port'] = parsePort(env['PORT'], 'environment PORT'); }
   if (env['LOG_LEVEL']) { const s = section('log'); if (s) s['level'] = env['LOG_LEVEL']; }
+  if (env['REDIS_URL']) {
+    const limits = section('limits');
+    const rate = limits?.['rate'] ?? {};
+    if (limits && typeof rate === 'object' && rate !== null && !Array.isArray(rate)) limits['rate'] = { ...rate, redisUrl: env['REDIS_URL'] };
+  }
   return out;
 }
 
@@ -257,16 +355,28 @@ export function parseConfig(raw: unknown, where: string, baseDir: string, env: N
     throw new ValidationError([{ where, path: '', rule: 'type', message: 'must be a mapping (YAML object)' }]);
   }
   const data = applyEnv(raw as Record<string, unknown>, env);
-  if (!validate(data)) throw new ValidationError(toViolations(where, validate.errors));
+  if (!validate(data)) {
+    const zone = (data as { timeZone?: unknown }).timeZone;
+    const zoneProblem = typeof zone === 'string' && !validTimeZone(zone) ? [{ where, path: '/timeZone', rule: 'timeZone', message: `"${zone}" is not an IANA time zone (e.g. Asia/Shanghai)` }] : [];
+    throw new ValidationError([...toViolations(where, validate.errors), ...zoneProblem]);
+  }
   const config = data as unknown as Omit<HubConfig, 'baseDir' | 'applications'> & { applications: { deadlineWorkingDays: number; calendar?: string } };
+  const problems: Violation[] = []; // every one named at once, as the schema's
   if (!validTimeZone(config.timeZone)) {
-    throw new ValidationError([{ where, path: '/timeZone', rule: 'timeZone', message: `"${config.timeZone}" is not an IANA time zone (e.g. Asia/Shanghai)` }]);
+    problems.push({ where, path: '/timeZone', rule: 'timeZone', message: `"${config.timeZone}" is not an IANA time zone (e.g. Asia/Shanghai)` });
+  }
+  if (config.limits.rate.store === 'redis' && !config.limits.rate.redisUrl) {
+    throw new ValidationError([{ where, path: '/limits/rate/redisUrl', rule: 'required', message: 'is required when limits.rate.store is redis (or set REDIS_URL)' }]);
+  }
+  if (config.trustedDocuments.mode !== 'off' && !config.trustedDocuments.file) {
+    throw new ValidationError([{ where, path: '/trustedDocuments/file', rule: 'required', message: `is required when trustedDocuments.mode is ${config.trustedDocuments.mode}` }]);
   }
   try {
     parseWorkingHours(config.audit.anomalies.workingHours);
   } catch (error) {
-    throw new ValidationError([{ where, path: '/audit/anomalies/workingHours', rule: 'workingHours', message: (error as Error).message }]);
+    problems.push({ where, path: '/audit/anomalies/workingHours', rule: 'workingHours', message: (error as Error).message });
   }
+  if (problems.length > 0) throw new ValidationError(problems);
   return {
     ...config,
     applications: {
@@ -274,6 +384,7 @@ export function parseConfig(raw: unknown, where: string, baseDir: string, env: N
       calendar: config.applications.calendar ? resolve(baseDir, config.applications.calendar) : DEFAULT_CALENDAR,
     },
     catalogue: resolve(baseDir, config.catalogue),
+    trustedDocuments: config.trustedDocuments.file ? { ...config.trustedDocuments, file: resolve(baseDir, config.trustedDocuments.file) } : config.trustedDocuments,
     subjectKey: config.subjectKey.file ? { file: resolve(baseDir, config.subjectKey.file) } : config.subjectKey,
     audit: { ...config.audit, signingKey: config.audit.signingKey.file ? { file: resolve(baseDir, config.audit.signingKey.file) } : config.audit.signingKey },
     baseDir,

@@ -1,6 +1,7 @@
 /**
  * Per-request context: who calls, the request id, and the request's DataLoaders.
  */
+import type { Context as TraceContext } from '@opentelemetry/api';
 import type DataLoader from 'dataloader';
 import type { UpstreamRecord } from '../connectors/index.ts';
 import type { CompiledPolicy, GrantRef, Principal, ResourceDecision } from '../policies/index.ts';
@@ -28,6 +29,8 @@ export interface HubContext {
   onBehalfOf?: string;
   /** Served values an open correction request disputes: the response's `extensions.quality.disputed`. */
   readonly disputed: DisputedItem[];
+  /** The request's trace context (its `hub.request` span): parent of the policy, connector and audit spans. */
+  readonly trace?: TraceContext;
 }
 
 /** A served value that an open correction request (数据纠错) disputes. */

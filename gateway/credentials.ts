@@ -84,8 +84,17 @@ export class Authenticator {
     this.#cache = ttl > 0 ? new LRUCache({ max: options.cacheSize ?? 10_000, ttl }) : undefined;
   }
 
+  /** `Date.now()` when the cache was created or last cleared: no cached look-up is older (metrics). */
+  clearedAt = Date.now();
+
+  /** Cached look-ups (metrics). */
+  get cacheSize(): number {
+    return this.#cache?.size ?? 0;
+  }
+
   /** Forgets every cached lookup (a token was revoked somewhere: the next request asks MongoDB). */
   clear(): void {
+    this.clearedAt = Date.now();
     this.#cache?.clear();
   }
 

@@ -17,13 +17,29 @@ export type ErrorCode =
   | 'AUDIT_UNAVAILABLE'
   | 'NOT_FOUND'
   | 'CONFLICT'
+  /** Too many requests for a system, a token or (failed authentications) a client address. */
+  | 'RATE_LIMITED'
+  /** The rate-limit store did not answer and `limits.rate.onStoreFailure` is `refuse`. */
+  | 'RATE_LIMIT_UNAVAILABLE'
+  /** Depth, aliases or estimated cost over the limit: refused before execution. */
+  | 'QUERY_TOO_COMPLEX'
+  /** Trusted documents: only a hash was sent and no registered document has it. */
+  | 'PERSISTED_QUERY_NOT_FOUND'
+  /** Trusted documents (enforce): the operation is not registered for this system. */
+  | 'OPERATION_NOT_TRUSTED'
   | 'INTERNAL_SERVER_ERROR';
 
-const HTTP_STATUS: Partial<Record<ErrorCode, number>> = { UNAUTHENTICATED: 401 };
+const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
+  UNAUTHENTICATED: 401,
+  RATE_LIMITED: 429,
+  RATE_LIMIT_UNAVAILABLE: 503,
+  PERSISTED_QUERY_NOT_FOUND: 400,
+  OPERATION_NOT_TRUSTED: 403,
+};
 
 export function hubError(code: ErrorCode, message: string, extra: Record<string, unknown> = {}): GraphQLError {
   const status = HTTP_STATUS[code];
-  return new GraphQLError(message, { extensions: { ...extra, code, ...(status ? { http: { status } } : {}) } });
+  return new GraphQLError(message, { extensions: { ...(status ? { http: { status } } : {}), ...extra, code } });
 }
 
 export function refusalError(refusal: Refusal, extra: Record<string, unknown> = {}): GraphQLError {

@@ -6,6 +6,7 @@ import type { GrantRef } from '../policies/index.ts';
 import type { SubjectType } from '../schema/index.ts';
 import type { HubContext } from './context.ts';
 import { hubError } from './errors.ts';
+import { inSpan } from './observability/tracing.ts';
 
 export interface EvidenceInput {
   readonly action: AccessRecord['action'];
@@ -38,6 +39,8 @@ export function hashOf(ctx: HubContext, key: string): string {
 
 export function accessRecord(ctx: HubContext, e: EvidenceInput): AccessRecord {
   const at = new Date();
+  // Operational count of the decision (codes and resource codes only, never the subject).
+  ctx.runtime.metrics.decisions.inc({ action: e.action, decision: e.decision, code: e.code ?? 'none', resource: e.resource?.code ?? 'none' });
   return {
     at,
     day: ctx.runtime.today(at),
@@ -71,7 +74,8 @@ export function accessRecord(ctx: HubContext, e: EvidenceInput): AccessRecord {
 /** Appends the record and waits until it is durable; throws AUDIT_UNAVAILABLE otherwise. */
 export async function recordAccess(ctx: HubContext, e: EvidenceInput): Promise<void> {
   try {
-    await ctx.runtime.audit.append(accessRecord(ctx, e));
+    const record = accessRecord(ctx, e);
+    await inSpan(ctx.runtime.tracing.tracer, 'hub.audit.commit', ctx.trace, { 'hub.action': e.action, 'hub.decision': e.decision, 'hub.resource': e.resource?.code ?? '' }, () => ctx.runtime.audit.append(record));
   } catch {
     throw hubError('AUDIT_UNAVAILABLE', 'The audit trail cannot be written, so no data is served. Try again later.');
   }

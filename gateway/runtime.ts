@@ -23,6 +23,8 @@ import {
 } from '../store/index.ts';
 import type { HubConfig } from './config.ts';
 import { Authenticator, ensureCredentialIndexes } from './credentials.ts';
+import { CIRCUIT_STATE, HubMetrics } from './observability/metrics.ts';
+import { createTracing, type HubTracing } from './observability/tracing.ts';
 import { syncCatalogue } from './state.ts';
 
 /** The catalogue as served right now: the files' registry plus the resources held in MongoDB. */
@@ -52,6 +54,10 @@ export interface HubRuntime {
   readonly grants: GrantStore;
   readonly audit: AuditWriter;
   readonly authenticator: Authenticator;
+  /** Prometheus metrics of this hub (its own registry), served at `GET /metrics`. */
+  readonly metrics: HubMetrics;
+  /** OpenTelemetry tracer (a no-op one unless `tracing.enabled`). */
+  readonly tracing: HubTracing;
   readonly quotas: QuotaCounter;
   readonly attempts: AttemptCounter;
   /** Data-quality counts of this process, written every `quality.flushSeconds` (no write per request). */
@@ -72,6 +78,12 @@ export interface HubRuntime {
   changed(what: string): Promise<void>;
   /** Reloads grants, resources and token state from MongoDB. */
   reload(): Promise<void>;
+  /**
+   * Re-reads the catalogue files (SIGHUP, admin `reloadCatalogue`): validates them (on error the
+   * running catalogue stays), creates the new connectors, serves with them from then on, and closes
+   * the old ones once the calls they may still have in flight are over (`limits.upstreamDeadlineMs`).
+   */
+  reloadCatalogue(): Promise<{ readonly connectors: number; readonly resources: number }>;
   close(): Promise<void>;
 }
 
@@ -123,7 +135,7 @@ export function catalogueState(files: Catalogue, stored: ReadonlyArray<Resource 
 
 export async function createRuntime(options: RuntimeOptions): Promise<HubRuntime> {
   const { config, logger, subjectKey } = options;
-  const files = options.catalogue ?? (await loadHubCatalogue(config.catalogue));
+  let files = options.catalogue ?? (await loadHubCatalogue(config.catalogue, options.env));
   const calendar = await loadWorkCalendar(config.applications.calendar);
   const client = new MongoClient(config.mongodb.uri, {
     serverSelectionTimeoutMS: config.mongodb.timeoutMs,
@@ -134,9 +146,22 @@ export async function createRuntime(options: RuntimeOptions): Promise<HubRuntime
     waitQueueTimeoutMS: config.audit.deadlineMs,
   });
   await client.connect();
-  const connectors = new Map<string, Connector>();
+  let connectors = new Map<string, Connector>();
+  /** Connectors replaced by a catalogue reload, closed once their in-flight calls are over. */
+  const retired = new Map<Map<string, Connector>, NodeJS.Timeout>();
+  const closeAll = (set: Map<string, Connector>) => Promise.allSettled([...set.values()].map((c) => c.close()));
   try {
     const db = client.db(config.mongodb.database);
+    // Read at scrape time only, once the runtime is built.
+    const metrics = new HubMetrics({
+      auditQueueDepth: () => audit.queueDepth,
+      grantsRefreshedAt: () => grants.refreshedAt,
+      tokenCacheClearedAt: () => authenticator.clearedAt,
+      tokenCacheEntries: () => authenticator.cacheSize,
+    }, { scrapeToken: (options.env ?? process.env)[config.metrics.tokenEnv] });
+    if (config.metrics.enabled && !metrics.scrapeConfigured) {
+      logger.warn({ tokenEnv: config.metrics.tokenEnv }, 'metrics are enabled but no scrape token is set (16+ characters): GET /metrics refuses every scrape');
+    }
     const today = (now?: Date) => dayIn(config.timeZone, now);
     const year = Number(today().slice(0, 4));
     if (!calendar.years.includes(year)) {
@@ -151,7 +176,12 @@ export async function createRuntime(options: RuntimeOptions): Promise<HubRuntime
     await ensureCorrectionIndexes(db);
     const slots = new SlotStore(db, { deadlineMs: config.audit.deadlineMs });
     await slots.ensureIndexes();
-    const quotas = new QuotaCounter(slots);
+    const quotas = new QuotaCounter(slots, {
+      onReserve: (grant, granted, asked) => {
+        if (granted > 0) metrics.quotaUnits.inc({ grant, result: 'granted' }, granted);
+        if (asked > granted) metrics.quotaUnits.inc({ grant, result: 'refused' }, asked - granted);
+      },
+    });
     const attempts = new AttemptCounter(slots);
     const grants = new GrantStore(db);
     await grants.refresh();
@@ -159,9 +189,32 @@ export async function createRuntime(options: RuntimeOptions): Promise<HubRuntime
     await corrections.refresh();
     let state = catalogueState(files, await loadResources(db), logger);
 
-    for (const entry of files.connectors) {
-      connectors.set(entry.name, createConnector(entry.name, entry.config, { baseDir: config.catalogue, env: options.env ?? process.env, onEvent: (e) => logger[e.event === 'circuit-open' ? 'warn' : 'info'](e, `connector ${e.event}`) }));
-    }
+    const connectorsOf = (c: Catalogue) => {
+      const made = new Map<string, Connector>();
+      try {
+        for (const entry of c.connectors) {
+          made.set(entry.name, createConnector(entry.name, entry.config, {
+            baseDir: config.catalogue,
+            env: options.env ?? process.env,
+            onEvent: (e) => {
+              if (e.event === 'retry') metrics.upstreamRetries.inc({ connector: e.connector });
+              else metrics.circuitState.set({ connector: e.connector }, CIRCUIT_STATE[e.event === 'circuit-open' ? 'open' : e.event === 'circuit-half-open' ? 'half-open' : 'closed']);
+              logger[e.event === 'circuit-open' ? 'warn' : 'info'](e, `connector ${e.event}`);
+            },
+            onCall: (call) => {
+              metrics.upstreamDuration.observe({ connector: call.connector, outcome: call.outcome }, call.durationMs / 1000);
+              if (call.outcome !== 'ok' && call.outcome !== 'cancelled') metrics.upstreamErrors.inc({ connector: call.connector, outcome: call.outcome });
+            },
+          }));
+          metrics.circuitState.set({ connector: entry.name }, CIRCUIT_STATE.closed);
+        }
+      } catch (error) {
+        void closeAll(made);
+        throw error;
+      }
+      return made;
+    };
+    connectors = connectorsOf(files);
     let keyText = options.signingKey;
     if (!keyText) {
       keyText = randomBytes(32).toString('hex');
@@ -193,7 +246,19 @@ export async function createRuntime(options: RuntimeOptions): Promise<HubRuntime
       maxBatch: config.audit.maxBatch,
       maxInFlight: config.audit.maxInFlight,
       writeConcern,
-      onError: (error, size) => logger.error({ err: error, records: size }, 'audit write failed; the affected requests get no data'),
+      onError: (error, size) => {
+        metrics.auditFailures.inc();
+        logger.error({ err: error, records: size }, 'audit write failed; the affected requests get no data');
+      },
+      onCommit: (blocks, ms) => {
+        let records = 0;
+        for (const size of blocks) {
+          metrics.auditBlockRecords.observe(size);
+          records += size;
+        }
+        metrics.auditRecordsWritten.inc(records);
+        metrics.auditCommitDuration.observe(ms / 1000);
+      },
       deadlineMs: config.audit.deadlineMs,
     });
     const authenticator = new Authenticator(db, { cacheTtlMs: config.auth.cacheSeconds * 1000, deadlineMs: config.audit.deadlineMs });
@@ -230,6 +295,8 @@ export async function createRuntime(options: RuntimeOptions): Promise<HubRuntime
     safetyNet.unref();
 
     quality.start(config.quality.flushSeconds * 1000);
+    let reloadingFiles: Promise<unknown> = Promise.resolve();
+    const tracing = await createTracing(config.tracing);
     const runtime: HubRuntime = {
       config,
       logger,
@@ -241,10 +308,12 @@ export async function createRuntime(options: RuntimeOptions): Promise<HubRuntime
       get purposes() { return state.purposes; },
       get departments() { return state.departments; },
       get validators() { return state.validators; },
-      connectors,
+      get connectors() { return connectors; },
       grants,
       audit,
       authenticator,
+      metrics,
+      tracing,
       quotas,
       attempts,
       quality,
@@ -267,12 +336,41 @@ export async function createRuntime(options: RuntimeOptions): Promise<HubRuntime
         await reload();
       },
       reload,
+      reloadCatalogue() {
+        const run = reloadingFiles.catch(() => undefined).then(async () => {
+          const next = await loadHubCatalogue(config.catalogue, options.env);
+          const made = connectorsOf(next);
+          try {
+            await syncCatalogue(db, next);
+          } catch (error) {
+            void closeAll(made);
+            throw error;
+          }
+          const old = connectors;
+          files = next;
+          connectors = made;
+          state = catalogueState(files, await loadResources(db), logger);
+          generation++;
+          // Every department call ends within upstreamDeadlineMs of its request's start: then the old ones are idle.
+          retired.set(old, setTimeout(() => { retired.delete(old); void closeAll(old); }, config.limits.upstreamDeadlineMs + 1000));
+          await runtime.changed('catalogue files reloaded').catch((error: unknown) => logger.warn({ err: error }, 'could not signal the catalogue reload to other instances'));
+          logger.info({ connectors: made.size, resources: state.resources.size }, 'catalogue files reloaded');
+          return { connectors: made.size, resources: state.resources.size };
+        });
+        reloadingFiles = run;
+        return run;
+      },
       async close() {
         watcher.stop();
         clearInterval(safetyNet);
         await quality.close().catch((error: unknown) => logger.warn({ err: error }, 'data-quality counts could not be written at shutdown'));
         await audit.close();
-        await Promise.allSettled([...connectors.values()].map((c) => c.close()));
+        await tracing.close().catch((error: unknown) => logger.warn({ err: error }, 'spans could not be sent at shutdown'));
+        for (const [old, timer] of retired) {
+          clearTimeout(timer);
+          await closeAll(old);
+        }
+        await closeAll(connectors);
         await client.close();
       },
     };

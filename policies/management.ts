@@ -9,7 +9,7 @@ import { createMongoAbility, subject as asSubject, type MongoAbility, type RawRu
 import type { Principal } from './types.ts';
 import { ruleViolations } from './rules.ts';
 
-export type ManagementSubject = 'Application' | 'Grant' | 'Resource' | 'Demand' | 'Token' | 'Consent' | 'AuditTrail' | 'Correction' | 'QualityReport';
+export type ManagementSubject = 'Application' | 'Grant' | 'Resource' | 'Demand' | 'Token' | 'Consent' | 'AuditTrail' | 'Correction' | 'QualityReport' | 'Catalogue';
 export type ManagementAbility = MongoAbility;
 
 type Rule = RawRuleOf<ManagementAbility>;
@@ -58,6 +58,8 @@ const ADMIN_RULES: readonly Rule[] = [
   { action: ['read', 'assign'], subject: 'Demand' },
   { action: ['issue', 'revoke', 'read'], subject: 'Token' },
   { action: 'read', subject: 'AuditTrail' },
+  // Re-read the catalogue files and connectors on the instance asked (as SIGHUP does).
+  { action: 'reload', subject: 'Catalogue' },
   // The platform operator oversees data quality (数据质量) across departments.
   { action: 'read', subject: 'Correction' },
   { action: 'read', subject: 'QualityReport' },

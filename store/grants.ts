@@ -94,6 +94,8 @@ export class GrantStore {
   #byConsumer = new Map<string, Grant[]>();
   #fingerprint = '';
   version = 0;
+  /** `Date.now()` of the last successful refresh, changed or not (metrics: how stale the grants may be). */
+  refreshedAt = 0;
 
   constructor(db: Db) {
     this.#db = db;
@@ -107,6 +109,7 @@ export class GrantStore {
     const all = await allGrants(this.#db);
     // id@version identifies a grant's content: every change bumps the version.
     const fingerprint = all.map((g) => `${g.id}@${g.version}`).join(',');
+    this.refreshedAt = Date.now();
     if (fingerprint === this.#fingerprint) return;
     const byConsumer = new Map<string, Grant[]>();
     for (const g of all) {

@@ -298,14 +298,23 @@ export class SlotStore {
 /** Daily quota of grants, counted in subjects served. */
 export class QuotaCounter {
   readonly #slots: SlotStore;
+  readonly #onReserve: ((grant: string, granted: number, asked: number) => void) | undefined;
 
-  constructor(slots: SlotStore) {
+  /** `onReserve`: after each reservation, for metrics (units this process handed out). */
+  constructor(slots: SlotStore, options: { onReserve?: (grant: string, granted: number, asked: number) => void } = {}) {
     this.#slots = slots;
+    this.#onReserve = options.onReserve;
   }
 
   /** Reserves up to `n` units of the grant's quota for `day`; returns how many it got (0…n). */
   async reserve(grant: string, day: string, n: number, limit: number): Promise<number> {
-    return (await this.#slots.take(`q|${grant}|${day}`, day, n, limit, true)).length;
+    const granted = (await this.#slots.take(`q|${grant}|${day}`, day, n, limit, true)).length;
+    try {
+      this.#onReserve?.(grant, granted, n);
+    } catch {
+      // A metrics listener's failure must not fail a reservation.
+    }
+    return granted;
   }
 
   used(grant: string, day: string): Promise<number> {

@@ -102,7 +102,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
 
   try {
     const config = parseConfig(
-      { mongodb: { uri: mongo.uri, database }, catalogue: resolve(options.root, 'demo/catalogue'), subjectKey: { file: keyFile }, server: { port: options.port } },
+      { mongodb: { uri: mongo.uri, database }, catalogue: resolve(options.root, 'demo/catalogue'), subjectKey: { file: keyFile }, server: { port: options.port, graphiql: true, introspection: 'all' } },
       'demo config',
       options.root,
       {},

@@ -1,10 +1,20 @@
 /**
  * `hub serve --config <file>`: validate config and catalogue, then serve until SIGINT / SIGTERM.
+ *
+ * - SIGTERM / SIGINT: stop accepting connections, let in-flight requests finish within
+ *   `server.drainSeconds`, flush the audit trail, close connectors and MongoDB, exit 0. A second
+ *   SIGINT while draining exits at once (code 1; the audit trail stays gap-free even then); a
+ *   repeated SIGTERM is ignored.
+ * - SIGHUP: re-read the catalogue files and connectors without dropping a request
+ *   (HubRuntime.reloadCatalogue); an invalid catalogue is logged and the running one kept.
  */
 import { loadConfig, readSigningKey, readSubjectKey } from '../config.ts';
 import { startHub } from '../hub.ts';
 import { createLogger } from '../logger.ts';
 import { loadHubCatalogue } from '../runtime.ts';
+
+/** After a clean shutdown, how long a handle left open (a stray timer, a socket) may keep the process alive. */
+const EXIT_GRACE_MS = 3_000;
 
 export async function serve(configPath: string): Promise<void> {
   const config = await loadConfig(configPath);
@@ -13,16 +23,35 @@ export async function serve(configPath: string): Promise<void> {
   const catalogue = await loadHubCatalogue(config.catalogue);
   const logger = createLogger(config.log.level);
   const hub = await startHub({ config, logger, subjectKey, signingKey, catalogue });
-  logger.info({ url: hub.url, resources: catalogue.resources.length }, 'hub is serving');
+  logger.info({ url: hub.url, resources: catalogue.resources.length, pid: process.pid }, 'hub is serving');
+  const reload = () => {
+    logger.info({ signal: 'SIGHUP', catalogue: config.catalogue }, 'reloading the catalogue files');
+    hub.runtime.reloadCatalogue().catch((error: unknown) => logger.error({ err: error }, 'catalogue reload failed; still serving the previous catalogue'));
+  };
+  process.on('SIGHUP', reload);
+  let failure: unknown;
   await new Promise<void>((resolve) => {
+    let stopping = false;
     const stop = (signal: string) => {
-      logger.info({ signal }, 'shutting down: finishing in-flight requests and audit writes');
+      if (stopping) {
+        // A second Ctrl-C means "now"; a repeated SIGTERM (a supervisor insisting) changes nothing.
+        if (signal !== 'SIGINT') return;
+        logger.warn({ signal }, 'second SIGINT while shutting down: exiting now');
+        process.exit(1);
+      }
+      stopping = true;
+      logger.info({ signal, drainSeconds: config.server.drainSeconds }, 'shutting down: no new connections; finishing in-flight requests and audit writes');
       hub.close().then(resolve, (error: unknown) => {
         logger.error({ err: error }, 'error during shutdown');
+        failure = error;
         resolve();
       });
     };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
   });
+  process.off('SIGHUP', reload);
+  if (failure !== undefined) throw failure instanceof Error ? failure : new Error(String(failure));
+  logger.info('hub stopped');
+  setTimeout(() => process.exit(process.exitCode ?? 0), EXIT_GRACE_MS).unref();
 }

@@ -8,6 +8,7 @@ import { getConsent } from '../../store/index.ts';
 import type { AccessScope, HubContext, SubjectRef } from '../context.ts';
 import { hashOf, recordAccess } from '../evidence.ts';
 import { hubError, refusalError } from '../errors.ts';
+import { inSpan } from '../observability/tracing.ts';
 import { applyConsent, chargeDailyQuota, stateful } from './obligations.ts';
 import { countFailure, flagDisputed } from './quality.ts';
 import { loaderFor, upstreamFailure } from './records.ts';
@@ -45,7 +46,16 @@ const access: Resolver<unknown, AccessArgs, AccessScope> = async (_p, args, ctx)
     }
     ctx.onBehalfOf = `${department}/${system}`;
   }
-  const check = checkPurpose(ctx.runtime.purposes, ctx.principal, statement, day);
+  // The policy decision: the purpose statement checked, the policy compiled (cached) for it.
+  const { check, policy } = await inSpan(ctx.runtime.tracing.tracer, 'hub.policy.decide', ctx.trace, {}, (span) => {
+    const checked = checkPurpose(ctx.runtime.purposes, ctx.principal, statement, day);
+    if (!checked.ok) {
+      span.setAttribute('hub.refusal', checked.refusal.code);
+      return { check: checked, policy: null };
+    }
+    span.setAttribute('hub.purpose', checked.purpose.code);
+    return { check: checked, policy: ctx.runtime.policyFor(ctx.principal, checked.purpose, day) };
+  });
   if (!check.ok) return refuse(check.refusal.code, check.refusal.message, refusalError(check.refusal));
   const consentRef = args.consentRef?.trim() || null;
   if (consentRef !== null && !CONSENT_REF.test(consentRef)) {
@@ -59,7 +69,7 @@ const access: Resolver<unknown, AccessArgs, AccessScope> = async (_p, args, ctx)
     purpose: check.purpose,
     caseId: statement.caseId!.trim(),
     operator: statement.operator!.trim(),
-    policy: ctx.runtime.policyFor(ctx.principal, check.purpose, day),
+    policy: policy!,
     today: day,
     decisions: new Map(),
   };

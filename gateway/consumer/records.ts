@@ -12,6 +12,7 @@ import type { Resource } from '../../schema/index.ts';
 import type { AccessScope, HubContext, ServedRecord, SubjectRef } from '../context.ts';
 import { recordAccess } from '../evidence.ts';
 import { hubError, refusalError, toGraphQLError, type ErrorCode } from '../errors.ts';
+import { inSpan } from '../observability/tracing.ts';
 import { applyConsent, chargeDailyQuota } from './obligations.ts';
 import { countFailure, countRecord, flagDisputed } from './quality.ts';
 import { selectedFields } from './selection.ts';
@@ -29,9 +30,9 @@ export function loaderFor(ctx: HubContext, scope: AccessScope, r: Resource, item
         try {
           const context = { requestId: ctx.requestId, purpose: scope.purpose.code, caseId: scope.caseId, operator: scope.operator, department: ctx.principal.department, system: ctx.principal.id };
           // The client's going away cancels the call; the request's deadline bounds it, retries included.
-          const records = await connector.fetchMany({
+          const records = await inSpan(ctx.runtime.tracing.tracer, 'hub.connector.fetch', ctx.trace, { 'hub.connector': connector.name, 'hub.resource': r.code, 'hub.keys': keys.length }, () => connector.fetchMany({
             dataset: r.binding.dataset, keyField: r.binding.keyField, keys, items, context, signal: ctx.signal, deadline: ctx.deadline,
-          });
+          }));
           if (records.length !== keys.length) throw new UpstreamError(connector.name, `returned ${records.length} answers for ${keys.length} keys`);
           return records;
         } catch (error: unknown) {

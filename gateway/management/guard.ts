@@ -12,7 +12,7 @@ import type { HistoryInput } from '../../store/index.ts';
 import type { HubContext } from '../context.ts';
 import { hubError } from '../errors.ts';
 
-export type ManagedSubject = 'Application' | 'Grant' | 'Resource' | 'Demand' | 'Token' | 'Consent' | 'AuditTrail' | 'Correction' | 'QualityReport';
+export type ManagedSubject = 'Application' | 'Grant' | 'Resource' | 'Demand' | 'Token' | 'Consent' | 'AuditTrail' | 'Correction' | 'QualityReport' | 'Catalogue';
 
 const abilities = new WeakMap<HubContext, ManagementAbility>();
 

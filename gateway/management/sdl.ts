@@ -201,6 +201,11 @@ type Credential {
   revokedAt: String
 }
 
+type CatalogueReload {
+  connectors: Int!
+  resources: Int!
+}
+
 type IssuedToken {
   "shown once: only its hash is stored"
   token: String!
@@ -257,5 +262,7 @@ type Mutation {
   answerDemand(id: ID!, answer: String!, resource: String): Demand!
   createToken(role: Role!, principalId: String, system: String, department: String, label: String): IssuedToken!
   revokeToken(id: String!, reason: String!): [String!]!
+  "Admin: re-reads the catalogue files and connectors on this hub instance, as SIGHUP does (no request is dropped)."
+  reloadCatalogue(reason: String!): CatalogueReload!
 }
 `;

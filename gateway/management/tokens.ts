@@ -2,7 +2,7 @@
  * Tokens through the API: only the platform operator (admin) issues, lists and revokes them. The
  * token is shown once; a revocation applies on every instance within seconds.
  */
-import { adminRecordsFor, type AdminRecord } from '../../audit/index.ts';
+import { adminRecordsFor, appendAdmin, type AdminRecord } from '../../audit/index.ts';
 import type { PrincipalKind } from '../../policies/index.ts';
 import { ValidationError } from '../../schema/index.ts';
 import { getApplication, getCorrection, getDemand, getGrant, getResource } from '../../store/index.ts';
@@ -45,6 +45,24 @@ async function revokeToken(_: unknown, args: { id: string; reason: string }, ctx
   return revoked;
 }
 
+/** Re-reads the catalogue files and connectors on this instance (SIGHUP does the same); recorded in audit_admin. */
+async function reloadCatalogue(_: unknown, args: { reason: string }, ctx: HubContext) {
+  requireAny(ctx, 'reload', 'Catalogue');
+  const reason = reasonOrThrow(args.reason, 'A catalogue reload');
+  let result;
+  try {
+    result = await ctx.runtime.reloadCatalogue();
+  } catch (error) {
+    if (error instanceof ValidationError) {
+      throw hubError('BAD_USER_INPUT', `The catalogue files are invalid; still serving the previous catalogue: ${error.violations.map((v) => `${v.where}: ${v.path} ${v.message}`).join('; ')}`);
+    }
+    throw error;
+  }
+  const actor = actorOf(ctx);
+  await appendAdmin(ctx.runtime.db, { actor: actor.id, role: actor.role, department: actor.department, action: 'catalogue.reload', target: ctx.runtime.config.catalogue, reason, detail: result });
+  return result;
+}
+
 /** Whether the caller may read the administrative history of this target. */
 async function mayReadHistory(ctx: HubContext, target: string): Promise<boolean> {
   if (can(ctx, 'read', 'AuditTrail', {})) return true;
@@ -72,7 +90,7 @@ export const tokenResolvers = {
       return adminRecordsFor(ctx.runtime.db, args.target);
     },
   },
-  Mutation: { createToken, revokeToken },
+  Mutation: { createToken, revokeToken, reloadCatalogue },
   Credential: {
     role: (c: CredentialInfo) => c.kind,
     createdAt: (c: CredentialInfo) => c.createdAt.toISOString(),

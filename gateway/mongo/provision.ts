@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 
+import { lockDataDir, type DataDirLock } from './data-dir-lock.ts';
 import { ProvisionError } from './errors.ts';
 import { findExecutable } from './executables.ts';
 import { ensureFerretDB, FERRETDB_VERSION, ferretdbArgs, ferretdbEnv } from './ferretdb.ts';
@@ -118,6 +119,18 @@ interface LocalServer {
 
 async function startLocal(options: ProvisionOptions, server: LocalServer): Promise<MongoProvision> {
   const { log } = options;
+  // One server per data directory: a server a killed hub left running there is stopped first (data-dir-lock.ts).
+  const lock = await lockDataDir(resolve(options.dataDir), server.command, log);
+  try {
+    return await startLocked(options, server, lock);
+  } catch (error) {
+    await lock.release();
+    throw error;
+  }
+}
+
+async function startLocked(options: ProvisionOptions, server: LocalServer, lock: DataDirLock): Promise<MongoProvision> {
+  const { log } = options;
   for (let attempt = 1; ; attempt++) {
     const port = options.port ?? (await freeLoopbackPort());
     const uri = `mongodb://127.0.0.1:${port}/`;
@@ -134,11 +147,19 @@ async function startLocal(options: ProvisionOptions, server: LocalServer): Promi
         readyTimeoutMs: READY_TIMEOUT_MS,
         log,
       });
+      try {
+        await lock.recordServer(child.pid, port);
+      } catch (error) {
+        await child.stop();
+        throw error;
+      }
       log?.(
         `Started ${server.name} (pid ${child.pid}) on ${uri} in ${Date.now() - started} ms; ` +
           `data in ${resolve(options.dataDir)}, log in ${server.logFile}`,
       );
-      return { uri, source: server.source, stop: child.stop, pid: child.pid };
+      let stopped: Promise<void> | undefined;
+      const stop = () => (stopped ??= child.stop().then(() => lock.release()));
+      return { uri, source: server.source, stop, pid: child.pid };
     } catch (error) {
       // The OS-chosen port can be taken between our probe and the server's bind: try another one.
       const portTaken = error instanceof ServerExitedError && /address already in use/i.test(error.logTail);

@@ -1,15 +1,19 @@
 /**
- * Request limits: body size, token count, selection depth and alias count. Each refusal names the
- * limit so a client can reshape its request.
+ * Request limits: body size, token count, selection depth, alias count and estimated cost. Each
+ * refusal names the limit so a client can reshape its request. All of them act before execution:
+ * no department call and no audit record for a refused request.
  */
 import { GraphQLError, Kind, parse, type ASTVisitor, type SelectionSetNode, type ValidationContext } from 'graphql';
-import type { Plugin } from 'graphql-yoga';
+import type { GraphQLParams, Plugin } from 'graphql-yoga';
+import { costError, operationCost } from '../limits/cost.ts';
 
 export interface LimitOptions {
   readonly maxBodyBytes: number;
   readonly maxTokens: number;
   readonly maxDepth: number;
   readonly maxAliases: number;
+  /** Most estimated cost of one operation (gateway/limits/cost.ts). */
+  readonly maxCost?: number;
 }
 
 function refuse(status: number, code: string, message: string): Response {
@@ -76,8 +80,18 @@ export function useLimits(limits: LimitOptions): Plugin {
     onParse({ setParseFn }) {
       setParseFn((source) => parse(source, { maxTokens: limits.maxTokens }));
     },
-    onValidate({ addValidationRule }) {
+    onValidate({ addValidationRule, context, params: { schema, documentAST } }) {
       addValidationRule(depthAndAliasRule(limits));
+      const { maxCost } = limits;
+      if (!maxCost) return;
+      // After the other rules, on a valid document only, with this request's variables (list sizes
+      // often come from variables): never cached, unlike the rules' verdicts.
+      return ({ valid, result, setResult }) => {
+        if (!valid) return;
+        const request = (context as { params?: GraphQLParams }).params;
+        const cost = operationCost(schema, documentAST, request?.variables, request?.operationName);
+        if (cost !== undefined && cost > maxCost) setResult([...result, costError(cost, maxCost)]);
+      };
     },
   };
 }

@@ -341,3 +341,136 @@ describe('token create for every role', () => {
     expect(JSON.stringify(records)).not.toContain(token);
   });
 });
+
+describe('config check', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'hub-config-check-'));
+    await writeFile(join(dir, 'subject.key'), 'ab'.repeat(32));
+    await writeFile(join(dir, 'signing.key'), 'cd'.repeat(32));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('says ok, with a summary of config and catalogue, for a config serve would start with', async () => {
+    const path = join(dir, 'good.yaml');
+    await writeFile(path, [
+      'server: { host: 127.0.0.1, port: 4100, drainSeconds: 20 }',
+      'mongodb: { uri: "mongodb://127.0.0.1:27017", database: hub_check }',
+      `catalogue: ${DEMO_CATALOGUE}`,
+      'subjectKey: { file: subject.key }',
+      'audit: { signingKey: { file: signing.key } }',
+      '',
+    ].join('\n'));
+    const r = await hub(['config', 'check', path]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`config ${path} is ok: serves 127.0.0.1:4100, MongoDB database "hub_check", drain 20 s`);
+    expect(r.stdout).toMatch(/catalogue .*demo\/catalogue: 10 resources, 5 purposes/);
+  });
+
+  it('names every bad field at once, and exits 1 without a stack trace', async () => {
+    const path = join(dir, 'bad.yaml');
+    await writeFile(path, [
+      'server: { port: 70000, drainSeconds: -1, colour: blue }',
+      'mongodb: { uri: "http://127.0.0.1:27017" }',
+      `catalogue: ${DEMO_CATALOGUE}`,
+      'timeZone: Asia/Atlantis',
+      'audit: { maxInFlight: 0 }',
+      '',
+    ].join('\n'));
+    const r = await hub(['config', 'check', path]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`hub: ${path} is not ready to serve: 6 problems`);
+    for (const expected of [
+      '/server/port must be <= 65535 (rule: maximum)',
+      '/server/drainSeconds must be >= 0 (rule: minimum)',
+      '/server/colour is not an allowed property (rule: additionalProperties)',
+      '/mongodb/uri must match pattern',
+      '/audit/maxInFlight must be >= 1 (rule: minimum)',
+      '/timeZone "Asia/Atlantis" is not an IANA time zone',
+    ]) expect(r.stderr).toContain(expected);
+    noStack(r);
+  });
+
+  it('checks what the config names, as serve does: keys and the catalogue, every problem', async () => {
+    const copy = await copyDemoCatalogue();
+    try {
+      await copy.edit('resources/yb-medical-insurance.yaml', (t) => t.replace('type: string, classification: personal }', 'type: text, classification: personal }'));
+      const path = join(dir, 'names.yaml');
+      await writeFile(path, [
+        'mongodb: { uri: "mongodb://127.0.0.1:27017" }',
+        `catalogue: ${copy.dir}`,
+        'subjectKey: { file: missing-subject.key }',
+        'audit: { signingKey: { env: HUB_CHECK_NO_SUCH_KEY } }',
+        '',
+      ].join('\n'));
+      const r = await hub(['config', 'check', path], { HUB_SUBJECT_KEY: '' });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('3 problems');
+      expect(r.stderr).toContain('/subjectKey/file cannot read');
+      expect(r.stderr).toContain('environment HUB_CHECK_NO_SUCH_KEY: / is not set');
+      expect(r.stderr).toMatch(/yb-medical-insurance\.yaml: \/items\/0\/type must be one of/);
+      noStack(r);
+    } finally {
+      await copy.remove();
+    }
+  });
+
+  it.each([
+    [['config'], 'config needs a command: check'],
+    [['config', 'lint'], 'unknown config command "lint"'],
+    [['config', 'check'], 'config check needs a config file'],
+  ])('hub %j prints usage and exits 2', async (args, message) => {
+    const r = await hub(args);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(message);
+  });
+});
+
+/** The machine's own Node when it is older than the project's (the case the bin shim exists for). */
+const OLDER_NODE = await (async () => {
+  const r = await new Promise<string>((resolve) => {
+    const c = spawn('/usr/bin/node', ['-p', 'process.versions.node'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    c.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    c.on('error', () => resolve(''));
+    c.on('close', () => resolve(out.trim()));
+  });
+  return r !== '' && Number(r.split('.')[0]) < 24 ? r : undefined;
+})();
+
+describe.skipIf(!OLDER_NODE)(`npx hub with an older Node first on PATH (${OLDER_NODE ?? 'none here'})`, () => {
+  const run = (command: string, args: string[], env: NodeJS.ProcessEnv = {}) => new Promise<Result>((resolve, reject) => {
+    const child = spawn(command, args, {
+      cwd: ROOT, env: { ...process.env, PATH: `/usr/bin:${process.env['PATH']}`, ...env }, stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000, killSignal: 'SIGKILL',
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+
+  it('reaches the project\'s command on Node 24, with its exit codes', async () => {
+    const help = await run('/usr/bin/npx', ['hub', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('Usage: hub <command>');
+    const usage = await run('/usr/bin/npx', ['hub', 'launch']);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain('unknown command "launch"');
+    const check = await run('/usr/bin/node', ['bin/hub.js', 'catalog', 'validate', DEMO_CATALOGUE]);
+    expect(check.code).toBe(0);
+    expect(check.stdout).toMatch(/is valid: 10 resources/);
+  });
+
+  it('says in one line which Node the hub uses when npm runs on the older one', async () => {
+    const note = await run('/usr/bin/node', ['bin/install-note.js'], { npm_config_user_agent: `npm/11.0.0 node/v${OLDER_NODE} linux x64 workspaces/false` });
+    expect(note.stdout.trim().split('\n')).toHaveLength(1);
+    expect(note.stdout).toContain(`npm runs on Node ${OLDER_NODE} here; the hub brings its own Node 24`);
+    const quiet = await run(process.execPath, ['bin/install-note.js'], { npm_config_user_agent: `npm/11.0.0 node/${process.version} linux x64` });
+    expect(quiet.stdout).toBe('');
+  });
+});

@@ -159,7 +159,7 @@ describe('propagation of changes made through instance A to instance B (sync.pol
     expect(file.code).toBe('RS-SOCIAL-INSURANCE');
     const resource = { ...file, items: [...file.items, { name: 'contributionMonths', title: '累计缴费月数', type: 'integer', classification: 'personal' }] };
     const fieldsOf = async (url: string) => {
-      const res = await postGraphQL(url, t.tokens.zw, '{ __type(name: "SocialInsuranceRecord") { fields { name } } }');
+      const res = await postGraphQL(url, t.people['admin']!, '{ __type(name: "SocialInsuranceRecord") { fields { name } } }');
       return ((res.body.data?.['__type'] as { fields: Array<{ name: string }> } | null)?.fields ?? []).map((f) => f.name);
     };
     expect(await fieldsOf(b.url)).not.toContain('contributionMonths');

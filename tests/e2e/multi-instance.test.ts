@@ -88,7 +88,7 @@ describe('propagation between instances', () => {
     };
     await mutate(t.people['officer-rs']!, 'mutation ($r: JSON!) { registerResource(resource: $r, reason: "新增目录") { code } }', { r: resource });
     const ms = await until(async () => {
-      const res = await postGraphQL(b.url, t.tokens.zw, '{ __type(name: "Person") { fields { name } } }');
+      const res = await postGraphQL(b.url, t.people['admin']!, '{ __type(name: "Person") { fields { name } } }');
       return ((res.body.data?.['__type'] as { fields: Array<{ name: string }> } | null)?.fields ?? []).some((f) => f.name === 'pension');
     });
     console.log(`propagation: catalogue change ${ms.toFixed(0)} ms`);

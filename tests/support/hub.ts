@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MongoClient } from 'mongodb';
+import type { Logger } from 'pino';
 import { generateDemoData, type DemoData } from '../../demo/data.ts';
 import { startDepartments, type DepartmentSystems } from '../../demo/environment.ts';
 import { parseConfig, type HubConfig } from '../../gateway/config.ts';
@@ -71,6 +72,8 @@ export interface TestHubOptions {
   readonly catalogueDir?: string;
   /** More environment for the catalogue and connectors (`${NAME}`, tokenEnv …). */
   readonly env?: Readonly<Record<string, string>>;
+  /** The hub's logger (default: pino at TEST_LOG_LEVEL, else silent), e.g. one writing to memory. */
+  readonly logger?: Logger;
 }
 
 export async function startTestHub(options: TestHubOptions = {}): Promise<TestHub> {
@@ -86,7 +89,8 @@ export async function startTestHub(options: TestHubOptions = {}): Promise<TestHu
     {
       mongodb: { uri: options.hubMongoUri ?? hubDb.uri, database: hubDb.name, timeoutMs: options.hubMongoUri ? 1500 : 10_000 },
       catalogue: catalogueDir,
-      server: { host: '127.0.0.1', port: 0, graphiql: false },
+      // Introspection for admin tokens: tests read the generated schema with t.people['admin'].
+      server: { host: '127.0.0.1', port: 0, graphiql: false, introspection: 'admin' },
       ...options.config,
     },
     'test config',
@@ -95,7 +99,7 @@ export async function startTestHub(options: TestHubOptions = {}): Promise<TestHu
   );
   const subjectKey = randomBytes(32);
   const signingKey = randomBytes(32).toString('hex');
-  const hub = await startHub({ config, logger: createLogger(process.env['TEST_LOG_LEVEL'] ?? 'silent'), subjectKey, signingKey, catalogue, env });
+  const hub = await startHub({ config, logger: options.logger ?? createLogger(process.env['TEST_LOG_LEVEL'] ?? 'silent'), subjectKey, signingKey, catalogue, env });
   const systems = new Map(catalogue.systems.map((s) => [s.code, s]));
   const issue = (code: string) => issueToken(hub.runtime.db, { kind: 'system', id: code, department: systems.get(code)!.department }, 'test');
   const tokens = { zw: await issue('zw-yichuang'), mz: await issue('mz-dibao'), sj: await issue('sj-kaiban'), ga: await issue('ga-huji') };

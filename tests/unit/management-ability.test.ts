@@ -19,6 +19,7 @@ const ACTIONS: Record<ManagementSubject, readonly string[]> = {
   AuditTrail: ['read', 'disclose', 'read_subject'],
   Correction: ['report', 'read', 'answer'],
   QualityReport: ['read'],
+  Catalogue: ['reload'],
 };
 
 /** How the object relates to the caller's department (RS). */
@@ -67,6 +68,7 @@ const ADMIN: Allowed = {
   'AuditTrail.read': 'any',
   'Correction.read': 'any',
   'QualityReport.read': 'any',
+  'Catalogue.reload': 'any',
 };
 const AUDITOR: Allowed = {
   'AuditTrail.read': 'any',

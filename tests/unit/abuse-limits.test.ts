@@ -1,0 +1,82 @@
+import { buildSchema, parse } from 'graphql';
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../gateway/config.ts';
+import { operationCost } from '../../gateway/limits/cost.ts';
+import { documentHash, parseTrustedDocuments } from '../../gateway/limits/trustedDocuments.ts';
+import { ValidationError } from '../../schema/index.ts';
+
+const base = { mongodb: { uri: 'mongodb://127.0.0.1:27017' }, catalogue: 'catalogue' };
+
+describe('abuse and limits config', () => {
+  it('defaults: memory store, failed-auth throttling on, no request limits, introspection and GraphiQL off', () => {
+    const c = parseConfig(base, 'hub.yaml', '/etc/hub', {});
+    expect(c.limits.rate).toEqual({ store: 'memory', keyPrefix: 'yiwang-hub', deadlineMs: 250, onStoreFailure: 'local', failedAuth: { points: 20, durationSeconds: 60 } });
+    expect(c.limits.maxCost).toBe(5000);
+    expect(c.server.introspection).toBe('off');
+    expect(c.server.graphiql).toBe(false);
+    expect(c.trustedDocuments).toEqual({ mode: 'off' });
+  });
+
+  it('needs a Redis URL for store redis; REDIS_URL provides it', () => {
+    const raw = { ...base, limits: { rate: { store: 'redis' } } };
+    expect(() => parseConfig(raw, 'hub.yaml', '/etc/hub', {})).toThrow(/\/limits\/rate\/redisUrl/);
+    expect(parseConfig(raw, 'hub.yaml', '/etc/hub', { REDIS_URL: 'redis://r:6379' }).limits.rate.redisUrl).toBe('redis://r:6379');
+  });
+
+  it('needs a file for trusted documents and resolves it against the config directory', () => {
+    expect(() => parseConfig({ ...base, trustedDocuments: { mode: 'enforce' } }, 'hub.yaml', '/etc/hub', {})).toThrow(/\/trustedDocuments\/file/);
+    expect(parseConfig({ ...base, trustedDocuments: { mode: 'log', file: 'trusted.yaml' } }, 'hub.yaml', '/etc/hub', {}).trustedDocuments).toEqual({ mode: 'log', file: '/etc/hub/trusted.yaml' });
+  });
+
+  it('names a bad rate window', () => {
+    expect(() => parseConfig({ ...base, limits: { rate: { perSystem: { points: 0, durationSeconds: 60 } } } }, 'hub.yaml', '/etc/hub', {})).toThrow(/perSystem\/points/);
+  });
+});
+
+describe('operation cost', () => {
+  const schema = buildSchema(`
+    type Query { person(idNumber: String!): Person  persons(idNumbers: [String!]!): [Person!]!  grants(first: Int): [Grant!]! }
+    type Person { idNumber: String  hukou: Hukou }
+    type Hukou { name: String  address: String }
+    type Grant { id: ID }
+  `);
+  const cost = (q: string, variables?: Record<string, unknown>) => operationCost(schema, parse(q), variables, undefined);
+
+  it('counts one per field', () => {
+    expect(cost('{ person(idNumber: "x") { idNumber hukou { name address } } }')).toBe(5);
+  });
+  it('multiplies a selection by the length of a list argument, literal or variable', () => {
+    expect(cost('{ persons(idNumbers: ["a", "b", "c"]) { idNumber hukou { name } } }')).toBe(1 + 3 * 3);
+    expect(cost('query ($ids: [String!]!) { persons(idNumbers: $ids) { idNumber } }', { ids: Array(40).fill('x') })).toBe(41);
+  });
+  it('multiplies by a slicing argument', () => {
+    expect(cost('{ grants(first: 25) { id } }')).toBe(26);
+  });
+  it('counts fragments and skips @skip(if: true)', () => {
+    expect(cost('{ person(idNumber: "x") { ...P hukou @skip(if: true) { name } } } fragment P on Person { idNumber }')).toBe(2);
+  });
+  it('cannot estimate an operation whose variables do not coerce', () => {
+    expect(cost('query ($ids: [String!]!) { persons(idNumbers: $ids) { idNumber } }', { ids: 42 })).toBeUndefined();
+  });
+});
+
+describe('trusted documents catalogue', () => {
+  const doc = 'query Ping { __typename }';
+  it('maps systems to the hashes of their documents', () => {
+    const trusted = parseTrustedDocuments({ documents: { [documentHash(doc)]: doc }, systems: { 'mz-dibao': [documentHash(doc)] } }, 'trusted.yaml');
+    expect(trusted.text(documentHash(doc))).toBe(doc);
+    expect(trusted.allowed('mz-dibao', documentHash(doc))).toBe(true);
+    expect(trusted.allowed('zw-yichuang', documentHash(doc))).toBe(false);
+  });
+  it('refuses a hash that is not its text\'s and a system entry naming an unknown hash', () => {
+    const wrong = 'b'.repeat(64);
+    try {
+      parseTrustedDocuments({ documents: { [wrong]: doc }, systems: { 'mz-dibao': ['c'.repeat(64)] } }, 'trusted.yaml');
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(ValidationError);
+      expect((error as Error).message).toContain(`is not the SHA-256 of its text (that is ${documentHash(doc)})`);
+      expect((error as Error).message).toContain('/systems/mz-dibao/0');
+    }
+  });
+});
