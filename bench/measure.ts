@@ -91,36 +91,6 @@ export async function loadRun(env: BenchEnvironment, server: ServerHandle, scena
   };
 }
 
-export async function measure(
-  env: BenchEnvironment,
-  servers: ReadonlyMap<ServerKind, ServerHandle>,
-  scenarios: readonly Scenario[],
-  config: BenchConfig,
-  log: (line: string) => void,
-): Promise<RunRecord[]> {
-  const kinds = [...servers.keys()];
-  if (config.warmupSeconds > 0) {
-    log(`Warm-up: ${config.warmupSeconds} s per server × scenario`);
-    for (const scenario of scenarios) {
-      for (const kind of kinds) await loadRun(env, servers.get(kind)!, scenario, config.warmupSeconds, config);
-    }
-  }
-  const runs: RunRecord[] = [];
-  for (let round = 1; round <= config.rounds; round++) {
-    for (const [s, scenario] of scenarios.entries()) {
-      const shift = (round - 1 + s) % kinds.length;
-      const order = [...kinds.slice(shift), ...kinds.slice(0, shift)];
-      for (const kind of order) {
-        const result = await loadRun(env, servers.get(kind)!, scenario, config.seconds, config);
-        runs.push({ round, server: kind, scenario: scenario.id, ...result });
-        const l = result.load;
-        log(`  round ${round} ${scenario.id.padEnd(6)} ${kind.padEnd(11)} ${String(l.rps).padStart(8)} req/s  p50 ${l.p50Ms} ms  p99 ${l.p99Ms} ms${l.non2xx || l.errors ? `  non-2xx ${l.non2xx} errors ${l.errors}` : ''}`);
-      }
-    }
-  }
-  return runs;
-}
-
 export function summariseRuns(runs: readonly RunRecord[], scenario: ScenarioId, kind: ServerKind): ServerSummary {
   const mine = runs.filter((r) => r.scenario === scenario && r.server === kind);
   const nullableMedian = (values: ReadonlyArray<number | null>) => {

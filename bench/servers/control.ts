@@ -4,7 +4,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { isReady, isRpcReply, type Op, type OpResults, type RpcReply, type ServerSpec } from './protocol.ts';
+import { isReady, isRpcReply, type Op, type OpResults, type ReadyMessage, type RpcReply, type ServerSpec } from './protocol.ts';
 
 const CHILD = fileURLToPath(new URL('./child.ts', import.meta.url));
 const READY_TIMEOUT_MS = 120_000;
@@ -20,7 +20,7 @@ export interface ServerHandle {
   stop(): Promise<void>;
 }
 
-function exited(child: ChildProcess): Promise<void> {
+export function exited(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => child.once('exit', () => resolve()));
 }
@@ -31,10 +31,24 @@ export async function startServer(label: string, spec: ServerSpec): Promise<Serv
     execArgv: [],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
+  const { ready, call, stop } = await controlChild(child, label);
+  return { label, spec, url: ready.url, pid: ready.pid, workerPids: ready.workerPids, call, stop };
+}
+
+/**
+ * A forked server process under control: waits (bounded) for its ready message (a child that does
+ * not start in time is killed), then its RPC with a deadline per call, and a stop that kills it by
+ * pid when it does not end in time. Shared by the hub's servers and the peers.
+ */
+export async function controlChild(child: ChildProcess, label: string): Promise<{
+  ready: ReadyMessage;
+  call: <K extends Op>(op: K) => Promise<OpResults[K]>;
+  stop: () => Promise<void>;
+}> {
   const pending = new Map<number, (reply: RpcReply) => void>();
   let nextId = 1;
 
-  const ready = await new Promise<{ url: string; pid: number; workerPids: readonly number[] }>((resolve, reject) => {
+  const ready = await new Promise<ReadyMessage>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`${label} did not start within ${READY_TIMEOUT_MS / 1000} s`));
@@ -83,5 +97,5 @@ export async function startServer(label: string, spec: ServerSpec): Promise<Serv
     clearTimeout(timer);
   })());
 
-  return { label, spec, url: ready.url, pid: ready.pid, workerPids: ready.workerPids, call, stop };
+  return { ready, call, stop };
 }

@@ -12,13 +12,12 @@ import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isReady, isRpcReply, type Op, type OpResults, type RpcReply } from './protocol.ts';
+import { controlChild } from './control.ts';
+import type { Op, OpResults } from './protocol.ts';
 import type { PeerSpec } from './peer-hive.ts';
 
 export const PEERS_DIR = fileURLToPath(new URL('../peers/', import.meta.url));
 const CHILD = fileURLToPath(new URL('./peer-hive.ts', import.meta.url));
-const READY_TIMEOUT_MS = 120_000;
-const CALL_TIMEOUT_MS = 60_000;
 
 export interface PeerSettings {
   /** BENCH_PEERS (default on): measure the peers at all. */
@@ -132,11 +131,6 @@ export interface PeerHandle {
   stop(): Promise<void>;
 }
 
-function exited(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once('exit', () => resolve()));
-}
-
 /** Forks servers/peer-hive.ts and waits (bounded) until it listens. A child that fails to start is killed. */
 export async function startPeer(label: string, spec: Omit<PeerSpec, 'peersDir'>): Promise<PeerHandle> {
   const full: PeerSpec = { ...spec, peersDir: PEERS_DIR };
@@ -145,57 +139,7 @@ export async function startPeer(label: string, spec: Omit<PeerSpec, 'peersDir'>)
     execArgv: [],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  const pending = new Map<number, (reply: RpcReply) => void>();
-  let nextId = 1;
-
-  const ready = await new Promise<{ url: string; pid: number; composeMs: number }>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${label} did not start within ${READY_TIMEOUT_MS / 1000} s`));
-    }, READY_TIMEOUT_MS);
-    child.on('message', (m: unknown) => {
-      if (isReady(m)) {
-        clearTimeout(timer);
-        resolve({ url: m.url, pid: m.pid, composeMs: Number((m as { composeMs?: unknown }).composeMs ?? Number.NaN) });
-      } else if (isRpcReply(m)) {
-        pending.get(m.id)?.(m);
-      }
-    });
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`${label} exited (${signal ?? code}) before it was ready`));
-      for (const resolveReply of pending.values()) resolveReply({ id: 0, ok: false, error: `${label} exited` });
-    });
-  });
-
-  const call = <K extends Op>(op: K): Promise<OpResults[K]> => new Promise((resolve, reject) => {
-    if (!child.connected) return reject(new Error(`${label} is not running`));
-    const id = nextId++;
-    const timer = setTimeout(() => {
-      pending.delete(id);
-      reject(new Error(`${label}: ${op} got no answer within ${CALL_TIMEOUT_MS / 1000} s`));
-    }, CALL_TIMEOUT_MS);
-    pending.set(id, (reply) => {
-      clearTimeout(timer);
-      pending.delete(id);
-      if (reply.ok) resolve(reply.result as OpResults[K]);
-      else reject(new Error(`${label}: ${op} failed: ${reply.error}`));
-    });
-    child.send({ id, op });
-  });
-
-  let stopping: Promise<void> | undefined;
-  const stop = () => (stopping ??= (async () => {
-    const gone = exited(child);
-    try {
-      await Promise.race([call('stop'), new Promise((resolve) => setTimeout(resolve, 15_000))]);
-    } catch {
-      // already gone, or failing to stop: killed below
-    }
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-    await gone;
-    clearTimeout(timer);
-  })());
-
-  return { label, url: ready.url, pid: ready.pid, composeMs: ready.composeMs, call, stop };
+  const { ready, call, stop } = await controlChild(child, label);
+  const composeMs = Number((ready as { composeMs?: unknown }).composeMs ?? Number.NaN);
+  return { label, url: ready.url, pid: ready.pid, composeMs, call, stop };
 }
