@@ -20,7 +20,7 @@ import { startDepartments, type DepartmentSystems } from '../../demo/environment
 import { issueToken } from '../../gateway/credentials.ts';
 import { DEMO_CATALOGUE } from '../support/hub.ts';
 import { testDatabase, type TestDatabase } from '../support/mongo.ts';
-import { killHubProcesses, sleep, startHubProcess, startJitterProxy, type HubProcess, type JitterProxy } from '../support/processes.ts';
+import { killHubProcesses, sleep, startHubProcess, startJitterProxy, type HubProcess, type JitterProxy, personReads, type ReadOutcome } from '../support/processes.ts';
 
 const DIBAO = '440000-DIBAO-001';
 /** One subject × one resource: exactly one access record per request, whatever its outcome. */
@@ -91,50 +91,7 @@ async function setup(name: string, options: { audit?: Record<string, unknown>; j
   };
 }
 
-interface Outcome {
-  readonly id: string;
-  readonly url: string;
-  /** HTTP status, or `failed` when no response came (connection refused or reset). */
-  readonly status: number | 'failed';
-  /** A 200 whose data holds the record asked for, without errors. */
-  readonly data: boolean;
-  readonly codes: readonly string[];
-}
-
-/** One read with our own request id; never throws. */
-async function read(url: string, token: string, id: string): Promise<Outcome> {
-  const subject = subjects[Number.parseInt(id.slice(-4), 36) % subjects.length]!;
-  try {
-    const res = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'x-request-id': id },
-      body: JSON.stringify({ query: READ, variables: { id: subject } }),
-      signal: AbortSignal.timeout(15_000),
-    });
-    const body = (await res.json()) as { data?: { access?: { person?: { hukou?: { gender?: string } | null } | null } | null } | null; errors?: Array<{ extensions?: { code?: string } }> };
-    const codes = (body.errors ?? []).map((e) => String(e.extensions?.code));
-    // The request id the records carry is the one sent (a sane caller's id is kept).
-    if (res.headers.get('x-request-id') !== id) codes.push(`request id ${res.headers.get('x-request-id')}`);
-    const data = res.status === 200 && codes.length === 0 && typeof body.data?.access?.person?.hukou?.gender === 'string';
-    return { id, url, status: res.status, data, codes };
-  } catch {
-    return { id, url, status: 'failed', data: false, codes: [] };
-  }
-}
-
-/**
- * `workers` loops per URL, each sending one read after the other until `until()` says stop (checked
- * before every request) or `maxPerWorker` were sent: the load ends by itself.
- */
-async function load(urls: readonly string[], token: string, tag: string, workers: number, until: () => boolean, maxPerWorker = 2000): Promise<Outcome[]> {
-  const outcomes: Outcome[] = [];
-  await Promise.all(urls.flatMap((url, u) => Array.from({ length: workers }, async (_, w) => {
-    for (let i = 0; i < maxPerWorker && !until(); i++) {
-      outcomes.push(await read(url, token, `${tag}-${u}-${w}-${i.toString(36).padStart(4, '0')}`));
-    }
-  })));
-  return outcomes;
-}
+const { read, load } = personReads(READ, subjects);
 
 /** Non-aborted records by request id, and the log each was written to. */
 async function recordsByRequest(db: TestDatabase): Promise<{ byId: Map<string, string[]>; aborted: number; total: number }> {
@@ -174,7 +131,7 @@ describe('a hub killed with SIGKILL under load', () => {
     const s = await setup('durability_kill', { jitterMs: 50 });
     const ROUNDS = 2;
     const WORKERS = 24;
-    const served: Array<{ process: HubProcess; outcomes: Outcome[]; reordered: boolean }> = [];
+    const served: Array<{ process: HubProcess; outcomes: ReadOutcome[]; reordered: boolean }> = [];
     let token: string | undefined;
     for (let round = 0; round < ROUNDS; round++) {
       const hub = await s.start();

@@ -20,7 +20,7 @@ import { issueToken } from '../../gateway/credentials.ts';
 import { copyDemoCatalogue, type CatalogueCopy } from '../support/catalogue.ts';
 import { DEMO_CATALOGUE, errorsAt, startTestHub } from '../support/hub.ts';
 import { testDatabase, type TestDatabase } from '../support/mongo.ts';
-import { killHubProcesses, sleep, startHubProcess } from '../support/processes.ts';
+import { killHubProcesses, personReads, sleep, startHubProcess } from '../support/processes.ts';
 
 const DIBAO = '440000-DIBAO-001';
 /** One subject × one resource (公安 REST): one access record per request. */
@@ -75,41 +75,7 @@ async function setup(name: string, options: { catalogue?: string; server?: Recor
   };
 }
 
-interface Outcome {
-  readonly id: string;
-  /** performance.now() when it was sent. */
-  readonly sent: number;
-  readonly status: number | 'failed';
-  readonly data: boolean;
-  readonly codes: readonly string[];
-}
-
-async function read(url: string, token: string, id: string): Promise<Outcome> {
-  const subject = subjects[Number.parseInt(id.slice(-4), 36) % subjects.length]!;
-  const sent = performance.now();
-  try {
-    const res = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'x-request-id': id },
-      body: JSON.stringify({ query: READ, variables: { id: subject } }),
-      signal: AbortSignal.timeout(15_000),
-    });
-    const body = (await res.json()) as { data?: { access?: { person?: { hukou?: { gender?: string } | null } | null } | null } | null; errors?: Array<{ extensions?: { code?: string } }> };
-    const codes = (body.errors ?? []).map((e) => String(e.extensions?.code));
-    const data = res.status === 200 && codes.length === 0 && typeof body.data?.access?.person?.hukou?.gender === 'string';
-    return { id, sent, status: res.status, data, codes };
-  } catch {
-    return { id, sent, status: 'failed', data: false, codes: [] };
-  }
-}
-
-async function load(url: string, token: string, tag: string, workers: number, until: () => boolean, maxPerWorker = 2000): Promise<Outcome[]> {
-  const outcomes: Outcome[] = [];
-  await Promise.all(Array.from({ length: workers }, async (_, w) => {
-    for (let i = 0; i < maxPerWorker && !until(); i++) outcomes.push(await read(url, token, `${tag}-${w}-${i.toString(36).padStart(4, '0')}`));
-  }));
-  return outcomes;
-}
+const { read, load } = personReads(READ, subjects);
 
 async function requestIds(db: TestDatabase): Promise<Set<string>> {
   const blocks = await db.db.collection<EvidenceBlock>(ACCESS_COLLECTION).find({}, { projection: { _id: 0, 'records.requestId': 1, 'records.aborted': 1 } }).toArray();
@@ -133,7 +99,7 @@ describe('SIGTERM under load', () => {
     const hub = await s.start();
     const token = await s.token();
     let stop = false;
-    const loading = load(hub.url, token, 'term', 16, () => stop);
+    const loading = load([hub.url], token, 'term', 16, () => stop);
     await sleep(1500);
     const signalled = performance.now();
     hub.child.kill('SIGTERM');
@@ -231,7 +197,7 @@ describe('SIGHUP under load', () => {
     const hub = await s.start();
     const token = await s.token();
     let stop = false;
-    const loading = load(hub.url, token, 'hup', 6, () => stop);
+    const loading = load([hub.url], token, 'hup', 6, () => stop);
     await sleep(1000);
     const oldBefore = oldServer.count();
     expect(oldBefore).toBeGreaterThan(0);

@@ -205,3 +205,58 @@ export async function startJitterProxy(targetUri: string, maxDelayMs: number): P
     }),
   };
 }
+
+/** One read sent to a hub process under load, as the client saw it. */
+export interface ReadOutcome {
+  readonly id: string;
+  readonly url: string;
+  /** performance.now() when it was sent. */
+  readonly sent: number;
+  /** HTTP status, or `failed` when no response came (connection refused or reset). */
+  readonly status: number | 'failed';
+  /** A 200 whose data holds the record asked for, without errors. */
+  readonly data: boolean;
+  readonly codes: readonly string[];
+}
+
+/**
+ * Reads of `hukou { gender }` with `query` (variable `$id`), each for one of `subjects` chosen by the
+ * last four base-36 digits of its request id, sent with that request id; `load` keeps `workers`
+ * loops per URL sending one read after the other until `until()` says stop (checked before every
+ * request) or `maxPerWorker` were sent, so the load ends by itself. Neither ever throws.
+ */
+export function personReads(query: string, subjects: readonly string[]): {
+  read(url: string, token: string, id: string): Promise<ReadOutcome>;
+  load(urls: readonly string[], token: string, tag: string, workers: number, until: () => boolean, maxPerWorker?: number): Promise<ReadOutcome[]>;
+} {
+  const read = async (url: string, token: string, id: string): Promise<ReadOutcome> => {
+    const subject = subjects[Number.parseInt(id.slice(-4), 36) % subjects.length]!;
+    const sent = performance.now();
+    try {
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'x-request-id': id },
+        body: JSON.stringify({ query, variables: { id: subject } }),
+        signal: AbortSignal.timeout(15_000),
+      });
+      const body = (await res.json()) as { data?: { access?: { person?: { hukou?: { gender?: string } | null } | null } | null } | null; errors?: Array<{ extensions?: { code?: string } }> };
+      const codes = (body.errors ?? []).map((e) => String(e.extensions?.code));
+      // The request id the records carry is the one sent (a sane caller's id is kept).
+      if (res.headers.get('x-request-id') !== id) codes.push(`request id ${res.headers.get('x-request-id')}`);
+      const data = res.status === 200 && codes.length === 0 && typeof body.data?.access?.person?.hukou?.gender === 'string';
+      return { id, url, sent, status: res.status, data, codes };
+    } catch {
+      return { id, url, sent, status: 'failed', data: false, codes: [] };
+    }
+  };
+  const load = async (urls: readonly string[], token: string, tag: string, workers: number, until: () => boolean, maxPerWorker = 2000): Promise<ReadOutcome[]> => {
+    const outcomes: ReadOutcome[] = [];
+    await Promise.all(urls.flatMap((url, u) => Array.from({ length: workers }, async (_, w) => {
+      for (let i = 0; i < maxPerWorker && !until(); i++) {
+        outcomes.push(await read(url, token, `${tag}-${u}-${w}-${i.toString(36).padStart(4, '0')}`));
+      }
+    })));
+    return outcomes;
+  };
+  return { read, load };
+}
