@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.cache/**', '.demo/**', 'bench/results/**', 'coverage/**'] },
+  { ignores: ['node_modules/**', '.cache/**', '.demo/**', 'bench/results/**', 'coverage/**', 'console/dist/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

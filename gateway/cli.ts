@@ -11,7 +11,7 @@ import { validateCatalogue } from './commands/catalog.ts';
 import { checkConfig } from './commands/config.ts';
 import { runDemo } from './commands/demo.ts';
 import { serve } from './commands/serve.ts';
-import { createPrincipalToken, formatCredentials, listTokens, revokeTokens } from './commands/token.ts';
+import { createPrincipalToken, formatCredentials, listTokens, parseDuration, revokeTokens, rotateToken } from './commands/token.ts';
 import { archive, exportToFile, formatArchive, formatReport, latestCheckpoint, logs, verifierKey, verify, verifyExportFile } from './commands/audit.ts';
 import { noteSigner } from '../audit/index.ts';
 import { PRINCIPAL_KINDS, type PrincipalKind } from '../policies/index.ts';
@@ -27,17 +27,22 @@ Commands:
   config check <file>                   Check a config file as serve does before it starts: every field, the keys
                                         it names, its catalogue and calendar; every violation; exit 1 on any
   token create --config <file> --role <role> [--system <code>] [--id <id>] [--department <code>] [--label <text>]
+               [--expires-in <duration>]
                                         Issue a bearer token (printed once, stored hashed) for one role:
                                           system  --system <code>            a registered system (its department)
                                           officer --id <id> --department <c> a catalogued department's data officer
                                           admin | auditor | portal --id <id> [--department <c>]
                                         --system <code> alone means --role system; <id>: 1-64 of A-Z a-z 0-9 _ . @ -
-                                        Each issue is recorded in audit_admin, with the label as its reason
+                                        Each issue is recorded in audit_admin, with the label as its reason;
+                                        --expires-in 90d (s, m, h, d): the token stops working after that
   token list --config <file> [--system <code> | --id <principal id>] [--role <role>]
                                         List tokens: credential id, role, principal, department, created,
                                         state, label; never the tokens
   token revoke --config <file> (--id <credential id> | --system <code>) [--reason <text>]
                                         Revoke one token, or every token of a system (every hub within a second)
+  token rotate --config <file> --id <credential id> [--overlap <duration>] [--reason <text>]
+                                        Issue a successor token (printed once) for the same principal; the old
+                                        one keeps working for the overlap (default 24h), then expires
   key create [--signing]                Print a new random subject-hash key (64 hex characters); with --signing,
                                         an Ed25519 checkpoint-signing key (hex seed; its verifier key on stderr)
   audit key --config <file>             Print the verifier key of the configured signing key (as GET /audit/key)
@@ -77,6 +82,13 @@ function required(values: Record<string, string | boolean | undefined>, name: st
   const v = values[name];
   if (typeof v !== 'string' || v === '') throw new UsageError(`--${name} is required`);
   return v;
+}
+
+/** A duration option (`90d`, `12h`, `30m`, `45s`) in seconds, or a usage error naming the option. */
+function durationOption(raw: string, option: string): number {
+  const seconds = parseDuration(raw);
+  if (seconds === undefined) throw new UsageError(`${option} must be a duration such as 30m, 24h or 90d, got "${raw}"`);
+  return seconds;
 }
 
 export async function main(argv: string[], out: (line: string) => void = console.log): Promise<number> {
@@ -120,7 +132,9 @@ export async function main(argv: string[], out: (line: string) => void = console
       if (sub === 'create') {
         const { values } = parse(rest, {
           config: { type: 'string' }, role: { type: 'string' }, system: { type: 'string' }, id: { type: 'string' }, department: { type: 'string' }, label: { type: 'string' },
+          'expires-in': { type: 'string' },
         });
+        const expiresAt = values['expires-in'] === undefined ? undefined : new Date(Date.now() + durationOption(values['expires-in'], '--expires-in') * 1000);
         const configPath = required(values, 'config');
         const role = values.role ?? (values.system !== undefined ? 'system' : undefined);
         if (role === undefined) throw new UsageError('token create needs --role (system, officer, admin, auditor or portal)');
@@ -129,13 +143,13 @@ export async function main(argv: string[], out: (line: string) => void = console
         if (kind === 'system') {
           if (values.id !== undefined) throw new UsageError('a system token is named by --system <code>, not --id');
           const system = required(values, 'system');
-          out(await createPrincipalToken(configPath, { kind, id: system, department: values.department ?? '', label: values.label }));
+          out(await createPrincipalToken(configPath, { kind, id: system, department: values.department ?? '', label: values.label, expiresAt }));
           return 0;
         }
         if (values.system !== undefined) throw new UsageError(`--system is for --role system; ${kind} tokens are named by --id`);
         const id = required(values, 'id');
         if (kind === 'officer') required(values, 'department');
-        out(await createPrincipalToken(configPath, { kind, id, department: values.department ?? '', label: values.label }));
+        out(await createPrincipalToken(configPath, { kind, id, department: values.department ?? '', label: values.label, expiresAt }));
         return 0;
       }
       if (sub === 'list') {
@@ -153,7 +167,16 @@ export async function main(argv: string[], out: (line: string) => void = console
         out(revoked.length ? `revoked ${revoked.join(', ')}` : 'no active token matched');
         return revoked.length ? 0 : 1;
       }
-      throw new UsageError(sub ? `unknown token command "${sub}"` : 'token needs a command: create, list or revoke');
+      if (sub === 'rotate') {
+        const { values } = parse(rest, { config: { type: 'string' }, id: { type: 'string' }, overlap: { type: 'string' }, reason: { type: 'string' } });
+        const id = required(values, 'id');
+        const overlapSeconds = values.overlap === undefined ? 86_400 : durationOption(values.overlap, '--overlap');
+        const rotated = await rotateToken(required(values, 'config'), id, overlapSeconds, values.reason);
+        out(rotated.token);
+        process.stderr.write(`credential ${rotated.credential.id} issued; ${rotated.previous.id} keeps working until ${rotated.previous.expiresAt!.toISOString()}\n`);
+        return 0;
+      }
+      throw new UsageError(sub ? `unknown token command "${sub}"` : 'token needs a command: create, list, revoke or rotate');
     }
     case 'key': {
       if (sub !== 'create') throw new UsageError(sub ? `unknown key command "${sub}"` : 'key needs a command: create');

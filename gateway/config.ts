@@ -16,6 +16,8 @@ export interface HubConfig {
     readonly host: string; readonly port: number; readonly graphiql: boolean; readonly drainSeconds: number;
     /** Schema introspection and "Did you mean …" suggestions: `off` (default), `admin` (admin tokens only) or `all`. */
     readonly introspection: 'off' | 'admin' | 'all';
+    /** HTTPS, and mutual TLS when `clientCaFile` is set (gateway/identity/tls.ts). Files are re-read on SIGHUP. */
+    readonly tls?: TlsConfig;
   };
   readonly mongodb: { readonly uri: string; readonly database: string; readonly timeoutMs: number };
   /** Catalogue directory, absolute after loading. */
@@ -76,7 +78,16 @@ export interface HubConfig {
   /** Sharing applications (共享申请): the provider's response deadline in working days, and the working-day calendar. */
   readonly applications: { readonly deadlineWorkingDays: number; readonly calendar: string };
   /** How long a token lookup is cached; a revoked token works at most this long. 0 = no cache. */
-  readonly auth: { readonly cacheSeconds: number };
+  readonly auth: {
+    readonly cacheSeconds: number;
+    /** Client certificates bound to systems (catalogue `systems[].certificates`). */
+    readonly certificates: {
+      /** A request with a bound certificate must also carry a bearer token of the same system. */
+      readonly alsoRequireToken: boolean;
+    };
+    /** JWTs issued by departments' identity providers, verified against their JWKS (gateway/identity/jwt.ts). */
+    readonly jwt: { readonly issuers: readonly JwtIssuerConfig[] };
+  };
   /** Data-quality counters: each process writes its in-memory counts this often (and when it closes). */
   readonly quality: { readonly flushSeconds: number };
   /**
@@ -93,8 +104,44 @@ export interface HubConfig {
   readonly metrics: { readonly enabled: boolean; readonly tokenEnv: string };
   /** OpenTelemetry traces to an OTLP/HTTP collector; off by default (gateway/observability/tracing.ts). */
   readonly tracing: { readonly enabled: boolean; readonly endpoint: string; readonly serviceName: string; readonly sampleRatio: number };
+  /** The web console under /console (gateway/console/): sessions end after `idleMinutes` unused or `absoluteHours` after log-in. */
+  readonly console: { readonly enabled: boolean; readonly idleMinutes: number; readonly absoluteHours: number };
   /** Directory the config file lives in; relative paths in the catalogue resolve against the catalogue. */
   readonly baseDir: string;
+}
+
+export interface TlsConfig {
+  readonly certFile: string;
+  readonly keyFile: string;
+  /** CA certificates (PEM) that issue department systems' client certificates; without it no client certificate is asked for. */
+  readonly clientCaFile?: string;
+  /** `optional`: a client may present a certificate (else it uses a token); `required`: the TLS handshake fails without one. */
+  readonly clientCertificates: 'optional' | 'required';
+}
+
+/** One department identity provider whose JWTs identify that department's systems. */
+export interface JwtIssuerConfig {
+  /** The `iss` claim, exactly. */
+  readonly issuer: string;
+  /** The department whose systems this issuer speaks for: a token naming another department's system is refused. */
+  readonly department: string;
+  /** Where its JSON Web Key Set is: fetched over HTTP(S) (cached; re-fetched for an unknown key id) … */
+  readonly jwksUri?: string;
+  /** … or read from a file (re-read on SIGHUP). */
+  readonly jwksFile?: string;
+  /** The `aud` the token must name (the hub's own identifier at that issuer). */
+  readonly audience: string;
+  /** The claim holding the system code (default `sub`; `azp` or `client_id` for client-credential tokens). */
+  readonly systemClaim: string;
+  readonly algorithms: readonly string[];
+  /** Allowed clock difference for `exp`, `nbf` and `iat`. */
+  readonly clockToleranceSeconds: number;
+  /** Tokens living longer than this (from `iat` to `exp`) are refused; `exp` and `iat` are required. */
+  readonly maxLifetimeSeconds: number;
+  /** Deadline of one JWKS fetch. */
+  readonly jwksTimeoutMs: number;
+  /** At most one re-fetch for an unknown key id per this many seconds (a key rotation is picked up after it). */
+  readonly jwksCooldownSeconds: number;
 }
 
 /** A window of `points` requests per `durationSeconds`, counted across instances by the store. */
@@ -140,6 +187,17 @@ export const configSchema: JsonSchema = {
         graphiql: { type: 'boolean', default: false },
         introspection: { enum: ['off', 'admin', 'all'], default: 'off' },
         drainSeconds: { type: 'number', minimum: 0, maximum: 600, default: 10 },
+        tls: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['certFile', 'keyFile'],
+          properties: {
+            certFile: { type: 'string', minLength: 1 },
+            keyFile: { type: 'string', minLength: 1 },
+            clientCaFile: { type: 'string', minLength: 1 },
+            clientCertificates: { enum: ['optional', 'required'], default: 'optional' },
+          },
+        },
       },
     },
     mongodb: {
@@ -260,7 +318,51 @@ export const configSchema: JsonSchema = {
       type: 'object',
       additionalProperties: false,
       default: {},
-      properties: { cacheSeconds: { type: 'number', minimum: 0, maximum: 300, default: 10 } },
+      properties: {
+        cacheSeconds: { type: 'number', minimum: 0, maximum: 300, default: 10 },
+        certificates: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: { alsoRequireToken: { type: 'boolean', default: false } },
+        },
+        jwt: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            issuers: {
+              type: 'array',
+              default: [],
+              maxItems: 100,
+              items: {
+                type: 'object',
+                additionalProperties: false,
+                required: ['issuer', 'department', 'audience'],
+                properties: {
+                  issuer: { type: 'string', minLength: 1, maxLength: 500 },
+                  department: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$' },
+                  jwksUri: { type: 'string', pattern: '^https?://' },
+                  jwksFile: { type: 'string', minLength: 1 },
+                  audience: { type: 'string', minLength: 1, maxLength: 500 },
+                  systemClaim: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]{0,63}$', default: 'sub' },
+                  algorithms: {
+                    type: 'array',
+                    minItems: 1,
+                    uniqueItems: true,
+                    items: { enum: ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'] },
+                    default: ['RS256', 'PS256', 'ES256', 'EdDSA', 'Ed25519'],
+                  },
+                  clockToleranceSeconds: { type: 'integer', minimum: 0, maximum: 300, default: 30 },
+                  maxLifetimeSeconds: { type: 'integer', minimum: 60, maximum: 86400, default: 3600 },
+                  jwksTimeoutMs: { type: 'integer', minimum: 100, maximum: 30000, default: 2000 },
+                  jwksCooldownSeconds: { type: 'number', minimum: 0, maximum: 3600, default: 30 },
+                },
+              },
+            },
+          },
+        },
+      },
     },
     quality: {
       type: 'object',
@@ -290,6 +392,16 @@ export const configSchema: JsonSchema = {
       properties: {
         enabled: { type: 'boolean', default: true },
         tokenEnv: { type: 'string', pattern: '^[A-Z_][A-Z0-9_]*$', default: 'HUB_METRICS_TOKEN' },
+      },
+    },
+    console: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        enabled: { type: 'boolean', default: true },
+        idleMinutes: { type: 'integer', minimum: 1, maximum: 1440, default: 30 },
+        absoluteHours: { type: 'integer', minimum: 1, maximum: 168, default: 8 },
       },
     },
     tracing: {
@@ -371,6 +483,18 @@ export function parseConfig(raw: unknown, where: string, baseDir: string, env: N
   if (config.trustedDocuments.mode !== 'off' && !config.trustedDocuments.file) {
     throw new ValidationError([{ where, path: '/trustedDocuments/file', rule: 'required', message: `is required when trustedDocuments.mode is ${config.trustedDocuments.mode}` }]);
   }
+  const tls = config.server.tls;
+  if (tls && tls.clientCertificates === 'required' && !tls.clientCaFile) {
+    problems.push({ where, path: '/server/tls/clientCaFile', rule: 'required', message: 'is required when server.tls.clientCertificates is required: the CA that issues the systems\' client certificates' });
+  }
+  config.auth.jwt.issuers.forEach((issuer, i) => {
+    if ((issuer.jwksUri === undefined) === (issuer.jwksFile === undefined)) {
+      problems.push({ where, path: `/auth/jwt/issuers/${i}`, rule: 'oneOf', message: 'needs exactly one of jwksUri (the issuer\'s key set URL) or jwksFile' });
+    }
+    if (config.auth.jwt.issuers.findIndex((other) => other.issuer === issuer.issuer) !== i) {
+      problems.push({ where, path: `/auth/jwt/issuers/${i}/issuer`, rule: 'unique', message: `issuer "${issuer.issuer}" is configured twice` });
+    }
+  });
   try {
     parseWorkingHours(config.audit.anomalies.workingHours);
   } catch (error) {
@@ -384,10 +508,21 @@ export function parseConfig(raw: unknown, where: string, baseDir: string, env: N
       calendar: config.applications.calendar ? resolve(baseDir, config.applications.calendar) : DEFAULT_CALENDAR,
     },
     catalogue: resolve(baseDir, config.catalogue),
+    server: config.server.tls ? { ...config.server, tls: resolveTls(config.server.tls, baseDir) } : config.server,
+    auth: { ...config.auth, jwt: { issuers: config.auth.jwt.issuers.map((i) => (i.jwksFile ? { ...i, jwksFile: resolve(baseDir, i.jwksFile) } : i)) } },
     trustedDocuments: config.trustedDocuments.file ? { ...config.trustedDocuments, file: resolve(baseDir, config.trustedDocuments.file) } : config.trustedDocuments,
     subjectKey: config.subjectKey.file ? { file: resolve(baseDir, config.subjectKey.file) } : config.subjectKey,
     audit: { ...config.audit, signingKey: config.audit.signingKey.file ? { file: resolve(baseDir, config.audit.signingKey.file) } : config.audit.signingKey },
     baseDir,
+  };
+}
+
+function resolveTls(tls: TlsConfig, baseDir: string): TlsConfig {
+  return {
+    ...tls,
+    certFile: resolve(baseDir, tls.certFile),
+    keyFile: resolve(baseDir, tls.keyFile),
+    ...(tls.clientCaFile ? { clientCaFile: resolve(baseDir, tls.clientCaFile) } : {}),
   };
 }
 

@@ -22,6 +22,8 @@ export interface CredentialDoc {
   readonly label: string;
   readonly createdAt: Date;
   readonly revokedAt: Date | null;
+  /** After this the token no longer authenticates (set when issued with a lifetime, or by a rotation's overlap). Absent: no expiry. */
+  readonly expiresAt?: Date | null;
 }
 
 export function hashToken(token: string): string {
@@ -37,7 +39,7 @@ export async function ensureCredentialIndexes(db: Db): Promise<void> {
 }
 
 /** Stores the hash of a new token; returns the token and the stored document. */
-async function insertCredential(db: Db, principal: Principal, label: string): Promise<{ token: string; doc: CredentialDoc }> {
+async function insertCredential(db: Db, principal: Principal, label: string, expiresAt: Date | null = null): Promise<{ token: string; doc: CredentialDoc }> {
   const token = newToken();
   const doc: CredentialDoc = {
     tokenHash: hashToken(token),
@@ -47,6 +49,7 @@ async function insertCredential(db: Db, principal: Principal, label: string): Pr
     label,
     createdAt: new Date(),
     revokedAt: null,
+    expiresAt,
   };
   // insertOne adds `_id` to the object it is given: give it a copy, so `doc` stays as declared.
   await db.collection<CredentialDoc>(CREDENTIALS_COLLECTION).insertOne({ ...doc });
@@ -61,10 +64,15 @@ export async function issueToken(db: Db, principal: Principal, label: string): P
   return (await insertCredential(db, principal, label)).token;
 }
 
-/** Whether a token is known and not revoked (used by the demo to reuse stored tokens). */
+/** Whether a stored credential authenticates at `now`: not revoked, not expired. */
+export function credentialActive(doc: Pick<CredentialDoc, 'revokedAt' | 'expiresAt'>, now: number = Date.now()): boolean {
+  return doc.revokedAt === null && (doc.expiresAt == null || doc.expiresAt.getTime() > now);
+}
+
+/** Whether a token is known, not revoked and not expired (used by the demo to reuse stored tokens). */
 export async function tokenValid(db: Db, token: string): Promise<boolean> {
   const doc = await db.collection<CredentialDoc>(CREDENTIALS_COLLECTION).findOne({ tokenHash: hashToken(token), revokedAt: null });
-  return doc !== null;
+  return doc !== null && credentialActive(doc);
 }
 
 /**
@@ -73,7 +81,7 @@ export async function tokenValid(db: Db, token: string): Promise<boolean> {
  */
 export class Authenticator {
   readonly #collection: Collection<CredentialDoc>;
-  readonly #cache: LRUCache<string, { principal: Principal | null }> | undefined;
+  readonly #cache: LRUCache<string, { principal: Principal | null; expiresAt: number | null }> | undefined;
 
   readonly #deadlineMs: number;
 
@@ -98,17 +106,26 @@ export class Authenticator {
     this.#cache?.clear();
   }
 
-  /** The principal of an `Authorization` header value, or null when absent, malformed or unknown. */
+  /** The principal of an `Authorization` header value, or null when absent, malformed, unknown, revoked or expired. */
   async authenticate(header: string | null): Promise<Principal | null> {
     const match = header ? /^Bearer\s+(\S{16,256})$/i.exec(header.trim()) : null;
-    if (!match) return null;
-    const hash = hashToken(match[1]!);
-    const cached = this.#cache?.get(hash);
-    if (cached) return cached.principal;
-    const doc = await this.#collection.findOne({ tokenHash: hash, revokedAt: null }, { signal: AbortSignal.timeout(this.#deadlineMs) });
-    const principal: Principal | null = doc ? { kind: doc.kind, id: doc.principalId, department: doc.department } : null;
-    this.#cache?.set(hash, { principal });
-    return principal;
+    return match ? this.authenticateToken(match[1]!) : null;
+  }
+
+  /** The principal of a hub token, or null when unknown, revoked or expired. */
+  async authenticateToken(token: string): Promise<Principal | null> {
+    const hash = hashToken(token);
+    let entry = this.#cache?.get(hash);
+    if (!entry) {
+      const doc = await this.#collection.findOne({ tokenHash: hash, revokedAt: null }, { signal: AbortSignal.timeout(this.#deadlineMs) });
+      entry = {
+        principal: doc ? { kind: doc.kind, id: doc.principalId, department: doc.department } : null,
+        expiresAt: doc?.expiresAt ? doc.expiresAt.getTime() : null,
+      };
+      this.#cache?.set(hash, entry);
+    }
+    // Checked on every use, cached or not: a rotated-out token stops at its expiry, not up to a cache lifetime later.
+    return entry.expiresAt !== null && entry.expiresAt <= Date.now() ? null : entry.principal;
   }
 }
 
@@ -160,6 +177,8 @@ export interface PrincipalSpec {
   readonly department: string;
   readonly label: string;
   readonly actor: CredentialActor;
+  /** The token stops working at this time (none: until revoked). */
+  readonly expiresAt?: Date | null;
 }
 
 const PRINCIPAL_ID = /^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$/;
@@ -196,7 +215,10 @@ export async function issuePrincipalToken(
   const department = spec.kind === 'system' ? catalogue.systems.find((s) => s.code === spec.id)!.department : spec.department;
   await ensureCredentialIndexes(db);
   const principal: Principal = { kind: spec.kind, id: spec.id, department };
-  const { token, doc: { tokenHash, ...rest } } = await insertCredential(db, principal, spec.label);
+  if (spec.expiresAt && spec.expiresAt.getTime() <= Date.now()) {
+    throw new ValidationError([{ where: '--expires-in', path: '', rule: 'minimum', message: 'must lie in the future' }]);
+  }
+  const { token, doc: { tokenHash, ...rest } } = await insertCredential(db, principal, spec.label, spec.expiresAt ?? null);
   const credential: CredentialInfo = { id: credentialId(tokenHash), ...rest };
   await appendAdmin(db, {
     actor: spec.actor.id,
@@ -204,7 +226,7 @@ export async function issuePrincipalToken(
     department: spec.actor.department,
     action: 'token.create',
     target: spec.id,
-    after: { credential: credential.id, kind: principal.kind, principalId: principal.id, department },
+    after: { credential: credential.id, kind: principal.kind, principalId: principal.id, department, ...(spec.expiresAt ? { expiresAt: spec.expiresAt } : {}) },
     reason: spec.label,
   });
   return { token, credential };
@@ -225,4 +247,47 @@ export async function revokePrincipalTokens(db: Db, target: RevocationTarget, ac
   }
   if (revoked.length > 0) await bumpRevision(db, 'tokens');
   return revoked;
+}
+
+/**
+ * Rotates a token without downtime: issues a new token for the same principal (same label) and lets
+ * the old one work for `overlapSeconds` more, so the system can switch at its own pace. The old
+ * token's expiry only ever moves earlier. Recorded in `audit_admin`; every instance drops its token
+ * cache. Throws NOT_FOUND-style `null` when no active credential has that id.
+ */
+export async function rotatePrincipalToken(
+  db: Db,
+  id: string,
+  overlapSeconds: number,
+  actor: CredentialActor,
+  reason: string | null,
+): Promise<{ token: string; credential: CredentialInfo; previous: CredentialInfo } | null> {
+  const collection = db.collection<CredentialDoc>(CREDENTIALS_COLLECTION);
+  const now = Date.now();
+  const candidates = (await collection.find({ tokenHash: { $regex: `^${id.replace(/[^0-9a-f]/g, '')}` }, revokedAt: null }).toArray())
+    .filter((doc) => credentialActive(doc, now));
+  if (candidates.length !== 1) {
+    if (candidates.length > 1) throw new ValidationError([{ where: '--id', path: '', rule: 'unique', message: `${id} matches ${candidates.length} active tokens: give more digits` }]);
+    return null;
+  }
+  const old = candidates[0]!;
+  const principal: Principal = { kind: old.kind, id: old.principalId, department: old.department };
+  const { token, doc: { tokenHash, ...rest } } = await insertCredential(db, principal, old.label);
+  const overlapEnd = new Date(now + overlapSeconds * 1000);
+  const expiresAt = old.expiresAt && old.expiresAt < overlapEnd ? old.expiresAt : overlapEnd;
+  await collection.updateOne({ tokenHash: old.tokenHash }, { $set: { expiresAt } });
+  const credential: CredentialInfo = { id: credentialId(tokenHash), ...rest };
+  const { tokenHash: oldHash, ...oldRest } = old as CredentialDoc & { _id?: unknown };
+  const previous: CredentialInfo = { id: credentialId(oldHash), ...withoutId(oldRest), expiresAt };
+  await appendAdmin(db, {
+    actor: actor.id, role: actor.role, department: actor.department, action: 'token.rotate', target: previous.id,
+    before: { expiresAt: old.expiresAt ?? null }, after: { expiresAt, successor: credential.id }, reason,
+  });
+  await bumpRevision(db, 'tokens');
+  return { token, credential, previous };
+}
+
+function withoutId<T extends { _id?: unknown }>(doc: T): Omit<T, '_id'> {
+  const { _id: _ignored, ...rest } = doc;
+  return rest;
 }

@@ -27,6 +27,8 @@ export type ErrorCode =
   | 'PERSISTED_QUERY_NOT_FOUND'
   /** Trusted documents (enforce): the operation is not registered for this system. */
   | 'OPERATION_NOT_TRUSTED'
+  /** A JWT's issuer keys (JWKS) could not be fetched within their deadline: the credential cannot be checked now. */
+  | 'IDENTITY_PROVIDER_UNAVAILABLE'
   | 'INTERNAL_SERVER_ERROR';
 
 const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
@@ -35,6 +37,7 @@ const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
   RATE_LIMIT_UNAVAILABLE: 503,
   PERSISTED_QUERY_NOT_FOUND: 400,
   OPERATION_NOT_TRUSTED: 403,
+  IDENTITY_PROVIDER_UNAVAILABLE: 503,
 };
 
 export function hubError(code: ErrorCode, message: string, extra: Record<string, unknown> = {}): GraphQLError {

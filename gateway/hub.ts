@@ -21,7 +21,7 @@ export async function startHub(options: { config: HubConfig; logger: Logger; sub
   let server: HubServer;
   let url: string;
   try {
-    server = createHubServer(runtime);
+    server = await createHubServer(runtime);
     url = await server.listen();
   } catch (error) {
     await runtime.close();

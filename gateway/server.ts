@@ -1,13 +1,16 @@
 /**
- * The GraphQL gateway: graphql-yoga with the hub's plugins, served by node:http.
+ * The GraphQL gateway: graphql-yoga with the hub's plugins, served by node:http, or node:https
+ * (with mutual TLS when a client CA is configured; gateway/identity/tls.ts).
  */
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import type { HubContext } from './context.ts';
 import { drainable } from './drain.ts';
 import { useAuditEndpoints } from './plugins/useAuditEndpoints.ts';
 import { useAuthentication } from './plugins/useAuthentication.ts';
+import { useConsole } from './plugins/useConsole.ts';
 import { useErrorCodes } from './plugins/useErrorCodes.ts';
 import { useReadiness } from './plugins/useReadiness.ts';
 import { useLimits } from './plugins/useLimits.ts';
@@ -16,6 +19,9 @@ import { useObservability } from './plugins/useObservability.ts';
 import { useRequestId } from './plugins/useRequestId.ts';
 import { useSchemaExposure } from './plugins/useSchemaExposure.ts';
 import { useTrustedDocuments } from './plugins/useTrustedDocuments.ts';
+import { createIdentifier } from './identity/identify.ts';
+import { issuerViolations, JwtVerifier } from './identity/jwt.ts';
+import { httpsOptions, readTlsMaterial } from './identity/tls.ts';
 import { RateLimits } from './limits/rateLimits.ts';
 import { loadTrustedDocuments } from './limits/trustedDocuments.ts';
 import type { HubRuntime } from './runtime.ts';
@@ -26,11 +32,26 @@ export interface HubServer {
   readonly server: Server;
   /** Listens on the configured host and port (0 = any free port); resolves with the GraphQL URL. */
   listen(): Promise<string>;
+  /**
+   * Re-reads the credential files (SIGHUP): the TLS certificate, key and client CA (new connections
+   * use them; open ones keep theirs) and JWKS files. On an error the previous ones stay in use.
+   */
+  reloadCredentials(): Promise<void>;
   close(): Promise<void>;
 }
 
-export function createHubServer(runtime: HubRuntime): HubServer {
+export async function createHubServer(runtime: HubRuntime): Promise<HubServer> {
   const { logger, config } = runtime;
+  const tls = config.server.tls;
+  const tlsMaterial = tls ? await readTlsMaterial(tls) : undefined;
+  const issuerProblem = issuerViolations(config.auth.jwt.issuers, runtime.catalogue);
+  if (issuerProblem) throw issuerProblem;
+  const jwt = config.auth.jwt.issuers.length > 0 ? await JwtVerifier.create(config.auth.jwt.issuers) : undefined;
+  const bound = runtime.catalogue.systems.filter((s) => (s.certificates?.length ?? 0) > 0).map((s) => s.code);
+  if (bound.length > 0 && !tls?.clientCaFile) {
+    logger.warn({ systems: bound }, 'systems are bound to client certificates but server.tls.clientCaFile is not set: they cannot authenticate');
+  }
+  const identify = createIdentifier({ authenticator: runtime.authenticator, jwt, catalogue: () => runtime.catalogue, auth: config.auth });
   // Abuse and limits (README "Abuse and limits"): rate limits, trusted documents, schema exposure.
   const trusted = config.trustedDocuments.mode !== 'off' ? loadTrustedDocuments(config.trustedDocuments.file!) : undefined;
   const rate = new RateLimits(config.limits.rate, { client: runtime.client, database: config.mongodb.database, logger });
@@ -52,10 +73,10 @@ export function createHubServer(runtime: HubRuntime): HubServer {
       error: (...args: unknown[]) => logger.error({ err: args[0] }, 'unexpected error while serving a request'),
     },
     healthCheckEndpoint: '/health',
-    plugins: [useRequestId(), useObservability(runtime), useReadiness(runtime), useAuditEndpoints(runtime), useLimits(config.limits), useAuthentication(runtime, rate),
+    plugins: [useRequestId(), useObservability(runtime), useReadiness(runtime), useConsole(runtime, { ...config.console, rate }), useAuditEndpoints(runtime, identify, rate), useLimits(config.limits), useAuthentication(runtime, identify, rate),
       ...(trusted ? [useTrustedDocuments(config.trustedDocuments.mode, trusted, logger)] : []), useSchemaExposure(config.server.introspection), useErrorCodes(), useQualityFlags()],
   });
-  const server = createServer(yoga);
+  const server: Server = tls && tlsMaterial ? createHttpsServer(httpsOptions(tls, tlsMaterial), yoga) : createServer(yoga);
   server.keepAliveTimeout = 65_000;
   const requests = drainable(server);
 
@@ -69,9 +90,20 @@ export function createHubServer(runtime: HubRuntime): HubServer {
           server.off('error', reject);
           const { port, address } = server.address() as AddressInfo;
           const host = address.includes(':') ? `[${address}]` : address;
-          resolve(`http://${host}:${port}/graphql`);
+          resolve(`${tls ? 'https' : 'http'}://${host}:${port}/graphql`);
         });
       }),
+    async reloadCredentials() {
+      if (tls) {
+        const material = await readTlsMaterial(tls);
+        (server as unknown as { setSecureContext(options: object): void }).setSecureContext(material);
+        logger.info({ clientCa: tls.clientCaFile !== undefined }, 'TLS certificate, key and client CA reloaded');
+      }
+      if (jwt) {
+        await jwt.reload();
+        logger.info({ issuers: config.auth.jwt.issuers.length }, 'JWT key sets reloaded');
+      }
+    },
     // Stops accepting; in-flight requests get `server.drainSeconds` to finish (gateway/drain.ts).
     close: async () => {
       const { abandoned, ms } = await requests.drain(config.server.drainSeconds * 1000);

@@ -5,6 +5,11 @@
 import type { Violation } from './ajv.ts';
 import type { Catalogue } from './types.ts';
 
+/** A SHA-256 certificate fingerprint as Node prints it (`AB:CD:…`, upper case), from any case, with or without colons. */
+export function normaliseFingerprint(fingerprint: string): string {
+  return fingerprint.replace(/:/g, '').toUpperCase().replace(/(..)(?!$)/g, '$1:');
+}
+
 export interface CatalogueFiles {
   readonly departments: string;
   readonly systems: string;
@@ -43,8 +48,15 @@ export function checkReferences(c: Catalogue, files: CatalogueFiles): Violation[
   const purposes = new Set(c.purposes.map((p) => p.code));
   const connectors = new Set(c.connectors.map((x) => x.name));
 
+  const boundTo = new Map<string, string>();
   c.systems.forEach((s, i) => {
     if (!departments.has(s.department)) v(files.systems, `/${i}/department`, 'reference', `names unknown department "${s.department}"`);
+    s.certificates?.forEach((fingerprint, j) => {
+      const key = normaliseFingerprint(fingerprint);
+      const other = boundTo.get(key);
+      if (other !== undefined && other !== s.code) v(files.systems, `/${i}/certificates/${j}`, 'unique', `certificate ${key} is already bound to system "${other}"`);
+      boundTo.set(key, s.code);
+    });
   });
   c.purposes.forEach((p, i) => {
     p.departments.forEach((d, j) => {

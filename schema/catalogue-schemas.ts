@@ -26,7 +26,19 @@ export const systemSchema: JsonSchema = {
   type: 'object',
   required: ['code', 'name', 'department'],
   additionalProperties: false,
-  properties: { code, name: text, department: code, peerHub: { type: 'boolean', description: "another region's hub (跨域通办): may name the department it asks for (onBehalfOf)" } },
+  properties: {
+    code,
+    name: text,
+    department: code,
+    peerHub: { type: 'boolean', description: "another region's hub (跨域通办): may name the department it asks for (onBehalfOf)" },
+    certificates: {
+      type: 'array',
+      maxItems: 20,
+      uniqueItems: true,
+      description: 'SHA-256 fingerprints of the client certificates that identify this system (mutual TLS); two during a rotation',
+      items: { type: 'string', pattern: '^(?:[0-9A-Fa-f]{2}:?){31}[0-9A-Fa-f]{2}$' },
+    },
+  },
 };
 
 export const purposeSchema: JsonSchema = {

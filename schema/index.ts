@@ -8,3 +8,4 @@ export { buildTypeDefs, typeNameOf } from './graphql.ts';
 export { createRecordValidator, type RecordValidator, type RecordProblem } from './records.ts';
 export { loadWorkCalendar, parseWorkCalendar, type LoadedCalendar } from './calendar.ts';
 export { readYamlFile } from './yaml.ts';
+export { normaliseFingerprint } from './catalogue-references.ts';

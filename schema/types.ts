@@ -26,6 +26,11 @@ export interface SystemEntry {
   readonly department: string;
   /** Another region's hub: it asks for departments of its own region and names them (`onBehalfOf`). */
   readonly peerHub?: boolean;
+  /**
+   * SHA-256 fingerprints of the client certificates bound to this system (mutual TLS). A system with
+   * any is accepted only with one of them: a token alone no longer identifies it.
+   */
+  readonly certificates?: readonly string[];
 }
 
 /** A 政务服务事项: the purpose a consumer states on every request. */

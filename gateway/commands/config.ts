@@ -1,9 +1,12 @@
 /**
  * `hub config check <file>`: everything `hub serve` checks before it starts, without starting:
  * the config file (every field), the subject-hash and checkpoint-signing keys it names, the
- * catalogue directory and the working-day calendar. Every violation is reported, not just the first.
+ * catalogue directory, the working-day calendar, the TLS files and the JWT issuers' key set files
+ * and departments. Every violation is reported, not just the first.
  */
 import { loadConfig, readSigningKey, readSubjectKey, type HubConfig } from '../config.ts';
+import { issuerViolations, JwtVerifier } from '../identity/jwt.ts';
+import { readTlsMaterial } from '../identity/tls.ts';
 import { loadHubCatalogue } from '../runtime.ts';
 import { loadWorkCalendar, ValidationError, type Catalogue, type Violation } from '../../schema/index.ts';
 
@@ -26,9 +29,13 @@ export async function checkConfig(path: string, env: NodeJS.ProcessEnv = process
   await collect(problems, () => readSigningKey(config, env));
   const catalogue: Catalogue | undefined = await collect(problems, () => loadHubCatalogue(config.catalogue, env));
   await collect(problems, () => loadWorkCalendar(config.applications.calendar));
+  const tls = config.server.tls;
+  if (tls) await collect(problems, () => readTlsMaterial(tls));
+  await collect(problems, () => JwtVerifier.create(config.auth.jwt.issuers));
+  if (catalogue) problems.push(...(issuerViolations(config.auth.jwt.issuers, catalogue)?.violations ?? []));
   if (problems.length > 0) throw new ValidationError(problems);
   return [
-    `config ${path} is ok: serves ${config.server.host}:${config.server.port}, MongoDB database "${config.mongodb.database}", drain ${config.server.drainSeconds} s`,
+    `config ${path} is ok: serves ${tls ? 'https' : 'http'}://${config.server.host}:${config.server.port}${tls?.clientCaFile ? ` (client certificates ${tls.clientCertificates})` : ''}, MongoDB database "${config.mongodb.database}", drain ${config.server.drainSeconds} s`,
     `catalogue ${config.catalogue}: ${catalogue!.resources.length} resources, ${catalogue!.purposes.length} purposes, ${catalogue!.departments.length} departments, ${catalogue!.systems.length} systems, ${catalogue!.grants.length} grants, ${catalogue!.connectors.length} connectors`,
   ];
 }

@@ -14,6 +14,7 @@ import { setSubmission } from '../../store/index.ts';
 import { parseConfig } from '../config.ts';
 import { ensureCredentialIndexes, issueToken, tokenValid } from '../credentials.ts';
 import { startHub } from '../hub.ts';
+import { offerDemoLogins } from '../console/demo-logins.ts';
 import { createLogger } from '../logger.ts';
 import { provisionMongo } from '../mongo/provision.ts';
 import { loadHubCatalogue } from '../runtime.ts';
@@ -116,6 +117,8 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     const credentials = await issueDemoTokens(mongo.uri, config.mongodb.database, credentialsFile, catalogue.systems);
     await writeFile(credentialsFile, JSON.stringify(credentials, null, 2) + '\n', { mode: 0o600 });
     await chmod(credentialsFile, 0o600);
+    // The console's one-click demo log-ins (never offered by `hub serve`): 卫健's officer has a pending application.
+    offerDemoLogins(hub.runtime, { officer: credentials['officer-wj']!, auditor: credentials['auditor']!, admin: credentials['admin']! });
     const exampleFile = join(dir, 'example.graphql');
     const query = exampleQuery(data);
     await writeFile(exampleFile, query);
@@ -145,6 +148,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
       ? `Sharing applications seeded: ${Object.entries(applications).map(([state, id]) => `${state} ${id}`).join(', ')}`
       : 'Sharing applications: kept from the previous run (query `applications` with an officer token).');
     options.out('Officers, admin, auditor and portal tokens are in the credentials file (README, "Data officers").');
+    options.out(`Web console: ${hub.url.replace(/\/graphql$/, '/console/')} (one-click log-in for a data officer, the auditor and the admin)`);
     options.out(`Audit trail: ${hub.url.replace(/\/graphql$/, '/audit/checkpoint')} (signed checkpoint), ${hub.url.replace(/\/graphql$/, '/audit/key')} (verifier key)`);
     options.out(`Ctrl-C stops the hub, the department systems and MongoDB; data is kept in ${dir}.`);
 

@@ -6,7 +6,8 @@
  *   SIGINT while draining exits at once (code 1; the audit trail stays gap-free even then); a
  *   repeated SIGTERM is ignored.
  * - SIGHUP: re-read the catalogue files and connectors without dropping a request
- *   (HubRuntime.reloadCatalogue); an invalid catalogue is logged and the running one kept.
+ *   (HubRuntime.reloadCatalogue), and the credential files: TLS certificate, key, client CA and JWKS
+ *   files (HubServer.reloadCredentials); anything invalid is logged and the running one kept.
  */
 import { loadConfig, readSigningKey, readSubjectKey } from '../config.ts';
 import { startHub } from '../hub.ts';
@@ -27,6 +28,7 @@ export async function serve(configPath: string): Promise<void> {
   const reload = () => {
     logger.info({ signal: 'SIGHUP', catalogue: config.catalogue }, 'reloading the catalogue files');
     hub.runtime.reloadCatalogue().catch((error: unknown) => logger.error({ err: error }, 'catalogue reload failed; still serving the previous catalogue'));
+    hub.server.reloadCredentials().catch((error: unknown) => logger.error({ err: error }, 'credential files reload failed; still using the previous ones'));
   };
   process.on('SIGHUP', reload);
   let failure: unknown;

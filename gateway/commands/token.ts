@@ -8,7 +8,7 @@ import { MongoClient, type Db } from 'mongodb';
 import type { PrincipalKind } from '../../policies/index.ts';
 import { ValidationError } from '../../schema/index.ts';
 import { loadConfig, type HubConfig } from '../config.ts';
-import { issuePrincipalToken, listCredentials, principalViolations, revokePrincipalTokens, type CredentialInfo, type RevocationTarget } from '../credentials.ts';
+import { credentialActive, issuePrincipalToken, listCredentials, principalViolations, revokePrincipalTokens, rotatePrincipalToken, type CredentialInfo, type RevocationTarget } from '../credentials.ts';
 import { loadHubCatalogue } from '../runtime.ts';
 
 const actor = () => ({ id: `cli:${userInfo().username}`, role: 'cli', department: null });
@@ -24,7 +24,7 @@ async function withHubDb<T>(config: HubConfig, work: (db: Db) => Promise<T>): Pr
 }
 
 /** `hub token create`: a token for a principal of one role, printed once. */
-export async function createPrincipalToken(configPath: string, spec: { kind: PrincipalKind; id: string; department: string; label: string | undefined }): Promise<string> {
+export async function createPrincipalToken(configPath: string, spec: { kind: PrincipalKind; id: string; department: string; label: string | undefined; expiresAt?: Date | undefined }): Promise<string> {
   const config = await loadConfig(configPath);
   const catalogue = await loadHubCatalogue(config.catalogue);
   // Check against the catalogue before connecting, so a typo never waits for MongoDB.
@@ -32,7 +32,7 @@ export async function createPrincipalToken(configPath: string, spec: { kind: Pri
   if (violations.length > 0) throw new ValidationError(violations);
   const system = spec.kind === 'system' ? catalogue.systems.find((s) => s.code === spec.id) : undefined;
   const label = spec.label || system?.name || `${spec.kind} ${spec.id}`;
-  return withHubDb(config, async (db) => (await issuePrincipalToken(db, { ...spec, label, actor: actor() }, catalogue)).token);
+  return withHubDb(config, async (db) => (await issuePrincipalToken(db, { ...spec, label, expiresAt: spec.expiresAt ?? null, actor: actor() }, catalogue)).token);
 }
 
 /** `hub token list`: every credential, or those of one principal and/or one role. */
@@ -48,8 +48,33 @@ export async function revokeTokens(configPath: string, target: RevocationTarget,
   return withHubDb(await loadConfig(configPath), (db) => revokePrincipalTokens(db, target, actor(), reason ?? null));
 }
 
+/** `90d`, `12h`, `30m`, `45s` in seconds (0 to 3 years), else undefined. */
+export function parseDuration(raw: string): number | undefined {
+  const match = /^([0-9]{1,6})([smhd])$/.exec(raw.trim());
+  if (!match) return undefined;
+  const seconds = Number(match[1]) * { s: 1, m: 60, h: 3600, d: 86_400 }[match[2] as 's' | 'm' | 'h' | 'd'];
+  return seconds <= 3 * 366 * 86_400 ? seconds : undefined;
+}
+
+/** `hub token rotate`: a successor token for the same principal; the old one expires after the overlap. */
+export async function rotateToken(configPath: string, id: string, overlapSeconds: number, reason: string | undefined) {
+  if (!/^[0-9a-f]{6,64}$/.test(id)) {
+    throw new ValidationError([{ where: '--id', path: '', rule: 'pattern', message: 'must be a credential id (6+ hex digits, see `hub token list`)' }]);
+  }
+  const rotated = await withHubDb(await loadConfig(configPath), (db) => rotatePrincipalToken(db, id, overlapSeconds, actor(), reason ?? null));
+  if (!rotated) throw new ValidationError([{ where: '--id', path: '', rule: 'reference', message: `no active token has id ${id} (see \`hub token list\`)` }]);
+  return rotated;
+}
+
+/** A credential's state for listings: active (with its expiry, if any), expired or revoked. */
+function credentialState(c: CredentialInfo): string {
+  if (c.revokedAt) return `revoked ${c.revokedAt.toISOString()}`;
+  if (!credentialActive(c)) return `expired ${c.expiresAt!.toISOString()}`;
+  return c.expiresAt ? `active until ${c.expiresAt.toISOString()}` : 'active';
+}
+
 /** One line per credential, tab-separated: id, role, principal, department, created, state, label. */
 export function formatCredentials(list: readonly CredentialInfo[]): string[] {
   if (list.length === 0) return ['no tokens'];
-  return list.map((c) => [c.id, c.kind, c.principalId, c.department, c.createdAt.toISOString(), c.revokedAt ? `revoked ${c.revokedAt.toISOString()}` : 'active', c.label].join('\t'));
+  return list.map((c) => [c.id, c.kind, c.principalId, c.department, c.createdAt.toISOString(), credentialState(c), c.label].join('\t'));
 }

@@ -199,6 +199,8 @@ type Credential {
   label: String!
   createdAt: String!
   revokedAt: String
+  "when the token stops working (issued with a lifetime, or the old token of a rotation); null: until revoked"
+  expiresAt: String
 }
 
 type CatalogueReload {
@@ -210,6 +212,14 @@ type IssuedToken {
   "shown once: only its hash is stored"
   token: String!
   credential: Credential!
+}
+
+type RotatedToken {
+  "the successor, shown once"
+  token: String!
+  credential: Credential!
+  "the rotated token, which keeps working until its expiresAt"
+  previous: Credential!
 }
 
 type AdminChange {
@@ -224,7 +234,21 @@ type AdminChange {
   after: JSON
 }
 
+type RegisteredSystem {
+  code: String!
+  name: String!
+  department: Department!
+  "another region's hub (跨域通办)"
+  peerHub: Boolean!
+  "SHA-256 fingerprints of the client certificates bound to it (mutual TLS); empty: it authenticates with tokens or JWTs"
+  certificates: [String!]!
+}
+
 extend type Query {
+  "Officers, auditors and admins: the catalogued departments."
+  departments: [Department!]!
+  "Officers, auditors and admins: the registered consumer systems, optionally of one department."
+  systems(department: String): [RegisteredSystem!]!
   "Applications the caller may see (own department as consumer or provider), by id."
   applications(filter: ApplicationFilter, first: Int = 20, after: String): ApplicationConnection!
   "Applications awaiting the caller's department's answer, earliest deadline first."
@@ -260,7 +284,9 @@ type Mutation {
   fileDemand(input: DemandInput!): Demand!
   assignDemand(id: ID!, provider: String!, reason: String!): Demand!
   answerDemand(id: ID!, answer: String!, resource: String): Demand!
-  createToken(role: Role!, principalId: String, system: String, department: String, label: String): IssuedToken!
+  createToken(role: Role!, principalId: String, system: String, department: String, label: String, "the token stops working after this many days (1-1096); none: until revoked" expiresInDays: Int): IssuedToken!
+  "Admin: issues a successor for a token (same principal and label); the old one keeps working for overlapHours (0-720), then expires. No downtime for the system."
+  rotateToken(id: String!, overlapHours: Int = 24, reason: String!): RotatedToken!
   revokeToken(id: String!, reason: String!): [String!]!
   "Admin: re-reads the catalogue files and connectors on this hub instance, as SIGHUP does (no request is dropped)."
   reloadCatalogue(reason: String!): CatalogueReload!

@@ -2,21 +2,40 @@
  * The trail's public, token-free endpoints (`text/plain`), for anyone who verifies the hub:
  *   GET /audit/checkpoint[?log=<origin>]  the latest signed checkpoint, exactly as signed
  *   GET /audit/key                        the verifier key in signed-note form (name+hash+key)
- * The default log is this instance's own. And, for auditors (bearer token of an auditor or admin):
+ * The default log is this instance's own. And, for auditors (an auditor's or admin's credential, as
+ * for GraphQL: token, console session; failed attempts count against the address like any other):
  *   GET /audit/export?format=jsonl|csv[&log=<origin>]   the trail, streamed (JSONL verifies offline)
  */
 import type { Plugin } from 'graphql-yoga';
 import { appendAdmin, CHECKPOINTS_COLLECTION, exportTrail, type CheckpointDoc } from '../../audit/index.ts';
-import { managementAbility } from '../../policies/index.ts';
+import { managementAbility, type Principal } from '../../policies/index.ts';
+import type { Identifier } from '../identity/identify.ts';
+import type { RateLimits } from '../limits/rateLimits.ts';
 import type { HubRuntime } from '../runtime.ts';
+import { clientAddress } from './useAuthentication.ts';
 
 const text = (body: string, status = 200) => new Response(body, { status, headers: { 'content-type': 'text/plain; charset=utf-8' } });
 
-export function useAuditEndpoints(runtime: HubRuntime): Plugin {
+export function useAuditEndpoints(runtime: HubRuntime, identify: Identifier, rate?: RateLimits): Plugin {
+  /** The auditor of an export request, or the refusal to answer with. */
+  const exporter = async (request: Request, serverContext: unknown): Promise<Principal | Response> => {
+    const address = clientAddress(serverContext);
+    if (rate && !(await rate.addressBlocked(address)).ok) return text('Too many failed authentications from this address; try again later.\n', 429);
+    try {
+      const outcome = await identify(request, serverContext);
+      if (outcome.ok) return outcome.identity.principal;
+      if ('unavailable' in outcome) return text('The credential cannot be checked right now; try again later.\n', 503);
+    } catch {
+      return text('The hub cannot reach its database; try again later.\n', 503);
+    }
+    await rate?.authenticationFailed(address);
+    return text('A valid auditor credential is required (Authorization: Bearer <token>).\n', 401);
+  };
   return {
-    async onRequest({ url, request, endResponse }) {
+    async onRequest({ url, request, endResponse, serverContext }) {
       if (url.pathname === '/audit/export') {
-        endResponse(await exportResponse(runtime, request, url));
+        const principal = await exporter(request, serverContext);
+        endResponse(principal instanceof Response ? principal : await exportResponse(runtime, principal, url));
         return;
       }
       if (url.pathname !== '/audit/checkpoint' && url.pathname !== '/audit/key') return;
@@ -49,14 +68,7 @@ export function useAuditEndpoints(runtime: HubRuntime): Plugin {
   };
 }
 
-async function exportResponse(runtime: HubRuntime, request: Request, url: URL): Promise<Response> {
-  let principal;
-  try {
-    principal = await runtime.authenticator.authenticate(request.headers.get('authorization'));
-  } catch {
-    return text('The hub cannot reach its database; try again later.\n', 503);
-  }
-  if (!principal) return text('A valid bearer token is required.\n', 401);
+async function exportResponse(runtime: HubRuntime, principal: Principal, url: URL): Promise<Response> {
   if (!managementAbility(principal).can('read', 'AuditTrail')) return text('Only auditors and the platform operator may export the trail.\n', 403);
   const format = url.searchParams.get('format') ?? 'jsonl';
   if (format !== 'jsonl' && format !== 'csv') return text('format must be jsonl or csv.\n', 400);

@@ -1,12 +1,14 @@
 /**
- * Bearer-token authentication, deny by default: a request without a known token gets
- * UNAUTHENTICATED (HTTP 401) and reaches no resolver.
+ * Authentication, deny by default: a request without an acceptable credential gets
+ * UNAUTHENTICATED (HTTP 401) and reaches no resolver. Credentials: a console session, a client
+ * certificate bound to a system (mutual TLS), a department identity provider's JWT, or a hub token
+ * (gateway/identity/identify.ts).
  *
  * It runs when the request's parameters are known, before the document is parsed, in this order:
  * 1. the client address's failed authentications (limits.rate.failedAuth): spent → RATE_LIMITED,
- *    without a token lookup;
- * 2. the token lookup; an unknown token counts one failed authentication for the address;
- * 3. the request limits of the principal: per system and per token (limits.rate) → RATE_LIMITED
+ *    without a credential check;
+ * 2. the credential check; an unacceptable credential counts one failed authentication for the address;
+ * 3. the request limits of the principal: per system and per credential (limits.rate) → RATE_LIMITED
  *    (HTTP 429, Retry-After) before any parsing, validation, upstream call or audit write.
  */
 import type { IncomingMessage } from 'node:http';
@@ -15,17 +17,18 @@ import type { Plugin } from 'graphql-yoga';
 import type { UpstreamRecord } from '../../connectors/index.ts';
 import type { Principal } from '../../policies/index.ts';
 import type { HubContext } from '../context.ts';
-import { hashToken } from '../credentials.ts';
 import { hubError } from '../errors.ts';
+import type { Identifier } from '../identity/identify.ts';
+import type { RequestIdentity } from '../identity/request-identity.ts';
 import type { RateDecision, RateLimits } from '../limits/rateLimits.ts';
 import type { HubRuntime } from '../runtime.ts';
 import { requestIdOf } from './useRequestId.ts';
 
-const principals = new WeakMap<Request, Principal>();
+const identities = new WeakMap<Request, RequestIdentity>();
 
 /** The principal authenticated for a request (set before parsing), if any. */
 export function principalOf(request: Request): Principal | undefined {
-  return principals.get(request);
+  return identities.get(request)?.principal;
 }
 
 /** The client's address as the socket sees it (IPv4-mapped IPv6 as plain IPv4). */
@@ -33,8 +36,6 @@ export function clientAddress(serverContext: unknown): string {
   const address = (serverContext as { req?: IncomingMessage } | undefined)?.req?.socket?.remoteAddress ?? 'unknown';
   return address.startsWith('::ffff:') ? address.slice(7) : address;
 }
-
-const BEARER = /^Bearer\s+(\S{16,256})$/i;
 
 function rateError(decision: Exclude<RateDecision, { ok: true }>) {
   if ('unavailable' in decision) {
@@ -50,14 +51,28 @@ function rateError(decision: Exclude<RateDecision, { ok: true }>) {
   });
 }
 
-export function useAuthentication(runtime: HubRuntime, rate?: RateLimits): Plugin<HubContext> {
-  const authenticate = async (request: Request): Promise<Principal | null> => {
+const unauthenticated = (reason: string) =>
+  hubError('UNAUTHENTICATED', `Not authenticated: ${reason}. A department system sends its bearer token (Authorization: Bearer <token>), its identity provider's JWT, or its client certificate; ask the platform operator for one.`);
+
+export function useAuthentication(runtime: HubRuntime, identify: Identifier, rate?: RateLimits): Plugin<HubContext> {
+  /** The identity of a request, or the error to answer with (after counting a failed authentication). */
+  const authenticate = async (request: Request, serverContext: unknown, address: string): Promise<RequestIdentity> => {
+    const requestId = requestIdOf(request);
+    let outcome;
     try {
-      return await runtime.authenticator.authenticate(request.headers.get('authorization'));
+      outcome = await identify(request, serverContext);
     } catch (error) {
-      runtime.logger.error({ requestId: requestIdOf(request), err: error instanceof Error ? error.message : String(error) }, 'token look-up failed');
+      runtime.logger.error({ requestId, err: error instanceof Error ? error.message : String(error) }, 'token look-up failed');
       throw hubError('AUDIT_UNAVAILABLE', 'The hub cannot reach its database, so no data is served. Try again later.', { http: { status: 503 } });
     }
+    if (outcome.ok) return outcome.identity;
+    if ('unavailable' in outcome) {
+      runtime.logger.warn({ requestId, reason: outcome.unavailable }, 'request refused: a credential could not be checked');
+      throw hubError('IDENTITY_PROVIDER_UNAVAILABLE', `The credential cannot be checked right now: ${outcome.unavailable}. Try again later.`, { http: { status: 503, headers: { 'Retry-After': '5' } } });
+    }
+    await rate?.authenticationFailed(address);
+    runtime.logger.info({ requestId, address, reason: outcome.reason }, 'request refused: not authenticated');
+    throw unauthenticated(outcome.reason);
   };
   return {
     async onParams({ request, context }) {
@@ -70,32 +85,23 @@ export function useAuthentication(runtime: HubRuntime, rate?: RateLimits): Plugi
           throw rateError(blocked);
         }
       }
-      const principal = await authenticate(request);
-      if (!principal) {
-        await rate?.authenticationFailed(address);
-        runtime.logger.info({ requestId, address }, 'request refused: missing or unknown bearer token');
-        throw hubError('UNAUTHENTICATED', 'A valid bearer token is required (Authorization: Bearer <token>). Ask the platform operator for one.');
-      }
+      const identity = await authenticate(request, context, address);
       if (rate?.limitsRequests) {
-        const token = BEARER.exec(request.headers.get('authorization')!.trim())![1]!;
-        const decision = await rate.admit(principal, hashToken(token));
+        const { principal } = identity;
+        const decision = await rate.admit(principal, identity.credentialKey);
         if (!decision.ok) {
           runtime.logger.warn({ requestId, principal: principal.id, kind: principal.kind, limit: decision.limit }, 'request refused: rate limit');
           throw rateError(decision);
         }
       }
-      principals.set(request, principal);
+      identities.set(request, identity);
     },
     async onContextBuilding({ context, extendContext }) {
       const requestId = requestIdOf(context.request);
-      const principal = principals.get(context.request) ?? await authenticate(context.request);
-      if (!principal) {
-        runtime.logger.info({ requestId }, 'request refused: missing or unknown bearer token');
-        throw hubError('UNAUTHENTICATED', 'A valid bearer token is required (Authorization: Bearer <token>). Ask the platform operator for one.');
-      }
+      const identity = identities.get(context.request) ?? await authenticate(context.request, context, clientAddress(context));
       const extension: HubContext = {
         runtime,
-        principal,
+        principal: identity.principal,
         requestId,
         loaders: new Map<string, DataLoader<string, UpstreamRecord | null>>(),
         subjectHashes: new Map(),

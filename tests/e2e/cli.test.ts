@@ -35,7 +35,7 @@ describe('usage', () => {
     [['token', 'create', '--config', 'x.yaml', '--role', 'system'], '--system is required'],
     [['token', 'create', '--config', 'x.yaml', '--role', 'admin', '--id', 'ops', '--system', 'mz-dibao'], '--system is for --role system'],
     [['token', 'revoke', '--config', 'x.yaml'], 'exactly one of --id or --system'],
-    [['token', 'rotate'], 'unknown token command "rotate"'],
+    [['token', 'renew'], 'unknown token command "renew"'],
     [['demo', '--port', 'abc'], 'port must be 0-65535'],
     [['key', 'create', '--bits', '3'], "Unknown option '--bits'"],
   ])('hub %j prints usage and exits 2', async (args, message) => {
@@ -340,6 +340,65 @@ describe('token create for every role', () => {
     expect(credential!['revokedAt']).toBeInstanceOf(Date);
     expect(JSON.stringify(records)).not.toContain(token);
   });
+
+  it('rotates a token: the successor works at once, the old one until the overlap ends, recorded in audit_admin', async () => {
+    const old = (await create(['--role', 'auditor', '--id', 'audit-rot2'])).stdout.trim();
+    const oldId = hashToken(old).slice(0, 12);
+    const before = Date.now();
+    const rotated = await hub(['token', 'rotate', '--config', configPath, '--id', oldId, '--overlap', '2h', '--reason', 'yearly rotation']);
+    expect(rotated.code).toBe(0);
+    const successor = rotated.stdout.trim();
+    expect(successor).toMatch(/^ywgx_[A-Za-z0-9_-]{43}$/);
+    expect(rotated.stderr).toMatch(new RegExp(`^credential ${hashToken(successor).slice(0, 12)} issued; ${oldId} keeps working until \\d{4}-`));
+    const principal = { kind: 'auditor', id: 'audit-rot2', department: '' };
+    expect([await auth.authenticate(`Bearer ${old}`), await auth.authenticate(`Bearer ${successor}`)]).toEqual([principal, principal]);
+    const [stored] = await db.db.collection('credentials').find({ tokenHash: hashToken(old) }).toArray();
+    const expiresAt = (stored!['expiresAt'] as Date).getTime();
+    expect(expiresAt - before).toBeGreaterThanOrEqual(7_200_000);
+    expect(expiresAt - Date.now()).toBeLessThanOrEqual(7_200_000);
+    const listed = await hub(['token', 'list', '--config', configPath, '--id', 'audit-rot2']);
+    expect(listed.stdout.trim().split('\n').map((line) => line.split('\t')[5])).toEqual([`active until ${new Date(expiresAt).toISOString()}`, 'active']);
+    const records = await db.db.collection('audit_admin').find({ action: 'token.rotate', target: oldId }, { projection: { _id: 0 } }).toArray();
+    expect(records).toEqual([{
+      at: expect.any(Date), actor, role: 'cli', department: null, action: 'token.rotate', target: oldId,
+      before: { expiresAt: null }, after: { expiresAt: stored!['expiresAt'], successor: hashToken(successor).slice(0, 12) }, reason: 'yearly rotation',
+    }]);
+
+    // With no overlap the old token stops at once.
+    const again = await hub(['token', 'rotate', '--config', configPath, '--id', hashToken(successor).slice(0, 12), '--overlap', '0s']);
+    expect(again.code).toBe(0);
+    expect(await auth.authenticate(`Bearer ${successor}`)).toBeNull();
+    expect(await auth.authenticate(`Bearer ${again.stdout.trim()}`)).toEqual(principal);
+  });
+
+  it('issues a token with a lifetime, listed with its expiry, that stops working at it', async () => {
+    const r = await create(['--role', 'portal', '--id', 'short-portal', '--expires-in', '1s']);
+    expect(r.code).toBe(0);
+    const token = r.stdout.trim();
+    expect(await auth.authenticate(`Bearer ${token}`)).toEqual({ kind: 'portal', id: 'short-portal', department: '' });
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    expect(await auth.authenticate(`Bearer ${token}`)).toBeNull();
+    const listed = await hub(['token', 'list', '--config', configPath, '--id', 'short-portal']);
+    expect(listed.stdout.split('\t')[5]).toMatch(/^expired \d{4}-/);
+  });
+
+  it.each([
+    [['token', 'rotate', '--id', 'abcdef0123'], '--config is required'],
+    [['token', 'create', '--config', '<config>', '--role', 'admin', '--id', 'x', '--expires-in', '10 days'], '--expires-in must be a duration such as 30m, 24h or 90d, got "10 days"'],
+    [['token', 'rotate', '--config', '<config>', '--id', 'abcdef0123', '--overlap', '2 weeks'], '--overlap must be a duration such as 30m, 24h or 90d, got "2 weeks"'],
+  ])('hub %j prints usage and exits 2', async (args, message) => {
+    const r = await hub(args.map((a) => (a === '<config>' ? configPath : a)));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`hub: ${message}\n`);
+    noStack(r);
+  });
+
+  it('refuses to rotate a token that does not exist, naming the option', async () => {
+    const r = await hub(['token', 'rotate', '--config', configPath, '--id', 'abcdef0123']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('--id: / no active token has id abcdef0123 (see `hub token list`) (rule: reference)');
+    noStack(r);
+  });
 });
 
 describe('config check', () => {
@@ -366,7 +425,7 @@ describe('config check', () => {
     const r = await hub(['config', 'check', path]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain(`config ${path} is ok: serves 127.0.0.1:4100, MongoDB database "hub_check", drain 20 s`);
+    expect(r.stdout).toContain(`config ${path} is ok: serves http://127.0.0.1:4100, MongoDB database "hub_check", drain 20 s`);
     expect(r.stdout).toMatch(/catalogue .*demo\/catalogue: 10 resources, 5 purposes/);
   });
 
@@ -416,6 +475,43 @@ describe('config check', () => {
     } finally {
       await copy.remove();
     }
+  });
+
+  it('checks the client-identity settings: TLS files, JWT issuers\' key set files and departments', async () => {
+    await writeFile(join(dir, 'not-jwks.json'), '{"keys": 3}');
+    const path = join(dir, 'identity.yaml');
+    await writeFile(path, [
+      'server: { tls: { certFile: missing.crt, keyFile: missing.key, clientCertificates: required } }',
+      'mongodb: { uri: "mongodb://127.0.0.1:27017" }',
+      `catalogue: ${DEMO_CATALOGUE}`,
+      'subjectKey: { file: subject.key }',
+      'audit: { signingKey: { file: signing.key } }',
+      'auth:',
+      '  jwt:',
+      '    issuers:',
+      '      - { issuer: "https://idp.a", department: QQ, jwksUri: "https://idp.a/jwks", audience: hub }',
+      '      - { issuer: "https://idp.b", department: MZ, jwksFile: not-jwks.json, audience: hub }',
+      '      - { issuer: "https://idp.c", department: MZ, audience: hub }',
+      '',
+    ].join('\n'));
+    const first = await hub(['config', 'check', path]);
+    expect(first.code).toBe(1);
+    expect(first.stderr).toContain('/server/tls/clientCaFile is required when server.tls.clientCertificates is required');
+    expect(first.stderr).toContain('2 problems');
+    expect(first.stderr).toContain('/auth/jwt/issuers/2 needs exactly one of jwksUri (the issuer\'s key set URL) or jwksFile');
+    noStack(first);
+
+    await writeFile(path, (await import('node:fs/promises').then((fs) => fs.readFile(path, 'utf8')))
+      .replace(', clientCertificates: required', '')
+      .replace('      - { issuer: "https://idp.c", department: MZ, audience: hub }\n', ''));
+    const second = await hub(['config', 'check', path]);
+    expect(second.code).toBe(1);
+    expect(second.stderr).toContain('4 problems');
+    expect(second.stderr).toContain(`/server/tls/certFile cannot read ${join(dir, 'missing.crt')} (ENOENT)`);
+    expect(second.stderr).toContain(`/server/tls/keyFile cannot read ${join(dir, 'missing.key')} (ENOENT)`);
+    expect(second.stderr).toContain(`config /auth/jwt/issuers/1/jwksFile: / ${join(dir, 'not-jwks.json')} is not a JSON Web Key Set`);
+    expect(second.stderr).toContain('/auth/jwt/issuers/0/department department "QQ" is not catalogued');
+    noStack(second);
   });
 
   it.each([

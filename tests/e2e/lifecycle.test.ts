@@ -152,6 +152,8 @@ describe('who may do what', () => {
     ['applications', '{ applications { totalCount } }', () => ({})],
     ['grants', '{ grants { totalCount } }', () => ({})],
     ['createToken', 'mutation { createToken(role: admin, principalId: "evil") { token } }', () => ({})],
+    ['systems', '{ systems { code } }', () => ({})],
+    ['departments', '{ departments { code } }', () => ({})],
     ['registerResource', 'mutation ($r: JSON!) { registerResource(resource: $r) { code } }', () => ({ r: { code: 'X' } })],
     ['fileDemand', 'mutation { fileDemand(input: { title: "t", description: "d", purposes: ["440000-DIBAO-001"] }) { id } }', () => ({})],
     ['recordConsent', `mutation { recordConsent(input: { idNumber: "11010519491231002X", consumer: "ZW", purpose: "${CSYJS}", items: ["GA-FACE.photo"], validUntil: "2030-01-01" }) { id } }`, () => ({})],
@@ -168,6 +170,31 @@ describe('who may do what', () => {
     expect(issued.credential).toMatchObject({ role: 'officer', principalId: 'ga-officer-2', department: 'GA' });
     const me = await t.query(issued.token, '{ me { kind id department } }');
     expect(data(me, 'me')).toEqual({ kind: 'officer', id: 'ga-officer-2', department: 'GA' });
+  });
+
+  it('officers, auditors and admins list the registered systems and departments', async () => {
+    const res = await t.query(t.people['auditor']!, '{ departments { code } systems(department: "MZ") { code name department { code name } peerHub certificates } }');
+    expect(res.body.errors).toBeUndefined();
+    expect((res.body.data!['departments'] as Array<{ code: string }>).map((d) => d.code)).toEqual(['GA', 'SJ', 'RS', 'MZ', 'WJ', 'YB', 'ZR', 'ZW']);
+    expect(res.body.data!['systems']).toEqual([{ code: 'mz-dibao', name: '最低生活保障审核系统', department: { code: 'MZ', name: expect.stringContaining('民政') }, peerHub: false, certificates: [] }]);
+  });
+
+  it('an admin rotates a token with no downtime: both work during the overlap; with none the old stops at once', async () => {
+    const created = data<{ token: string; credential: { id: string } }>(await t.query(t.people['admin']!, 'mutation { createToken(role: auditor, principalId: "audit-rotating", expiresInDays: 30) { token credential { id expiresAt } } }'), 'createToken');
+    const ROTATE = 'mutation ($id: String!, $h: Int) { rotateToken(id: $id, overlapHours: $h, reason: "scheduled rotation") { token credential { id expiresAt } previous { id expiresAt } } }';
+    expect(code(await t.query(t.people['officer-ga']!, ROTATE, { id: created.credential.id, h: 1 }))).toBe('FORBIDDEN');
+
+    const rotated = data<{ token: string; credential: { id: string; expiresAt: string | null }; previous: { id: string; expiresAt: string } }>(await t.query(t.people['admin']!, ROTATE, { id: created.credential.id, h: 1 }), 'rotateToken');
+    expect(rotated.previous.id).toBe(created.credential.id);
+    expect(rotated.credential.expiresAt).toBeNull();
+    expect(Date.parse(rotated.previous.expiresAt) - Date.now()).toBeGreaterThan(3_500_000);
+    const who = async (token: string) => (await t.query(token, '{ me { id } }')).body.data?.['me'] ?? null;
+    expect([await who(created.token), await who(rotated.token)]).toEqual([{ id: 'audit-rotating' }, { id: 'audit-rotating' }]);
+
+    const last = data<{ token: string }>(await t.query(t.people['admin']!, ROTATE, { id: rotated.credential.id, h: 0 }), 'rotateToken');
+    expect([await who(rotated.token), await who(last.token), await who(created.token)]).toEqual([null, { id: 'audit-rotating' }, { id: 'audit-rotating' }]);
+    expect(code(await t.query(t.people['admin']!, ROTATE, { id: rotated.credential.id, h: 0 }))).toBe('NOT_FOUND');
+    expect(code(await t.query(t.people['admin']!, ROTATE, { id: created.credential.id, h: 721 }))).toBe('BAD_USER_INPUT');
   });
 });
 
