@@ -34,7 +34,8 @@ export interface HubServer {
   listen(): Promise<string>;
   /**
    * Re-reads the credential files (SIGHUP): the TLS certificate, key and client CA (new connections
-   * use them; open ones keep theirs) and JWKS files. On an error the previous ones stay in use.
+   * use them; open ones keep theirs), JWKS files and the trusted documents. On an error the previous
+   * ones stay in use.
    */
   reloadCredentials(): Promise<void>;
   close(): Promise<void>;
@@ -53,7 +54,7 @@ export async function createHubServer(runtime: HubRuntime): Promise<HubServer> {
   }
   const identify = createIdentifier({ authenticator: runtime.authenticator, jwt, catalogue: () => runtime.catalogue, auth: config.auth });
   // Abuse and limits (README "Abuse and limits"): rate limits, trusted documents, schema exposure.
-  const trusted = config.trustedDocuments.mode !== 'off' ? loadTrustedDocuments(config.trustedDocuments.file!) : undefined;
+  let trusted = config.trustedDocuments.mode !== 'off' ? loadTrustedDocuments(config.trustedDocuments.file!) : undefined;
   const rate = new RateLimits(config.limits.rate, { client: runtime.client, database: config.mongodb.database, logger });
   const yoga = createYoga<Record<string, unknown>, HubContext>({
     // A factory: when the catalogue changes, the next request gets the regenerated schema.
@@ -74,7 +75,7 @@ export async function createHubServer(runtime: HubRuntime): Promise<HubServer> {
     },
     healthCheckEndpoint: '/health',
     plugins: [useRequestId(), useObservability(runtime), useReadiness(runtime), useConsole(runtime, { ...config.console, rate }), useAuditEndpoints(runtime, identify, rate), useLimits(config.limits), useAuthentication(runtime, identify, rate),
-      ...(trusted ? [useTrustedDocuments(config.trustedDocuments.mode, trusted, logger)] : []), useSchemaExposure(config.server.introspection), useErrorCodes(), useQualityFlags()],
+      ...(trusted ? [useTrustedDocuments(config.trustedDocuments.mode, () => trusted!, logger)] : []), useSchemaExposure(config.server.introspection), useErrorCodes(), useQualityFlags()],
   });
   const server: Server = tls && tlsMaterial ? createHttpsServer(httpsOptions(tls, tlsMaterial), yoga) : createServer(yoga);
   server.keepAliveTimeout = 65_000;
@@ -102,6 +103,10 @@ export async function createHubServer(runtime: HubRuntime): Promise<HubServer> {
       if (jwt) {
         await jwt.reload();
         logger.info({ issuers: config.auth.jwt.issuers.length }, 'JWT key sets reloaded');
+      }
+      if (trusted) {
+        trusted = loadTrustedDocuments(config.trustedDocuments.file!);
+        logger.info({ file: config.trustedDocuments.file }, 'trusted documents reloaded');
       }
     },
     // Stops accepting; in-flight requests get `server.drainSeconds` to finish (gateway/drain.ts).

@@ -86,6 +86,7 @@ export const resourceSchema: JsonSchema = {
     summary: text,
     subject: { enum: ['person', 'enterprise'] },
     level: { enum: ['core', 'important', 'general'], default: 'general' },
+    cost: { type: 'integer', minimum: 1, maximum: 1000, description: 'weight of one read in the query cost (@cost), e.g. for a slow or metered department service; default 1' },
     items: { type: 'array', items: itemSchema, minItems: 1, maxItems: 500 },
     sharing: { enum: ['unconditional', 'conditional', 'none'] },
     conditions: text,

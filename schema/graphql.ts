@@ -27,7 +27,7 @@ ${r.items.map(itemLine).join('\n')}
 
 function subjectFields(resources: readonly Resource[]): string {
   return resources
-    .map((r) => `  ${describe(`${r.name} (${r.code}, ${r.sharing}). null with an error when refused or unavailable.`)}\n  ${r.field}: ${typeNameOf(r)}`)
+    .map((r) => `  ${describe(`${r.name} (${r.code}, ${r.sharing}). null with an error when refused or unavailable.`)}\n  ${r.field}: ${typeNameOf(r)}${r.cost && r.cost !== 1 ? ` @cost(weight: "${r.cost}")` : ''}`)
     .join('\n');
 }
 
@@ -35,6 +35,17 @@ export function buildTypeDefs(catalogue: Pick<Catalogue, 'resources'>): string {
   const persons = catalogue.resources.filter((r) => r.subject === 'person');
   const enterprises = catalogue.resources.filter((r) => r.subject === 'enterprise');
   return `
+"""
+Query cost (IBM GraphQL Cost Directives): the weight of a field, when it is not 1. Estimated before
+execution against limits.maxCost (gateway/limits/cost.ts).
+"""
+directive @cost(weight: String!) on FIELD_DEFINITION
+"""
+Query cost: the size of a list field, from the value of one of its slicing arguments (a number, or
+the length of a list), else assumedSize.
+"""
+directive @listSize(assumedSize: Int, slicingArguments: [String!], sizedFields: [String!], requireOneSlicingArgument: Boolean = true) on FIELD_DEFINITION
+
 """An object of claimed item values, e.g. { name: "张三" }: item name → string, number or boolean."""
 scalar Claims
 
@@ -67,7 +78,7 @@ type Access {
   """One person by citizen ID number (公民身份号码, GB 11643)."""
   person(idNumber: String!): Person
   """Many persons under one purpose, e.g. a 最低生活保障 review. At most the configured batch size."""
-  persons(idNumbers: [String!]!): [Person]
+  persons(idNumbers: [String!]!): [Person] @listSize(slicingArguments: ["idNumbers"])
   """One enterprise by unified social credit code (统一社会信用代码, GB 32100)."""
   enterprise(creditCode: String!): Enterprise
   """Verification (核验): match / no match against the record, never the record itself."""

@@ -80,6 +80,8 @@ export interface Resource {
   readonly summary: string;
   readonly subject: SubjectType;
   readonly level: DataLevel;
+  /** Weight of one read of this resource in the estimated query cost (`@cost`); default 1. */
+  readonly cost?: number;
   readonly items: readonly Item[];
   readonly sharing: SharingType;
   readonly conditions?: string;

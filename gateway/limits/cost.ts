@@ -1,26 +1,67 @@
 /**
  * Static cost of an operation, estimated before execution with graphql-query-complexity
- * (graphql 16/17). The model, close to the IBM GraphQL cost spec's defaults:
- * - every field costs 1;
- * - a field's selection is multiplied by its list size: the length of a list argument
- *   (`persons(idNumbers: [...])`, a "slicing argument" given as a list) or the value of a
- *   `first` / `last` / `limit` / `take` argument; otherwise 1.
+ * (graphql 16/17), following the IBM GraphQL Cost Directives where the schema states them:
+ * - a field costs its `@cost(weight: "n")`, else 1 (the catalogue sets a resource's weight with
+ *   `cost`, e.g. for a slow or metered department service);
+ * - a field's selection is multiplied by its list size: with `@listSize(slicingArguments: [...])`
+ *   the largest of those arguments (a number, or a list's length), else its `assumedSize`; without
+ *   the directive, the length of a list argument or the value of a `first` / `last` / `limit` /
+ *   `take` argument; otherwise 1.
  * So `persons(idNumbers: 100 ids) { idNumber hukou { name address } }` costs 1 + 100 × 4 = 401.
  */
-import { GraphQLError, type DocumentNode, type GraphQLSchema } from 'graphql';
+import { getDirectiveValues, GraphQLError, type DocumentNode, type GraphQLField, type GraphQLSchema } from 'graphql';
 import { getComplexity, type ComplexityEstimator } from 'graphql-query-complexity';
 
 const SLICING = new Set(['first', 'last', 'limit', 'take']);
 
-export const listSizeEstimator: ComplexityEstimator = ({ field, args, childComplexity }) => {
-  let size = 1;
-  for (const arg of field.args) {
-    const value: unknown = args[arg.name];
-    if (Array.isArray(value)) size = Math.max(size, value.length);
-    else if (SLICING.has(arg.name) && typeof value === 'number' && Number.isFinite(value)) size = Math.max(size, Math.trunc(value));
-  }
-  return 1 + childComplexity * size;
-};
+/** The size an argument value stands for: a number, or a list's length. */
+function sizeOf(value: unknown): number | undefined {
+  if (Array.isArray(value)) return value.length;
+  if (typeof value === 'number' && Number.isFinite(value)) return Math.max(0, Math.trunc(value));
+  return undefined;
+}
+
+interface FieldCost { readonly weight: number; readonly listSize?: { readonly assumedSize?: number; readonly slicingArguments?: readonly string[] } }
+
+/** The @cost / @listSize of a field definition, read once per field. */
+function costDirectives(schema: GraphQLSchema): (field: GraphQLField<unknown, unknown>) => FieldCost {
+  const cost = schema.getDirective('cost');
+  const listSize = schema.getDirective('listSize');
+  const memo = new WeakMap<object, FieldCost>();
+  return (field) => {
+    let known = memo.get(field);
+    if (known) return known;
+    const node = field.astNode ?? undefined;
+    const weightText = cost && node ? (getDirectiveValues(cost, node)?.['weight'] as string | undefined) : undefined;
+    const weight = weightText !== undefined && Number.isFinite(Number(weightText)) && Number(weightText) >= 0 ? Number(weightText) : 1;
+    const sizing = listSize && node ? getDirectiveValues(listSize, node) as FieldCost['listSize'] | undefined : undefined;
+    known = { weight, ...(sizing ? { listSize: sizing } : {}) };
+    memo.set(field, known);
+    return known;
+  };
+}
+
+/** The estimator for one schema (its directives are read once per field definition). */
+export function costEstimator(schema: GraphQLSchema): ComplexityEstimator {
+  const directives = costDirectives(schema);
+  return ({ field, args, childComplexity }) => {
+    const { weight, listSize } = directives(field as GraphQLField<unknown, unknown>);
+    let size = 1;
+    if (listSize) {
+      const sliced = (listSize.slicingArguments ?? []).map((name) => sizeOf(args[name])).filter((n): n is number => n !== undefined);
+      size = sliced.length > 0 ? Math.max(...sliced) : listSize.assumedSize ?? 1;
+    } else {
+      for (const arg of field.args) {
+        const value: unknown = args[arg.name];
+        const n = Array.isArray(value) || SLICING.has(arg.name) ? sizeOf(value) : undefined;
+        if (n !== undefined) size = Math.max(size, n);
+      }
+    }
+    return weight + childComplexity * size;
+  };
+}
+
+const estimators = new WeakMap<GraphQLSchema, ComplexityEstimator>();
 
 /**
  * The operation's estimated cost, or undefined when it cannot be estimated because its variables
@@ -28,7 +69,9 @@ export const listSizeEstimator: ComplexityEstimator = ({ field, args, childCompl
  */
 export function operationCost(schema: GraphQLSchema, document: DocumentNode, variables: Record<string, unknown> | undefined, operationName: string | undefined): number | undefined {
   try {
-    return getComplexity({ schema, query: document, variables: variables ?? {}, ...(operationName ? { operationName } : {}), estimators: [listSizeEstimator], maxQueryNodes: 100_000 });
+    let estimator = estimators.get(schema);
+    if (!estimator) estimators.set(schema, (estimator = costEstimator(schema)));
+    return getComplexity({ schema, query: document, variables: variables ?? {}, ...(operationName ? { operationName } : {}), estimators: [estimator], maxQueryNodes: 100_000 });
   } catch (error) {
     if (error instanceof GraphQLError && /number of nodes/i.test(error.message)) return Number.POSITIVE_INFINITY;
     return undefined;

@@ -18,9 +18,11 @@ function persistedHash(extensions: Record<string, unknown> | undefined): string 
   return typeof hash === 'string' ? hash.toLowerCase() : undefined;
 }
 
-export function useTrustedDocuments(mode: TrustedMode, documents: TrustedDocuments, logger: Logger): Plugin {
+/** `documents` is asked on every request: a reload (SIGHUP) swaps what it returns. */
+export function useTrustedDocuments(mode: TrustedMode, current: () => TrustedDocuments, logger: Logger): Plugin {
   return {
     onParams({ request, params, setParams }) {
+      const documents = current();
       const principal = principalOf(request);
       if (mode === 'off' || principal?.kind !== 'system') return;
       const sentHash = persistedHash(params.extensions);

@@ -3,7 +3,7 @@
  * client address, the store failing, estimated cost, introspection and suggestions, trusted documents.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -72,7 +72,7 @@ describe('failed authentications per client address', () => {
   });
 
   it('refuses the address after 3 failures, before any token lookup, even with a valid token', async () => {
-    const lookups = vi.spyOn(t.hub.runtime.authenticator, 'authenticate');
+    const lookups = vi.spyOn(t.hub.runtime.authenticator, 'authenticateToken');
     const bad = `ywgx_${randomBytes(32).toString('base64url')}`;
     for (let i = 0; i < 3; i++) {
       const r = await t.query(bad, PING);
@@ -225,6 +225,19 @@ describe('cost, introspection, suggestions and trusted documents', () => {
 
     it('does not bind officers and admins', async () => {
       expect(await t.query(t.people['admin']!, 'query Other { __typename }').then((r) => r.body)).toEqual({ data: { __typename: 'Query' } });
+    });
+
+    it('takes a changed registration on reload (SIGHUP), without a restart; an unreadable file keeps the previous one', async () => {
+      const other = 'query Other { __typename }';
+      const file = join(dir, 'trusted.yaml');
+      const before = JSON.parse(await readFile(file, 'utf8')) as { documents: Record<string, string>; systems: Record<string, string[]> };
+      expect(code(await t.query(t.tokens.sj, other))).toBe('OPERATION_NOT_TRUSTED');
+      await writeFile(file, JSON.stringify({ documents: { ...before.documents, [documentHash(other)]: other }, systems: { ...before.systems, 'sj-kaiban': [documentHash(other)] } }));
+      await t.hub.server.reloadCredentials();
+      expect((await t.query(t.tokens.sj, other)).body).toEqual({ data: { __typename: 'Query' } });
+      await writeFile(file, 'documents: [');
+      await expect(t.hub.server.reloadCredentials()).rejects.toThrow(/trusted\.yaml/);
+      expect((await t.query(t.tokens.sj, other)).body).toEqual({ data: { __typename: 'Query' } });
     });
   });
 });

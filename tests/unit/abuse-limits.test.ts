@@ -3,7 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../gateway/config.ts';
 import { operationCost } from '../../gateway/limits/cost.ts';
 import { documentHash, parseTrustedDocuments } from '../../gateway/limits/trustedDocuments.ts';
-import { ValidationError } from '../../schema/index.ts';
+import { loadHubCatalogue } from '../../gateway/runtime.ts';
+import { buildTypeDefs, ValidationError } from '../../schema/index.ts';
+import { DEMO_CATALOGUE } from '../support/hub.ts';
 
 const base = { mongodb: { uri: 'mongodb://127.0.0.1:27017' }, catalogue: 'catalogue' };
 
@@ -54,6 +56,31 @@ describe('operation cost', () => {
   });
   it('counts fragments and skips @skip(if: true)', () => {
     expect(cost('{ person(idNumber: "x") { ...P hukou @skip(if: true) { name } } } fragment P on Person { idNumber }')).toBe(2);
+  });
+  it('follows @cost and @listSize where the schema states them', () => {
+    const directed = buildSchema(`
+      directive @cost(weight: String!) on FIELD_DEFINITION
+      directive @listSize(assumedSize: Int, slicingArguments: [String!], sizedFields: [String!], requireOneSlicingArgument: Boolean = true) on FIELD_DEFINITION
+      type Query {
+        persons(idNumbers: [String!]!, extra: [String!]): [Person] @listSize(slicingArguments: ["idNumbers"])
+        recent: [Person] @listSize(assumedSize: 20)
+        face(idNumber: String!): Face @cost(weight: "10")
+      }
+      type Person { idNumber: String  face: Face @cost(weight: "5") }
+      type Face { photo: String }
+    `);
+    const costOf = (q: string) => operationCost(directed, parse(q), {}, undefined);
+    // Only the slicing argument sizes the list, not every list argument.
+    expect(costOf('{ persons(idNumbers: ["a", "b"], extra: ["1", "2", "3", "4"]) { idNumber face { photo } } }')).toBe(1 + 2 * (1 + (5 + 1)));
+    expect(costOf('{ recent { idNumber } }')).toBe(1 + 20 * 1);
+    expect(costOf('{ face(idNumber: "x") { photo } }')).toBe(10 + 1);
+  });
+  it("weighs a catalogue resource's field by its `cost`, and sizes persons by idNumbers, in the generated schema", async () => {
+    const catalogue = await loadHubCatalogue(DEMO_CATALOGUE, {});
+    const resources = catalogue.resources.map((r) => (r.field === 'facePhoto' ? { ...r, cost: 50 } : r));
+    const generated = buildSchema(buildTypeDefs({ resources }));
+    const q = '{ access(purpose: "p", caseId: "c", operator: "o") { persons(idNumbers: ["a", "b", "c"]) { idNumber facePhoto { photo } hukou { name } } } }';
+    expect(operationCost(generated, parse(q), {}, undefined)).toBe(1 + 1 + 3 * (1 + (50 + 1) + (1 + 1)));
   });
   it('cannot estimate an operation whose variables do not coerce', () => {
     expect(cost('query ($ids: [String!]!) { persons(idNumbers: $ids) { idNumber } }', { ids: 42 })).toBeUndefined();
