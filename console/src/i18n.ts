@@ -29,7 +29,11 @@ const zh = {
   grants: { suspend: '暂停', resume: '恢复', revoke: '撤销', state: '生效状态', quota: '额度', usedToday: '今日已用', changed: '已更新', confirmRevoke: '撤销不可恢复。' },
   catalogue: { quality: '质量报告', validity: '有效率', records: '记录数', invalid: '无效值', freshness: '时效', openCorrections: '未处理纠错', level: '共享类型' },
   corrections: { item: '信息项', note: '说明', deadline: '答复期限', answer: '答复', corrected: '已更正', reject: '不予更正', requester: '申请方' },
-  demands: { title: '需求', description: '描述', answer: '答复' },
+  demands: {
+    title: '需求', description: '描述', answer: '答复', file: '提交需求', fileHelp: '目录中没有满足本部门办事所需的数据时，提交需求清单，由平台管理员分派给提供部门。',
+    purposesHelp: '按住 Ctrl 或 ⌘ 多选', filed: '需求 {id} 已提交', assign: '分派', answerAction: '答复需求', resource: '对应的目录资源（可选）',
+    status: { open: '待分派', assigned: '已分派', answered: '已答复' },
+  },
   trail: {
     filters: '检索条件', idNumber: '公民身份号码', idHelp: '按数据主体检索：号码在服务端做带密钥哈希，不保存、不记日志。', creditCode: '统一社会信用代码',
     system: '系统', operator: '经办人', purpose: '事项', caseId: '办件编号', codeFilter: '拒绝代码', kind: '类型', access: '访问记录', admin: '管理操作',
@@ -38,14 +42,22 @@ const zh = {
     proofBad: '包含证明不成立', proofNone: '尚无检查点覆盖此记录', checkpoint: '检查点', treeSize: '树大小', index: '序号', leafHash: '叶哈希', record: '记录',
   },
   verify: { run: '校验审计链', ok: '审计链完整', broken: '审计链有问题', log: '日志', records: '记录数', checkpoints: '检查点', verifiedSize: '已验证', uncheckpointed: '未入检查点', problems: '问题', where: '位置', archived: '已归档' },
-  anomalies: { kind: '类型', records: '相关记录', threshold: '阈值', open: '查看记录' },
+  anomalies: { kind: '类型', records: '相关记录', threshold: '阈值', open: '查看记录', recordsOf: '共 {n} 条记录。', firstOnly: '这里列出最早的 {n} 条；其余请在审计检索中按系统和日期查找。' },
   stats: { by: '分组', show: '统计', perDay: '每日访问' },
   tokens: {
     issue: '签发令牌', role: '角色', principal: '主体', label: '备注', created: '签发时间', revoked: '已撤销', revoke: '撤销', issued: '新令牌（只显示这一次，请立即保存）',
-    system: '系统代码', department: '部门代码', copyHint: '关闭后无法再次查看。',
+    system: '系统代码', department: '部门代码', copyHint: '关闭后无法再次查看。', lifetime: '有效天数', lifetimeHelp: '留空：撤销前一直有效', noExpiry: '长期有效',
+    expires: '到期时间', expired: '已过期', rotate: '轮换', rotateTitle: '轮换令牌 {id}', overlap: '旧令牌继续有效（小时）',
+    rotateHelp: '签发同一主体的新令牌；旧令牌在重叠期内继续有效，之后过期，系统切换无需停机。',
   },
-  escalations: { resolve: '裁定', uphold: '维持驳回', direct: '责令提供', escalation: '协调理由', nothing: '没有待协调申请' },
-  directory: { departments: '部门', purposes: '政务服务事项', legalBasis: '法律依据', systemsMissing: '系统清单：接口尚未提供（可在“令牌”页按系统查看）。' },
+  escalations: {
+    resolve: '裁定', uphold: '维持驳回', direct: '责令提供', escalation: '协调理由', nothing: '没有待协调申请', directTitle: '责令提供 {id}：授权条件',
+    directReason: '协调结论（理由）',
+  },
+  directory: {
+    departments: '部门', purposes: '政务服务事项', legalBasis: '法律依据', systems: '已登记系统', peerHub: '跨域枢纽', certificates: '绑定证书（SHA-256 指纹）',
+    noCertificates: '未绑定证书（令牌或 JWT 认证）',
+  },
 };
 
 const en: typeof zh = {
@@ -76,7 +88,11 @@ const en: typeof zh = {
   grants: { suspend: 'Suspend', resume: 'Resume', revoke: 'Revoke', state: 'State', quota: 'Quota', usedToday: 'Used today', changed: 'Updated', confirmRevoke: 'A revocation cannot be undone.' },
   catalogue: { quality: 'Quality report', validity: 'Validity', records: 'Records', invalid: 'Invalid values', freshness: 'Freshness', openCorrections: 'Open corrections', level: 'Sharing' },
   corrections: { item: 'Item', note: 'Note', deadline: 'Deadline', answer: 'Answer', corrected: 'Corrected', reject: 'Value stands', requester: 'Requester' },
-  demands: { title: 'Demand', description: 'Description', answer: 'Answer' },
+  demands: {
+    title: 'Demand', description: 'Description', answer: 'Answer', file: 'File a demand', fileHelp: "When no catalogued resource has what your department's services need, file a demand; the platform operator assigns it to a provider.",
+    purposesHelp: 'Ctrl or ⌘ to choose several', filed: 'Demand {id} filed', assign: 'Assign', answerAction: 'Answer', resource: 'Catalogued resource that meets it (optional)',
+    status: { open: 'Open', assigned: 'Assigned', answered: 'Answered' },
+  },
   trail: {
     filters: 'Filters', idNumber: 'Citizen ID number', idHelp: 'Search by data subject: the hub hashes the number with its key; it is neither stored nor logged.', creditCode: 'Credit code',
     system: 'System', operator: 'Operator', purpose: 'Purpose', caseId: 'Case number', codeFilter: 'Refusal code', kind: 'Kind', access: 'Access records', admin: 'Admin changes',
@@ -85,14 +101,22 @@ const en: typeof zh = {
     proofBad: 'The inclusion proof does not hold', proofNone: 'No checkpoint covers this record yet', checkpoint: 'Checkpoint', treeSize: 'Tree size', index: 'Index', leafHash: 'Leaf hash', record: 'Record',
   },
   verify: { run: 'Verify the trail', ok: 'The trail is intact', broken: 'The trail has problems', log: 'Log', records: 'Records', checkpoints: 'Checkpoints', verifiedSize: 'Verified', uncheckpointed: 'Not yet checkpointed', problems: 'Problems', where: 'Where', archived: 'Archived' },
-  anomalies: { kind: 'Kind', records: 'Records', threshold: 'Threshold', open: 'Open records' },
+  anomalies: { kind: 'Kind', records: 'Records', threshold: 'Threshold', open: 'Open records', recordsOf: '{n} records in all.', firstOnly: 'The earliest {n} are listed here; find the rest in the trail search by system and day.' },
   stats: { by: 'Group by', show: 'Show', perDay: 'Accesses per day' },
   tokens: {
     issue: 'Issue a token', role: 'Role', principal: 'Principal', label: 'Label', created: 'Issued', revoked: 'Revoked', revoke: 'Revoke', issued: 'New token (shown only once: store it now)',
-    system: 'System code', department: 'Department code', copyHint: 'It cannot be shown again after you close this.',
+    system: 'System code', department: 'Department code', copyHint: 'It cannot be shown again after you close this.', lifetime: 'Lifetime (days)', lifetimeHelp: 'Empty: until revoked', noExpiry: 'No expiry',
+    expires: 'Expires', expired: 'Expired', rotate: 'Rotate', rotateTitle: 'Rotate token {id}', overlap: 'Old token keeps working (hours)',
+    rotateHelp: 'Issues a successor for the same principal; the old token keeps working for the overlap, then expires: no downtime for the system.',
   },
-  escalations: { resolve: 'Settle', uphold: 'Uphold the refusal', direct: 'Direct a grant', escalation: 'Escalation reason', nothing: 'No escalated applications' },
-  directory: { departments: 'Departments', purposes: 'Purposes (service items)', legalBasis: 'Legal basis', systemsMissing: 'Systems: the API does not list them yet (see Tokens, by system).' },
+  escalations: {
+    resolve: 'Settle', uphold: 'Uphold the refusal', direct: 'Direct a grant', escalation: 'Escalation reason', nothing: 'No escalated applications', directTitle: 'Direct a grant for {id}: terms',
+    directReason: 'Coordination decision (reason)',
+  },
+  directory: {
+    departments: 'Departments', purposes: 'Purposes (service items)', legalBasis: 'Legal basis', systems: 'Registered systems', peerHub: 'Peer hub', certificates: 'Bound certificates (SHA-256 fingerprints)',
+    noCertificates: 'No certificate bound (token or JWT)',
+  },
 };
 
 const saved = typeof localStorage !== 'undefined' ? localStorage.getItem('ywgx-console-locale') : null;

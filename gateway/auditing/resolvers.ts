@@ -122,10 +122,12 @@ export const auditingResolvers = {
       return auditStatistics(ctx.runtime.db, args.from, args.to, by);
     },
 
-    async auditAnomalies(_: unknown, args: { from: string; to: string; kinds?: AnomalyKind[] | null }, ctx: HubContext) {
+    async auditAnomalies(_: unknown, args: { from: string; to: string; kinds?: AnomalyKind[] | null; recordsPerFlag?: number | null }, ctx: HubContext) {
       requireAny(ctx, 'read', 'AuditTrail');
       const problem = rangeProblem(args.from, args.to);
       if (problem) throw bad(problem, problem.startsWith('from') ? 'from' : 'to');
+      const recordLimit = args.recordsPerFlag ?? 100;
+      if (!Number.isInteger(recordLimit) || recordLimit < 1 || recordLimit > 10_000) throw bad('recordsPerFlag must be 1-10000.', 'recordsPerFlag');
       const kinds = args.kinds ? [...new Set(args.kinds)] : null;
       const { runtime } = ctx;
       await recordChange(ctx, { action: 'audit.anomalies', target: `${args.from}..${args.to}`, after: { kinds } });
@@ -146,6 +148,7 @@ export const auditingResolvers = {
         expectedDailyVolumes: (ids) => expectedDailyVolumes(ctx, ids),
         classified,
         themeOf: (purpose) => runtime.purposes.get(purpose)?.theme ?? purpose,
+        recordLimit,
       });
       return flags.map(anomalyNode);
     },

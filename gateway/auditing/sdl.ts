@@ -190,7 +190,7 @@ extend type Query {
   "Access records per day (from, to: YYYY-MM-DD, inclusive), grouped by the given dimensions, computed in the database."
   auditStatistics(from: String!, to: String!, by: [StatDimension!] = [department]): [AuditStatistic!]!
   "Anomaly flags for auditors over days from..to (YYYY-MM-DD, inclusive, at most 366 days), each with its records; thresholds in audit.anomalies. Every query is recorded."
-  auditAnomalies(from: String!, to: String!, kinds: [AnomalyKind!]): [AuditAnomaly!]!
+  auditAnomalies(from: String!, to: String!, kinds: [AnomalyKind!], "records named per flag (recordIds, records), oldest first: 1-10000" recordsPerFlag: Int = 100): [AuditAnomaly!]!
   "Verifies every log (or one) against its signed checkpoints: what is wrong, and where."
   verifyAuditTrail(log: String): AuditVerification!
   "Who used a data subject's records, when and why (portal only). Never operators, case numbers or systems."

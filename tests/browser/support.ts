@@ -32,4 +32,12 @@ export async function newPage(browser: Browser, locale = 'zh-CN'): Promise<Page>
   return context.newPage();
 }
 
-export const shot = (page: Page, name: string) => page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: false });
+/** Waits (at most 3 s) until no finite CSS transition or animation runs, e.g. a dialog fading in (spinners loop forever: not those). */
+export async function settled(page: Page): Promise<void> {
+  await page.waitForFunction(() => document.getAnimations().every((a) => a.playState !== 'running' || a.effect?.getComputedTiming().iterations === Infinity), undefined, { timeout: 3_000 });
+}
+
+export async function shot(page: Page, name: string): Promise<void> {
+  await settled(page);
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: false });
+}

@@ -220,6 +220,10 @@ describe('flags, each with its records', () => {
     expect(all.map((f) => f.kind)).toEqual(['VOLUME', ...Array(8).fill('OFF_HOURS'), 'REPEATED_REFUSALS', 'REPEATED_REFUSALS', 'SENSITIVE_READ', 'SENSITIVE_READ', 'MANY_PURPOSES']);
     const res = await t.query(t.people['admin']!, 'query ($d: String!) { auditAnomalies(from: $d, to: $d, kinds: [VOLUME]) { recordCount records(first: 2) { caseId } } }', { d: today });
     expect(res.body).toEqual({ data: { auditAnomalies: [{ recordCount: 4, records: [{ caseId: 'VOL-1' }, { caseId: 'VOL-2' }] }] } });
+    const limited = await t.query(t.people['admin']!, 'query ($d: String!) { auditAnomalies(from: $d, to: $d, kinds: [VOLUME], recordsPerFlag: 3) { recordCount recordIds } }', { d: today });
+    expect((limited.body.data!['auditAnomalies'] as Array<{ recordIds: string[] }>).map((f) => f.recordIds.length)).toEqual([3]);
+    const wrong = await t.query(t.people['admin']!, 'query ($d: String!) { auditAnomalies(from: $d, to: $d, recordsPerFlag: 0) { recordCount } }', { d: today });
+    expect(wrong.body.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', argument: 'recordsPerFlag' });
     const queries = await t.hubDb.db.collection(ADMIN_COLLECTION).find({ action: 'audit.anomalies' }, { projection: { _id: 0, actor: 1, role: 1, target: 1, after: 1 } }).toArray();
     expect(queries).toContainEqual({ actor: 'audit-office-01', role: 'auditor', target: `${today}..${today}`, after: { kinds: null } });
     expect(queries).toContainEqual({ actor: 'zw-platform-admin', role: 'admin', target: `${today}..${today}`, after: { kinds: ['VOLUME'] } });
