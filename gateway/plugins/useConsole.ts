@@ -1,5 +1,5 @@
 /**
- * The web console (README "The web console", docs/console.md): serves its static files under
+ * The web console (README "The web console"): serves its static files under
  * /console/, its session endpoints under /console/session, and turns a console session cookie into
  * the request's identity for /graphql and /audit/export, so the console is a plain client of the
  * management and auditor APIs and every rule stays enforced by them.
