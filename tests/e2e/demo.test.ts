@@ -119,6 +119,15 @@ it('serves the example query with records from several departments, and keeps it
     const listed = await postGraphQL(first.url, credentials['admin']!, '{ applications(first: 50) { nodes { status overdue } } }');
     const states = (listed.body.data!['applications'] as { nodes: Array<{ status: string; overdue: boolean }> }).nodes.map((n) => (n.overdue ? 'overdue' : n.status)).sort();
     expect(states).toEqual(['approved', 'escalated', 'overdue', 'pending', 'rejected']);
+
+    // The web console: one-click log-ins for an officer, the auditor and the admin.
+    const consoleUrl = first.url.replace(/\/graphql$/, '/console/');
+    expect(first.output()).toContain(`Web console: ${consoleUrl}`);
+    const session = await fetch(`${consoleUrl}session`, { signal: AbortSignal.timeout(10_000) });
+    expect(await session.json()).toEqual({ authenticated: false, demo: ['officer', 'auditor', 'admin'] });
+    const login = await fetch(`${consoleUrl}session/demo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ role: 'auditor' }), signal: AbortSignal.timeout(10_000) });
+    expect(login.status).toBe(200);
+    expect(login.headers.get('set-cookie')).toMatch(/HttpOnly; SameSite=Strict/i);
   } finally {
     expect(await stop(first.child)).toBe(0);
   }
