@@ -16,6 +16,9 @@ export interface HubConfig {
     readonly host: string; readonly port: number; readonly graphiql: boolean; readonly drainSeconds: number;
     /** Schema introspection and "Did you mean …" suggestions: `off` (default), `admin` (admin tokens only) or `all`. */
     readonly introspection: 'off' | 'admin' | 'all';
+    /** A client must send its header section within this, and its whole request within `requestTimeoutSeconds` (slowloris): else 408. */
+    readonly headersTimeoutSeconds: number;
+    readonly requestTimeoutSeconds: number;
     /** HTTPS, and mutual TLS when `clientCaFile` is set (gateway/identity/tls.ts). Files are re-read on SIGHUP. */
     readonly tls?: TlsConfig;
   };
@@ -187,6 +190,8 @@ export const configSchema: JsonSchema = {
         graphiql: { type: 'boolean', default: false },
         introspection: { enum: ['off', 'admin', 'all'], default: 'off' },
         drainSeconds: { type: 'number', minimum: 0, maximum: 600, default: 10 },
+        headersTimeoutSeconds: { type: 'number', minimum: 1, maximum: 300, default: 10 },
+        requestTimeoutSeconds: { type: 'number', minimum: 1, maximum: 600, default: 20 },
         tls: {
           type: 'object',
           additionalProperties: false,
@@ -482,6 +487,9 @@ export function parseConfig(raw: unknown, where: string, baseDir: string, env: N
   }
   if (config.trustedDocuments.mode !== 'off' && !config.trustedDocuments.file) {
     throw new ValidationError([{ where, path: '/trustedDocuments/file', rule: 'required', message: `is required when trustedDocuments.mode is ${config.trustedDocuments.mode}` }]);
+  }
+  if (config.server.requestTimeoutSeconds < config.server.headersTimeoutSeconds) {
+    problems.push({ where, path: '/server/requestTimeoutSeconds', rule: 'minimum', message: `must be at least server.headersTimeoutSeconds (${config.server.headersTimeoutSeconds})` });
   }
   const tls = config.server.tls;
   if (tls && tls.clientCertificates === 'required' && !tls.clientCaFile) {

@@ -77,7 +77,16 @@ export async function createHubServer(runtime: HubRuntime): Promise<HubServer> {
     plugins: [useRequestId(), useObservability(runtime), useReadiness(runtime), useConsole(runtime, { ...config.console, rate }), useAuditEndpoints(runtime, identify, rate), useLimits(config.limits), useAuthentication(runtime, identify, rate),
       ...(trusted ? [useTrustedDocuments(config.trustedDocuments.mode, () => trusted!, logger)] : []), useSchemaExposure(config.server.introspection), useErrorCodes(), useQualityFlags()],
   });
-  const server: Server = tls && tlsMaterial ? createHttpsServer(httpsOptions(tls, tlsMaterial), yoga) : createServer(yoga);
+  // Slow clients (slowloris): the header section within `server.headersTimeoutSeconds`, the whole
+  // request within `server.requestTimeoutSeconds` (408 and closed), checked every second (Node's
+  // defaults: 60 s and 300 s, checked every 30 s). Only receiving the request is bounded: the
+  // department calls have their own deadline (limits.upstreamDeadlineMs).
+  const slowClients = {
+    headersTimeout: config.server.headersTimeoutSeconds * 1000,
+    requestTimeout: config.server.requestTimeoutSeconds * 1000,
+    connectionsCheckingInterval: 1000,
+  };
+  const server: Server = tls && tlsMaterial ? createHttpsServer({ ...httpsOptions(tls, tlsMaterial), ...slowClients }, yoga) : createServer(slowClients, yoga);
   server.keepAliveTimeout = 65_000;
   const requests = drainable(server);
 

@@ -7,6 +7,8 @@ import type { Principal, PurposeStatement, Refusal } from './types.ts';
 
 const CASE_ID = /^[\p{L}\p{N}][\p{L}\p{N}_.:/-]{0,127}$/u;
 const OPERATOR = /^[\p{L}\p{N}][\p{L}\p{N}_.@-]{0,63}$/u;
+/** A service item's code, as the catalogue's codes are. */
+const PURPOSE_CODE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 export type PurposeCheck = { readonly ok: true; readonly purpose: Purpose } | { readonly ok: false; readonly refusal: Refusal };
 
@@ -24,6 +26,8 @@ export function checkPurpose(
   if (!statement.operator?.trim()) return refuse('PURPOSE_REQUIRED', 'State the operator (经办人) handling the case.');
   if (!CASE_ID.test(statement.caseId)) return refuse('BAD_USER_INPUT', 'The case number may hold letters, digits and _ . : / - only, at most 128 characters.');
   if (!OPERATOR.test(statement.operator)) return refuse('BAD_USER_INPUT', 'The operator id may hold letters, digits and _ . @ - only, at most 64 characters.');
+  // Not echoed when it is not even shaped like a code: the message and the access record stay bounded.
+  if (!PURPOSE_CODE.test(code)) return refuse('PURPOSE_INVALID', 'The purpose must be the code of a registered service item (letters, digits, _ . -; at most 64 characters). Query `purposes` for the registered ones.');
   const purpose = purposes.get(code);
   if (!purpose) return refuse('PURPOSE_INVALID', `Purpose "${code}" is not a registered service item. Query \`purposes\` for the registered ones.`);
   if (!purpose.departments.includes(principal.department)) {

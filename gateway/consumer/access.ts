@@ -21,11 +21,24 @@ type AccessArgs = { purpose?: string | null; caseId?: string | null; operator?: 
 
 const PEER_CODE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
+/** Longest statement value a refusal's record keeps as sent (the valid ones are at most 128 characters). */
+const RECORDED_MAX = 128;
+
+/** A statement value for the record: as sent when short, else its first 128 characters and its length. */
+export function bounded(value: string | null): string | null {
+  if (value === null || value.length <= RECORDED_MAX) return value;
+  let head = value.slice(0, RECORDED_MAX);
+  if (/[\uD800-\uDBFF]$/.test(head)) head = head.slice(0, -1); // never half a character
+  return `${head}…(${value.length} characters)`;
+}
+
 const access: Resolver<unknown, AccessArgs, AccessScope> = async (_p, args, ctx) => {
   const day = ctx.runtime.today();
   const statement = { purpose: args.purpose ?? null, caseId: args.caseId ?? null, operator: args.operator ?? null };
   const refuse = async (code: string, message: string, error: Error) => {
-    await recordAccess(ctx, { action: 'access', ...statement, decision: 'deny', code, reason: message });
+    // The refused statement as sent, bounded: a hostile client cannot make the trail hold megabytes.
+    const recorded = { purpose: bounded(statement.purpose), caseId: bounded(statement.caseId), operator: bounded(statement.operator) };
+    await recordAccess(ctx, { action: 'access', ...recorded, decision: 'deny', code, reason: message });
     throw error;
   };
   if (ctx.principal.kind !== 'system') {

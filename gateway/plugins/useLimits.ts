@@ -3,7 +3,7 @@
  * refusal names the limit so a client can reshape its request. All of them act before execution:
  * no department call and no audit record for a refused request.
  */
-import { GraphQLError, Kind, parse, type ASTVisitor, type SelectionSetNode, type ValidationContext } from 'graphql';
+import { GraphQLError, Kind, parse, type ASTVisitor, type DocumentNode, type SelectionSetNode, type Source, type ValidationContext } from 'graphql';
 import type { GraphQLParams, Plugin } from 'graphql-yoga';
 import { costError, operationCost } from '../limits/cost.ts';
 
@@ -26,32 +26,69 @@ export function depthAndAliasRule(limits: Pick<LimitOptions, 'maxDepth' | 'maxAl
   return (context: ValidationContext): ASTVisitor => {
     const doc = context.getDocument();
     const fragments = new Map(doc.definitions.flatMap((d) => (d.kind === Kind.FRAGMENT_DEFINITION ? [[d.name.value, d] as const] : [])));
-    let aliases = 0;
-    const depthOf = (set: SelectionSetNode | undefined, depth: number, seen: Set<string>): number => {
-      if (!set) return depth;
-      let max = depth;
-      for (const s of set.selections) {
-        if (s.kind === Kind.FIELD) {
-          if (s.alias) aliases++;
-          max = Math.max(max, depthOf(s.selectionSet, depth + 1, seen));
-        } else if (s.kind === Kind.INLINE_FRAGMENT) {
-          max = Math.max(max, depthOf(s.selectionSet, depth, seen));
-        } else if (!seen.has(s.name.value)) {
-          max = Math.max(max, depthOf(fragments.get(s.name.value)?.selectionSet, depth, new Set([...seen, s.name.value])));
-        }
-        if (max > limits.maxDepth) return max;
+    // Each fragment is measured once: the depth of its selection and the aliases it expands to.
+    // Walking every spread instead takes time exponential in the document's size: fragments that
+    // each spread the next one twice expand to 2^k copies (k = 30 hung the hub for minutes).
+    // Aliases are counted as expanded (that many copies), depth as nested fields.
+    type Measure = { readonly depth: number; readonly aliases: number };
+    const measured = new Map<string, Measure>();
+    const measuring = new Set<string>();
+    const fragment = (name: string): Measure => {
+      const known = measured.get(name);
+      if (known) return known;
+      const definition = fragments.get(name);
+      // A cycle (NoFragmentCyclesRule reports it) or an unknown fragment (KnownFragmentNamesRule) adds nothing.
+      if (!definition || measuring.has(name)) return { depth: 0, aliases: 0 };
+      measuring.add(name);
+      const m = measure(definition.selectionSet);
+      measuring.delete(name);
+      measured.set(name, m);
+      return m;
+    };
+    const measure = (set: SelectionSetNode | undefined): Measure => {
+      let depth = 0;
+      let aliases = 0;
+      for (const s of set?.selections ?? []) {
+        const below = s.kind === Kind.FIELD ? measure(s.selectionSet) : s.kind === Kind.INLINE_FRAGMENT ? measure(s.selectionSet) : fragment(s.name.value);
+        const own = s.kind === Kind.FIELD ? 1 : 0;
+        depth = Math.max(depth, own + below.depth);
+        aliases += below.aliases + (s.kind === Kind.FIELD && s.alias ? 1 : 0);
       }
-      return max;
+      return { depth, aliases };
     };
     return {
       OperationDefinition(node) {
-        aliases = 0;
-        const depth = depthOf(node.selectionSet, 0, new Set());
+        const { depth, aliases } = measure(node.selectionSet);
         if (depth > limits.maxDepth) context.reportError(tooComplex(`The query is nested ${depth} levels deep; at most ${limits.maxDepth} are allowed.`));
         if (aliases > limits.maxAliases) context.reportError(tooComplex(`The query uses ${aliases} aliases; at most ${limits.maxAliases} are allowed.`));
       },
     };
   };
+}
+
+/**
+ * graphql-js parses recursively: a value nested a few thousand lists deep (`[[[…]]]`, two tokens a
+ * level, well within maxTokens) overflows the stack, which yoga answered as a 500. It is the
+ * client's document that is at fault, so it is a parse failure like any other.
+ */
+function parseWithin(source: string | Source, maxTokens: number): DocumentNode {
+  try {
+    return parse(source, { maxTokens });
+  } catch (error) {
+    if (error instanceof RangeError) {
+      throw new GraphQLError('The document is nested too deeply to parse.', { extensions: { code: 'GRAPHQL_PARSE_FAILED' } });
+    }
+    throw error;
+  }
+}
+
+/**
+ * yoga marks validation errors as HTTP 400 (graphql-response+json) in its own onValidate hook,
+ * which has run before this one adds the cost error: without the mark a query over maxCost was
+ * answered 200 while one too deep or too wide was answered 400, for the same QUERY_TOO_COMPLEX.
+ */
+function asValidationError(error: GraphQLError): GraphQLError {
+  return new GraphQLError(error.message, { extensions: { ...error.extensions, http: { spec: true, status: 400 } } });
 }
 
 export function useLimits(limits: LimitOptions): Plugin {
@@ -78,7 +115,7 @@ export function useLimits(limits: LimitOptions): Plugin {
       }
     },
     onParse({ setParseFn }) {
-      setParseFn((source) => parse(source, { maxTokens: limits.maxTokens }));
+      setParseFn((source) => parseWithin(source, limits.maxTokens));
     },
     onValidate({ addValidationRule, context, params: { schema, documentAST } }) {
       addValidationRule(depthAndAliasRule(limits));
@@ -90,7 +127,7 @@ export function useLimits(limits: LimitOptions): Plugin {
         if (!valid) return;
         const request = (context as { params?: GraphQLParams }).params;
         const cost = operationCost(schema, documentAST, request?.variables, request?.operationName);
-        if (cost !== undefined && cost > maxCost) setResult([...result, costError(cost, maxCost)]);
+        if (cost !== undefined && cost > maxCost) setResult([...result, asValidationError(costError(cost, maxCost))]);
       };
     },
   };

@@ -47,6 +47,11 @@ describe('purpose statement', () => {
   ])('refuses %j with %s', (statement, code) => {
     expect(check(statement)).toMatchObject({ ok: false, refusal: { code } });
   });
+  it('does not echo a purpose that is not shaped like a code', () => {
+    const refused = check({ purpose: `${'x'.repeat(65)}`, caseId: 'c', operator: 'o' });
+    expect(refused).toEqual({ ok: false, refusal: { code: 'PURPOSE_INVALID', message: 'The purpose must be the code of a registered service item (letters, digits, _ . -; at most 64 characters). Query `purposes` for the registered ones.' } });
+    expect(check({ purpose: "' OR 1=1 --", caseId: 'c', operator: 'o' })).toEqual(refused);
+  });
   it('refuses a purpose that was withdrawn', () => {
     const withdrawn = new Map(purposes);
     withdrawn.set(DIBAO, { ...purpose(DIBAO), validUntil: '2026-01-01' });
