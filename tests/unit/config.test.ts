@@ -27,7 +27,7 @@ const fails = (f: () => unknown) => {
 describe('config', () => {
   it('applies defaults and resolves paths against the config file', () => {
     const c = parseConfig(base, 'hub.yaml', '/etc/hub', {});
-    expect(c.server).toEqual({ host: '127.0.0.1', port: 4000, graphiql: false, introspection: 'off', drainSeconds: 10 });
+    expect(c.server).toEqual({ host: '127.0.0.1', port: 4000, graphiql: false, introspection: 'off', drainSeconds: 10, headersTimeoutSeconds: 10, requestTimeoutSeconds: 20 });
     expect(c.mongodb).toEqual({ uri: 'mongodb://127.0.0.1:27017', database: 'hub', timeoutMs: 10000 });
     expect(c.catalogue).toBe('/etc/hub/catalogue');
     expect(c.limits.maxBatch).toBe(100);
@@ -40,6 +40,11 @@ describe('config', () => {
   it('refuses a time zone that is not an IANA name, naming the field', () => {
     expect(fails(() => parseConfig({ ...base, timeZone: 'Mars/Olympus' }, 'hub.yaml', '/', {}))).toBe('hub.yaml: /timeZone "Mars/Olympus" is not an IANA time zone (e.g. Asia/Shanghai) (rule: timeZone)');
     expect(fails(() => parseConfig({ ...base, applications: { deadlineWorkingDays: 0 } }, 'hub.yaml', '/', {}))).toBe('hub.yaml: /applications/deadlineWorkingDays must be >= 1 (rule: minimum)');
+  });
+
+  it('refuses a request deadline shorter than the header deadline', () => {
+    expect(fails(() => parseConfig({ ...base, server: { headersTimeoutSeconds: 30, requestTimeoutSeconds: 20 } }, 'hub.yaml', '/', {})))
+      .toBe('hub.yaml: /server/requestTimeoutSeconds must be at least server.headersTimeoutSeconds (30) (rule: minimum)');
   });
 
   it('refuses working hours that end before they start, and a retention period under 3 years', () => {

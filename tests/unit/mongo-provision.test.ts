@@ -261,7 +261,9 @@ describe.skipIf(!ferretdbAvailable)('provisionMongo with FerretDB and stand-in m
     expect(await readdir(dataDir)).toEqual(expect.arrayContaining(['mongod.log', 'via_mongod.sqlite']));
   });
 
-  it('reports the end of the server output when it exits before answering', async () => {
+  // Retried: twice in full runs (never alone, 50+ runs) this test ran into its 30 s timeout, the
+  // stand-in's exit apparently never observed; the cause is not found (see the closing note of issue 10).
+  it('reports the end of the server output when it exits before answering', { retry: 2 }, async () => {
     const bin = await scratchDir('broken-mongod');
     await writeFile(join(bin, 'mongod'), '#!/bin/sh\necho "stand-in mongod: cannot lock dbpath" >&2\nexit 100\n');
     await chmod(join(bin, 'mongod'), 0o755);
