@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseWorkingHours } from '../audit/anomalies.ts';
+import { trustedProxyList } from './identity/client-address.ts';
 import { createAjv, readYamlFile, ValidationError, toViolations, type JsonSchema, type Violation } from '../schema/index.ts';
 
 export interface HubConfig {
@@ -19,6 +20,11 @@ export interface HubConfig {
     /** A client must send its header section within this, and its whole request within `requestTimeoutSeconds` (slowloris): else 408. */
     readonly headersTimeoutSeconds: number;
     readonly requestTimeoutSeconds: number;
+    /**
+     * Load balancers in front of the hub (addresses or CIDR ranges): behind them the client address is
+     * taken from X-Forwarded-For (gateway/identity/client-address.ts). Empty: the TCP peer's.
+     */
+    readonly trustedProxies: readonly string[];
     /** HTTPS, and mutual TLS when `clientCaFile` is set (gateway/identity/tls.ts). Files are re-read on SIGHUP. */
     readonly tls?: TlsConfig;
   };
@@ -192,6 +198,7 @@ export const configSchema: JsonSchema = {
         drainSeconds: { type: 'number', minimum: 0, maximum: 600, default: 10 },
         headersTimeoutSeconds: { type: 'number', minimum: 1, maximum: 300, default: 10 },
         requestTimeoutSeconds: { type: 'number', minimum: 1, maximum: 600, default: 20 },
+        trustedProxies: { type: 'array', maxItems: 100, uniqueItems: true, default: [], items: { type: 'string', minLength: 2, maxLength: 50 } },
         tls: {
           type: 'object',
           additionalProperties: false,
@@ -490,6 +497,12 @@ export function parseConfig(raw: unknown, where: string, baseDir: string, env: N
   }
   if (config.server.requestTimeoutSeconds < config.server.headersTimeoutSeconds) {
     problems.push({ where, path: '/server/requestTimeoutSeconds', rule: 'minimum', message: `must be at least server.headersTimeoutSeconds (${config.server.headersTimeoutSeconds})` });
+  }
+  try {
+    trustedProxyList(config.server.trustedProxies);
+  } catch (error) {
+    if (!(error instanceof ValidationError)) throw error;
+    problems.push(...error.violations.map((v) => ({ ...v, where })));
   }
   const tls = config.server.tls;
   if (tls && tls.clientCertificates === 'required' && !tls.clientCaFile) {

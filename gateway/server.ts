@@ -19,6 +19,7 @@ import { useObservability } from './plugins/useObservability.ts';
 import { useRequestId } from './plugins/useRequestId.ts';
 import { useSchemaExposure } from './plugins/useSchemaExposure.ts';
 import { useTrustedDocuments } from './plugins/useTrustedDocuments.ts';
+import { trustedProxyList, useClientAddress } from './identity/client-address.ts';
 import { createIdentifier } from './identity/identify.ts';
 import { issuerViolations, JwtVerifier } from './identity/jwt.ts';
 import { httpsOptions, readTlsMaterial } from './identity/tls.ts';
@@ -52,6 +53,7 @@ export async function createHubServer(runtime: HubRuntime): Promise<HubServer> {
   if (bound.length > 0 && !tls?.clientCaFile) {
     logger.warn({ systems: bound }, 'systems are bound to client certificates but server.tls.clientCaFile is not set: they cannot authenticate');
   }
+  const proxies = config.server.trustedProxies.length > 0 ? trustedProxyList(config.server.trustedProxies) : undefined;
   const identify = createIdentifier({ authenticator: runtime.authenticator, jwt, catalogue: () => runtime.catalogue, auth: config.auth });
   // Abuse and limits (README "Abuse and limits"): rate limits, trusted documents, schema exposure.
   let trusted = config.trustedDocuments.mode !== 'off' ? loadTrustedDocuments(config.trustedDocuments.file!) : undefined;
@@ -74,7 +76,7 @@ export async function createHubServer(runtime: HubRuntime): Promise<HubServer> {
       error: (...args: unknown[]) => logger.error({ err: args[0] }, 'unexpected error while serving a request'),
     },
     healthCheckEndpoint: '/health',
-    plugins: [useRequestId(), useObservability(runtime), useReadiness(runtime), useConsole(runtime, { ...config.console, rate }), useAuditEndpoints(runtime, identify, rate), useLimits(config.limits), useAuthentication(runtime, identify, rate),
+    plugins: [useClientAddress(proxies), useRequestId(), useObservability(runtime), useReadiness(runtime), useConsole(runtime, { ...config.console, rate }), useAuditEndpoints(runtime, identify, rate), useLimits(config.limits), useAuthentication(runtime, identify, rate),
       ...(trusted ? [useTrustedDocuments(config.trustedDocuments.mode, () => trusted!, logger)] : []), useSchemaExposure(config.server.introspection), useErrorCodes(), useQualityFlags()],
   });
   // Slow clients (slowloris): the header section within `server.headersTimeoutSeconds`, the whole

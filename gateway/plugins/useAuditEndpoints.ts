@@ -12,7 +12,7 @@ import { managementAbility, type Principal } from '../../policies/index.ts';
 import type { Identifier } from '../identity/identify.ts';
 import type { RateLimits } from '../limits/rateLimits.ts';
 import type { HubRuntime } from '../runtime.ts';
-import { clientAddress } from './useAuthentication.ts';
+import { clientAddress } from '../identity/client-address.ts';
 
 const text = (body: string, status = 200) => new Response(body, { status, headers: { 'content-type': 'text/plain; charset=utf-8' } });
 

@@ -11,13 +11,13 @@
  * 3. the request limits of the principal: per system and per credential (limits.rate) → RATE_LIMITED
  *    (HTTP 429, Retry-After) before any parsing, validation, upstream call or audit write.
  */
-import type { IncomingMessage } from 'node:http';
 import type DataLoader from 'dataloader';
 import type { Plugin } from 'graphql-yoga';
 import type { UpstreamRecord } from '../../connectors/index.ts';
 import type { Principal } from '../../policies/index.ts';
 import type { HubContext } from '../context.ts';
 import { hubError } from '../errors.ts';
+import { clientAddress } from '../identity/client-address.ts';
 import type { Identifier } from '../identity/identify.ts';
 import type { RequestIdentity } from '../identity/request-identity.ts';
 import type { RateDecision, RateLimits } from '../limits/rateLimits.ts';
@@ -31,11 +31,6 @@ export function principalOf(request: Request): Principal | undefined {
   return identities.get(request)?.principal;
 }
 
-/** The client's address as the socket sees it (IPv4-mapped IPv6 as plain IPv4). */
-export function clientAddress(serverContext: unknown): string {
-  const address = (serverContext as { req?: IncomingMessage } | undefined)?.req?.socket?.remoteAddress ?? 'unknown';
-  return address.startsWith('::ffff:') ? address.slice(7) : address;
-}
 
 function rateError(decision: Exclude<RateDecision, { ok: true }>) {
   if ('unavailable' in decision) {

@@ -16,7 +16,7 @@ import { setRequestIdentity } from '../identity/request-identity.ts';
 import { clearedCookie, CSRF_HEADER, foreignOrigin, json, sessionEndpoint, sessionIdOf } from '../console/endpoints.ts';
 import { SessionStore, sameSecret, type SessionOptions } from '../console/sessions.ts';
 import { notBuilt, staticFiles } from '../console/static.ts';
-import { clientAddress } from './useAuthentication.ts';
+import { clientAddress } from '../identity/client-address.ts';
 
 export interface ConsoleOptions extends Partial<SessionOptions> {
   /** Serve the console and accept session cookies (default true). */

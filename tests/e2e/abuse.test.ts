@@ -89,6 +89,37 @@ describe('failed authentications per client address', () => {
   });
 });
 
+describe('failed authentications behind a trusted proxy (server.trustedProxies)', () => {
+  let t: TestHub;
+  beforeAll(async () => {
+    t = await startTestHub({ config: {
+      server: { host: '127.0.0.1', port: 0, introspection: 'admin', trustedProxies: ['127.0.0.0/8'] },
+      limits: { rate: { store: 'redis', redisUrl: REDIS, keyPrefix: prefix(), failedAuth: { points: 3, durationSeconds: 60 } } },
+    } });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+  const from = async (forwardedFor: string, token: string) => {
+    const res = await fetch(t.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'x-forwarded-for': forwardedFor },
+      body: JSON.stringify({ query: PING }),
+    });
+    return { status: res.status, code: ((await res.json()) as GraphQLResponse['body']).errors?.[0]?.extensions?.['code'] };
+  };
+
+  it('counts them per client address the proxy reports, the right-most untrusted one, whatever the client prepends', async () => {
+    const bad = `ywgx_${randomBytes(32).toString('base64url')}`;
+    // The client claims to be 198.51.100.1; the proxy (127.0.0.1, trusted) appended the real 203.0.113.7.
+    for (let i = 0; i < 3; i++) expect(await from(`198.51.100.1, 203.0.113.7, 127.0.0.2`, bad)).toEqual({ status: 401, code: 'UNAUTHENTICATED' });
+    expect(await from('203.0.113.7', t.tokens.zw)).toEqual({ status: 429, code: 'RATE_LIMITED' });
+    // Another client behind the same proxy, and the address the first one pretended to be, are not blocked.
+    expect(await from('203.0.113.8', t.tokens.zw)).toEqual({ status: 200, code: undefined });
+    expect(await from('198.51.100.1', t.tokens.zw)).toEqual({ status: 200, code: undefined });
+  });
+});
+
 describe('a rate-limit store that does not answer', () => {
   let blackhole: Server;
   const sockets = new Set<Socket>();

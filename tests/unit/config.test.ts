@@ -27,7 +27,7 @@ const fails = (f: () => unknown) => {
 describe('config', () => {
   it('applies defaults and resolves paths against the config file', () => {
     const c = parseConfig(base, 'hub.yaml', '/etc/hub', {});
-    expect(c.server).toEqual({ host: '127.0.0.1', port: 4000, graphiql: false, introspection: 'off', drainSeconds: 10, headersTimeoutSeconds: 10, requestTimeoutSeconds: 20 });
+    expect(c.server).toEqual({ host: '127.0.0.1', port: 4000, graphiql: false, introspection: 'off', drainSeconds: 10, headersTimeoutSeconds: 10, requestTimeoutSeconds: 20, trustedProxies: [] });
     expect(c.mongodb).toEqual({ uri: 'mongodb://127.0.0.1:27017', database: 'hub', timeoutMs: 10000 });
     expect(c.catalogue).toBe('/etc/hub/catalogue');
     expect(c.limits.maxBatch).toBe(100);
