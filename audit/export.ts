@@ -21,6 +21,7 @@ export type ExportFormat = 'jsonl' | 'csv';
 const CSV_COLUMNS = [
   'log', 'seq', 'at', 'requestId', 'action', 'system', 'department', 'principalKind', 'operator', 'purpose', 'caseId', 'resource', 'provider',
   'subjectType', 'subject', 'itemsReturned', 'itemsMasked', 'itemsRefused', 'itemsVerified', 'grants', 'decision', 'code', 'denial', 'reason', 'consent', 'attempt',
+  'credential', 'onBehalfOf',
 ] as const;
 
 function csvCell(v: unknown): string {
@@ -122,7 +123,7 @@ export async function* exportTrail(db: Db, format: ExportFormat, only?: string):
         if (format === 'jsonl') {
           yield `${JSON.stringify({ type: 'record', log, seq: record.seq, record })}\n`;
         } else if (!record.aborted) {
-          const full = { ...unpackRecord(record), log, seq: record.seq } as unknown as Record<string, unknown>;
+          const full = { credential: 'token', ...unpackRecord(record), log, seq: record.seq } as unknown as Record<string, unknown>;
           yield `${CSV_COLUMNS.map((c) => csvCell(full[c])).join(',')}\n`;
         }
       }

@@ -47,6 +47,8 @@ export interface AccessRecord {
   readonly attempt: number | null;
   /** For another region's hub: `<department>/<system>` there, the consumer it asked for (跨域通办). */
   readonly onBehalfOf?: string | null;
+  /** How the caller proved who it is, when not by a hub token: a department's JWT, a client certificate, a console session. */
+  readonly credential?: 'jwt' | 'certificate' | 'session';
 }
 
 /**

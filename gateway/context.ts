@@ -6,11 +6,14 @@ import type DataLoader from 'dataloader';
 import type { UpstreamRecord } from '../connectors/index.ts';
 import type { CompiledPolicy, GrantRef, Principal, ResourceDecision } from '../policies/index.ts';
 import type { Consent, Purpose, SubjectType } from '../schema/index.ts';
+import type { CredentialKind } from './identity/request-identity.ts';
 import type { HubRuntime } from './runtime.ts';
 
 export interface HubContext {
   readonly runtime: HubRuntime;
   readonly principal: Principal;
+  /** How the principal proved who it is (recorded with each access when not a hub token). */
+  readonly credential: CredentialKind;
   readonly requestId: string;
   /** One DataLoader per resource and item set, for this request only (never shared across requests). */
   readonly loaders: Map<string, DataLoader<string, UpstreamRecord | null>>;

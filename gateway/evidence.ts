@@ -68,6 +68,8 @@ export function accessRecord(ctx: HubContext, e: EvidenceInput): AccessRecord {
     consent: e.consent ?? null,
     attempt: e.attempt ?? null,
     ...(ctx.onBehalfOf ? { onBehalfOf: ctx.onBehalfOf } : {}),
+    // Hub tokens, by far the most common, are the default and left out (one field less to store).
+    ...(ctx.credential !== 'token' ? { credential: ctx.credential } : {}),
   };
 }
 

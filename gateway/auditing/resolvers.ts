@@ -67,7 +67,7 @@ async function paged<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
-const accessNode = (r: StoredAccess) => ({ ...r, id: recordId(r.log, r.seq), kind: 'access', at: r.at.toISOString() });
+const accessNode = (r: StoredAccess) => ({ ...r, id: recordId(r.log, r.seq), kind: 'access', at: r.at.toISOString(), credential: r.credential ?? 'token', onBehalfOf: r.onBehalfOf ?? null });
 
 export const auditingResolvers = {
   Query: {

@@ -61,6 +61,10 @@ type AuditRecord {
   reason: String
   consent: String
   attempt: Int
+  "how the caller proved who it is: token, jwt, certificate or session (access records)"
+  credential: String
+  "another region's consumer a peer hub asked for (跨域通办): <department>/<system>"
+  onBehalfOf: String
   actor: String
   role: String
   action: String

@@ -97,6 +97,7 @@ export function useAuthentication(runtime: HubRuntime, identify: Identifier, rat
       const extension: HubContext = {
         runtime,
         principal: identity.principal,
+        credential: identity.via,
         requestId,
         loaders: new Map<string, DataLoader<string, UpstreamRecord | null>>(),
         subjectHashes: new Map(),

@@ -136,7 +136,7 @@ describe('export and offline verification', () => {
       await rm(dir, { recursive: true, force: true });
     }
     const csv = await (await fetch(`${base}/audit/export?format=csv`, { headers: { authorization: `Bearer ${t.people['auditor']}` } })).text();
-    expect(csv.split('\n')[0]).toBe('log,seq,at,requestId,action,system,department,principalKind,operator,purpose,caseId,resource,provider,subjectType,subject,itemsReturned,itemsMasked,itemsRefused,itemsVerified,grants,decision,code,denial,reason,consent,attempt');
+    expect(csv.split('\n')[0]).toBe('log,seq,at,requestId,action,system,department,principalKind,operator,purpose,caseId,resource,provider,subjectType,subject,itemsReturned,itemsMasked,itemsRefused,itemsVerified,grants,decision,code,denial,reason,consent,attempt,credential,onBehalfOf');
     expect(csv.trimEnd().split('\n')).toHaveLength(25);
   }, 60_000);
 });

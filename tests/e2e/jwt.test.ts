@@ -106,7 +106,9 @@ describe('a system identified by its department identity provider\'s JWT', () =>
     expect(res.body.data).toEqual({ access: { person: { hukou: { gender: expect.any(String) } } } });
     await t.hub.runtime.audit.flush();
     const records = await searchAccess(t.hubDb.db, { requestId: res.headers.get('x-request-id')!, limit: 10 });
-    expect(records.map((r) => [r.system, r.department])).toEqual([['zw-yichuang', 'ZW']]);
+    expect(records.map((r) => [r.system, r.department, r.credential])).toEqual([['zw-yichuang', 'ZW', 'jwt']]);
+    const shown = await t.query(t.people['auditor']!, '{ auditRecords(filter: { caseId: "CSYJS-JWT-1", system: "zw-yichuang" }) { nodes { credential } } }');
+    expect(shown.body.data!['auditRecords']).toMatchObject({ nodes: expect.arrayContaining([{ credential: 'jwt' }]) });
   });
 
   it('refuses a token for another audience', async () => {

@@ -81,7 +81,7 @@ describe('a system identified by its client certificate', () => {
     expect(answer.body.data).toEqual({ access: { person: { hukou: { gender: expect.any(String) } } } });
     await t.hub.runtime.audit.flush();
     const records = await searchAccess(t.hubDb.db, { requestId: answer.requestId!, limit: 10 });
-    expect(records.map((r) => [r.system, r.decision])).toEqual([['zw-yichuang', 'allow']]);
+    expect(records.map((r) => [r.system, r.decision, r.credential])).toEqual([['zw-yichuang', 'allow', 'certificate']]);
   });
 
   it('refuses a certificate of the trusted CA that no system is bound to', async () => {
@@ -110,6 +110,12 @@ describe('a system identified by its client certificate', () => {
     });
     expect(answer.body.errors).toBeUndefined();
     expect(answer.status).toBe(200);
+    await t.hub.runtime.audit.flush();
+    const records = await searchAccess(t.hubDb.db, { requestId: answer.requestId!, limit: 10 });
+    // A hub token is the default credential: not stored, shown to auditors as `token`.
+    expect(records.map((r) => [r.system, r.credential])).toEqual([['mz-dibao', undefined]]);
+    const shown = await tlsQuery(t.url, { token: t.people['auditor']!, query: '{ auditRecords(filter: { caseId: "DB-TLS-1" }) { nodes { credential } } }' });
+    expect(shown.body.data).toEqual({ auditRecords: { nodes: [{ credential: 'token' }] } });
   });
 });
 
