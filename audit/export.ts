@@ -11,10 +11,10 @@ import type { Db } from 'mongodb';
 import { archivedPrefix, CHECKPOINTS_COLLECTION, recordLeaf, type CheckpointDoc } from './log.ts';
 import { Frontier } from './merkle.ts';
 import { openNote, parseCheckpointText, type NoteVerifier } from './note.ts';
-import { unpackRecord, type EvidenceBlock } from './record.ts';
+import { unpackRecord } from './record.ts';
 import type { LogReport, Problem, TrailReport } from './verify.ts';
 import { listLogs } from './verify.ts';
-import { ACCESS_COLLECTION } from './writer.ts';
+import { blocksInSequence } from './blocks.ts';
 
 export type ExportFormat = 'jsonl' | 'csv';
 
@@ -36,75 +36,6 @@ function csvCell(v: unknown): string {
  */
 export function baseLine(log: string, size: number, frontier: Frontier): string {
   return JSON.stringify({ type: 'base', log, size, nodes: frontier.nodes().map((n) => ({ hash: n.hash.toString('base64'), size: n.size })) });
-}
-
-const REORDER_RECORDS = 16_384;
-type Block = EvidenceBlock & { readonly _id: unknown };
-
-/**
- * The blocks of a log in sequence order, in constant memory. Not `find().sort({ seq: 1 })`:
- * FerretDB 1.24 cannot push that sort down to SQLite, so it decodes every block of the log into
- * its own memory (~10 KB per record: 1.1 GB at 10^5 records) and sorts them before sending the
- * first one; MongoDB without a { log, seq } index sorts too (spilling to disk). Blocks are read
- * in natural (insertion) order instead, which is sequence order (the writer sends them in order,
- * one write at a time; trails written with concurrent writes before that have neighbours swapped,
- * and MongoDB does not promise natural order), and put back in order in a small buffer. When the
- * expected block has not come within REORDER_RECORDS records, the missing range is fetched by a
- * query of its own (one more scan; the server holds only that range's blocks); a block that is
- * not there at all is left out, as in the database, and verification reports the gap.
- */
-export async function* blocksInSequence(db: Db, log: string, start: number): AsyncGenerator<Block> {
-  const collection = db.collection<EvidenceBlock>(ACCESS_COLLECTION);
-  const projection = { leaves: 0 } as const;
-  const first = (b: Block) => b.seq ?? 0;
-  const waiting: Block[] = []; // by sequence number
-  const fetchedEarly = new Set<string>();
-  let buffered = 0;
-  let next = start;
-  const take = (b: Block): Block => {
-    next = Math.max(next, first(b) + (b.count ?? b.records.length));
-    return b;
-  };
-  const scan = collection.find({ log }, { projection }).batchSize(4);
-  try {
-    for (let done = false; ;) {
-      // What continues the sequence goes out; so does a block behind it (a duplicate), as stored.
-      while (waiting.length > 0 && first(waiting[0]!) <= next) {
-        const b = waiting.shift()!;
-        buffered -= b.records.length;
-        yield take(b);
-      }
-      if (waiting.length > 0 && (done || buffered > REORDER_RECORDS)) {
-        if (!done) {
-          const missing = collection.find({ log, seq: { $gte: next, $lt: first(waiting[0]!) } }, { projection }).sort({ seq: 1 });
-          let found = false;
-          for await (const b of missing) {
-            found = true;
-            fetchedEarly.add(String(b._id));
-            yield take(b);
-          }
-          if (found) continue;
-        }
-        const b = waiting.shift()!; // the sequence has a gap here
-        buffered -= b.records.length;
-        yield take(b);
-        continue;
-      }
-      if (done) return;
-      const b = await scan.next();
-      if (b === null) {
-        done = true;
-        continue;
-      }
-      if (fetchedEarly.delete(String(b._id))) continue;
-      let i = waiting.length;
-      while (i > 0 && first(waiting[i - 1]!) > first(b)) i--;
-      waiting.splice(i, 0, b);
-      buffered += b.records.length;
-    }
-  } finally {
-    await scan.close();
-  }
 }
 
 /** The export's lines (each ending with a newline), one log after the other. */

@@ -8,6 +8,7 @@ import { archivedPrefix, canonicalBytes, CHECKPOINTS_COLLECTION, LOGS_COLLECTION
 import { consistencyProof, Frontier, inclusionProof, type Hash } from './merkle.ts';
 import { openNote, parseCheckpointText, type NoteVerifier } from './note.ts';
 import type { EvidenceBlock } from './record.ts';
+import { blocksInSequence } from './blocks.ts';
 import { ACCESS_COLLECTION } from './writer.ts';
 
 export type ProblemKind = 'modified' | 'deleted' | 'inserted' | 'reordered' | 'truncated' | 'forged-checkpoint' | 'inconsistent-checkpoint';
@@ -58,9 +59,10 @@ export async function readLog(db: Db, log: string): Promise<LogContent> {
   } catch (error) {
     problems.push({ kind: 'modified', log, at: 0, detail: `the archived prefix's summary is damaged: ${(error as Error).message}` });
   }
-  const blocks = await db.collection<EvidenceBlock>(ACCESS_COLLECTION).find({ log }, { projection: { _id: 0 } }).sort({ seq: 1 }).toArray();
+  // Streamed in sequence order, in constant memory (export.ts): only the leaves are kept, 32 bytes a
+  // record; a sorted find() would have the server decode and sort the whole log first.
   const bySeq = new Map<number, Hash>();
-  for (const block of blocks) {
+  for await (const block of blocksInSequence(db, log, base, { withLeaves: true })) {
     const start = block.seq ?? 0;
     // Left behind by an archive run interrupted between recording the prefix and removing it (the
     // next run removes it), or put there: either way nothing checks it, so it must not stay silent.

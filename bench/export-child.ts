@@ -1,7 +1,9 @@
 /**
  * Child process of bench/export.ts: runs one export of the trail to a file (`exportTrail`, piped
- * the way `hub audit export --out` does) or one offline verification of a JSONL export
- * (`verifyExportFile`, what `hub audit verify --file --key` runs), and measures it from inside:
+ * the way `hub audit export --out` does), one offline verification of a JSONL export
+ * (`verifyExportFile`, what `hub audit verify --file --key` runs) or one verification in the
+ * database (`verifyTrail`, what `hub audit verify --config` and the console's "Verify the trail"
+ * run), and measures it from inside:
  * wall time, peak RSS (`process.resourceUsage().maxRSS`, the kernel's lifetime high-water mark) and
  * peak `heapUsed`, sampled every 20 ms. The job comes as JSON in argv[2]; the result goes back over
  * IPC. One job per process, so each peak is that job's own.
@@ -11,12 +13,13 @@ import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { MongoClient } from 'mongodb';
-import { exportTrail, type ExportFormat } from '../audit/index.ts';
+import { exportTrail, parseVerifierKey, verifyTrail, type ExportFormat, type TrailReport } from '../audit/index.ts';
 import { verifyExportFile } from '../gateway/commands/audit.ts';
 
 export type ExportJob =
   | { readonly kind: 'export'; readonly format: ExportFormat; readonly uri: string; readonly database: string; readonly file: string }
-  | { readonly kind: 'verify'; readonly file: string; readonly key: string };
+  | { readonly kind: 'verify'; readonly file: string; readonly key: string }
+  | { readonly kind: 'verify-db'; readonly uri: string; readonly database: string; readonly key: string };
 
 export interface ExportJobResult {
   readonly ok: boolean;
@@ -43,7 +46,7 @@ const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** di
 
 async function run(job: ExportJob): Promise<ExportJobResult> {
   let client: MongoClient | undefined;
-  if (job.kind === 'export') {
+  if (job.kind === 'export' || job.kind === 'verify-db') {
     client = new MongoClient(job.uri, { serverSelectionTimeoutMS: 10_000 });
     await client.connect();
   }
@@ -81,7 +84,9 @@ async function run(job: ExportJob): Promise<ExportJobResult> {
       };
       await pipeline(Readable.from(counted()), createWriteStream(job.file));
     } else {
-      const report = await verifyExportFile(job.file, job.key);
+      const report: TrailReport = job.kind === 'verify'
+        ? await verifyExportFile(job.file, job.key)
+        : await verifyTrail(client!.db(job.database), parseVerifierKey(job.key));
       records = report.logs.reduce((n, l) => n + l.records, 0);
       verify = {
         ok: report.ok,
@@ -100,7 +105,7 @@ async function run(job: ExportJob): Promise<ExportJobResult> {
   return {
     ok: true,
     records,
-    bytes: (await stat(job.file)).size,
+    bytes: job.kind === 'verify-db' ? 0 : (await stat(job.file)).size,
     seconds: round(seconds, 2),
     firstRecordSeconds: firstRecord === null ? null : round(firstRecord / 1000, 2),
     baselineRssMB: round(baseline.rss / MB),

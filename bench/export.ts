@@ -526,11 +526,12 @@ async function main(): Promise<void> {
       ['export jsonl', exportJsonl, []],
       ['export csv', { kind: 'export', format: 'csv' satisfies ExportFormat, uri: mongo.uri, database, file: csv }, []],
       ['verify jsonl', verifyJsonl, []],
+      ['verify in database', { kind: 'verify-db', uri: mongo.uri, database, key: signer.verifierKey }, []],
     ];
     if (capped) {
       // Own files: a capped export that dies leaves a partial file, which its verification then reports.
       // Above BENCH_EXPORT_CAPPED_MAX only the (fast) verification, of the default run's file.
-      const other = (job: ExportJob): ExportJob => ({ ...job, file: job.file.replace(/\.(jsonl|csv)$/, '-capped.$1') });
+      const other = (job: ExportJob): ExportJob => ('file' in job ? { ...job, file: job.file.replace(/\.(jsonl|csv)$/, '-capped.$1') } : job);
       const all = size <= cappedMax || size === sizes[0];
       for (const [task, job] of [...steps]) if (all || job.kind === 'verify') steps.push([`${task} ${CAPPED_LABEL}`, all ? other(job) : job, CAPPED_FLAGS]);
     }
@@ -546,7 +547,7 @@ async function main(): Promise<void> {
         if (!complete && !r.capped) throw new Error(`the export of ${size} records does not verify to its end`);
       }
     }
-    if (!keepFiles) for (const [, job] of steps) await rm(job.file, { force: true });
+    if (!keepFiles) for (const [, job] of steps) if ('file' in job) await rm(job.file, { force: true });
   }
 
   const verdictList = verdicts(jobs);
