@@ -16,6 +16,8 @@ export interface SessionInfo {
   principal?: Principal;
   csrfToken?: string;
   expiresAt?: string;
+  /** The deployment's time zone: the hub's days (statistics, anomaly flags) are its calendar days. */
+  timeZone?: string;
   demo: Role[];
 }
 
@@ -43,7 +45,15 @@ async function sessionCall(method: string, path: string, body?: unknown): Promis
   const json = (await res.json().catch(() => ({}))) as SessionInfo & { error?: { code: string; message: string } };
   if (!res.ok || json.error) throw new ApiError(json.error?.message ?? `HTTP ${res.status}`, json.error?.code ?? 'HTTP_ERROR', res.status);
   csrf = json.csrfToken ?? '';
+  if (json.timeZone) hubTimeZone = json.timeZone;
   return json;
+}
+
+let hubTimeZone = 'Asia/Shanghai';
+
+/** A calendar day (YYYY-MM-DD) in the hub's time zone, `offsetDays` from today. */
+export function hubDay(offsetDays = 0): string {
+  return new Intl.DateTimeFormat('en-CA', { timeZone: hubTimeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date(Date.now() + offsetDays * 86_400_000));
 }
 
 export const currentSession = () => sessionCall('GET', '/console/session');

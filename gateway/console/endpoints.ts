@@ -69,6 +69,8 @@ function describe(runtime: HubRuntime, session: Session) {
     csrfToken: session.csrf,
     expiresAt: session.expiresAt.toISOString(),
     idleUntil: session.idleUntil.toISOString(),
+    // Days (grant periods, statistics, anomaly flags) follow the deployment's calendar, not the browser's.
+    timeZone: runtime.config.timeZone,
     demo: demoRoles(runtime),
   };
 }
