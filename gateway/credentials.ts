@@ -264,7 +264,7 @@ export async function rotatePrincipalToken(
 ): Promise<{ token: string; credential: CredentialInfo; previous: CredentialInfo } | null> {
   const collection = db.collection<CredentialDoc>(CREDENTIALS_COLLECTION);
   const now = Date.now();
-  const candidates = (await collection.find({ tokenHash: { $regex: `^${id.replace(/[^0-9a-f]/g, '')}` }, revokedAt: null }).toArray())
+  const candidates = (await collection.find({ tokenHash: { $regex: `^${id.replace(/[^0-9a-f]/g, '')}` }, revokedAt: null }, { projection: { _id: 0 } }).toArray())
     .filter((doc) => credentialActive(doc, now));
   if (candidates.length !== 1) {
     if (candidates.length > 1) throw new ValidationError([{ where: '--id', path: '', rule: 'unique', message: `${id} matches ${candidates.length} active tokens: give more digits` }]);
@@ -277,17 +277,12 @@ export async function rotatePrincipalToken(
   const expiresAt = old.expiresAt && old.expiresAt < overlapEnd ? old.expiresAt : overlapEnd;
   await collection.updateOne({ tokenHash: old.tokenHash }, { $set: { expiresAt } });
   const credential: CredentialInfo = { id: credentialId(tokenHash), ...rest };
-  const { tokenHash: oldHash, ...oldRest } = old as CredentialDoc & { _id?: unknown };
-  const previous: CredentialInfo = { id: credentialId(oldHash), ...withoutId(oldRest), expiresAt };
+  const { tokenHash: oldHash, ...oldRest } = old;
+  const previous: CredentialInfo = { id: credentialId(oldHash), ...oldRest, expiresAt };
   await appendAdmin(db, {
     actor: actor.id, role: actor.role, department: actor.department, action: 'token.rotate', target: previous.id,
     before: { expiresAt: old.expiresAt ?? null }, after: { expiresAt, successor: credential.id }, reason,
   });
   await bumpRevision(db, 'tokens');
   return { token, credential, previous };
-}
-
-function withoutId<T extends { _id?: unknown }>(doc: T): Omit<T, '_id'> {
-  const { _id: _ignored, ...rest } = doc;
-  return rest;
 }

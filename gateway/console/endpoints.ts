@@ -143,7 +143,7 @@ export async function sessionEndpoint(ctx: EndpointContext, request: Request, ur
         return failure(429, 'RATE_LIMITED', `Too many failed log-ins from this address. Retry after ${retry} s.`, { 'retry-after': retry });
       }
     }
-    const principal = await runtime.authenticator.authenticate(`Bearer ${token}`);
+    const principal = await runtime.authenticator.authenticateToken(token);
     if (!principal) {
       await ctx.rate?.authenticationFailed(ctx.address);
       runtime.logger.info({ address: ctx.address }, 'console: log-in refused (unknown or revoked token)');

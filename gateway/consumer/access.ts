@@ -25,7 +25,7 @@ const PEER_CODE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const RECORDED_MAX = 128;
 
 /** A statement value for the record: as sent when short, else its first 128 characters and its length. */
-export function bounded(value: string | null): string | null {
+function bounded(value: string | null): string | null {
   if (value === null || value.length <= RECORDED_MAX) return value;
   let head = value.slice(0, RECORDED_MAX);
   if (/[\uD800-\uDBFF]$/.test(head)) head = head.slice(0, -1); // never half a character
