@@ -13,15 +13,17 @@
  * - MANY_PURPOSES: one data subject served under `unrelatedPurposes` or more unrelated purposes
  *   (purposes sharing a catalogue `theme` are related) within `purposeWindowDays` days.
  *
- * Counting and grouping happen in the database (aggregation pipelines over the unwound evidence
- * blocks); only the groups come back, and the first `recordLimit` records of each flag. Written for
- * what FerretDB 1.24 also runs: $match, $unwind of top-level arrays, $group with $sum, $sort,
- * $limit and inclusion $project. It has no $addToSet / $push / $first accumulators, no computed
- * $project fields, and unwinding a nested array ('$records.grants') loses the document, so sets are
- * counted with two $group stages and a grant's records are grouped by their whole `grants` list.
+ * The records of the days asked for are read block by block (the database selects the blocks by
+ * time) and decoded in the hub: compact blocks keep records as canonical JSON lines
+ * (audit/encoding.ts), which no aggregation can look into. Each flag's condition is a MongoDB
+ * query document over `records.*`, evaluated by sift on each record; counting and grouping are
+ * passes over the window, in constant memory but for the groups, and one last pass picks the first
+ * `recordLimit` records of every flag.
  */
 import type { Db, Document } from 'mongodb';
-import { unpackRecord, type AccessRecord } from './record.ts';
+import siftModule from 'sift';
+import { accessRecordsOf, RECORDS_PROJECTION } from './encoding.ts';
+import { unpackRecord, type EvidenceBlock } from './record.ts';
 import { recordId, type StoredAccess } from './search.ts';
 import { ACCESS_COLLECTION } from './writer.ts';
 
@@ -224,31 +226,69 @@ export function sensitiveMatch(classified: ReadonlyMap<string, ClassifiedItems>,
 
 type Row = { _id: Record<string, unknown>; count: number };
 
-/** The records of days `from`..`to` (unwound from their blocks) that match. */
-function unwound(from: string, to: string, match: Document): Document[] {
-  return [
+/** Every access record of the days `from`..`to`, decoded from the blocks that may hold one. */
+async function* recordsOfDays(db: Db, from: string, to: string): AsyncGenerator<StoredAccess> {
+  const blocks = db.collection<EvidenceBlock>(ACCESS_COLLECTION).find(
     // Blocks whose records may fall on these days, in any time zone.
-    { $match: { aborted: { $ne: true }, last: { $gte: new Date(timeOfDay(from) - DAY_MS) }, first: { $lt: new Date(timeOfDay(to) + 2 * DAY_MS) } } },
-    { $unwind: '$records' },
-    { $match: { $and: [{ 'records.day': { $gte: from, $lte: to }, 'records.aborted': { $ne: true } }, match] } },
-  ];
+    { aborted: { $ne: true }, last: { $gte: new Date(timeOfDay(from) - DAY_MS) }, first: { $lt: new Date(timeOfDay(to) + 2 * DAY_MS) } },
+    { projection: RECORDS_PROJECTION },
+  );
+  for await (const block of blocks) {
+    for (const stored of accessRecordsOf(block)) {
+      if (typeof stored.seq !== 'number' || !stored.day || stored.day < from || stored.day > to) continue;
+      yield { ...unpackRecord(stored), log: stored.log ?? block.log ?? '', seq: stored.seq } as StoredAccess;
+    }
+  }
 }
 
-async function grouped(db: Db, from: string, to: string, match: Document, keys: readonly string[]): Promise<Row[]> {
-  const id: Document = {};
-  for (const k of keys) id[k] = `$records.${k}`;
-  return db.collection(ACCESS_COLLECTION).aggregate<Row>([...unwound(from, to, match), { $group: { _id: id, count: { $sum: 1 } } }]).toArray();
+// A CommonJS module whose function is also its `default` (so under TypeScript's and Node's ESM alike).
+const sift = siftModule.default;
+
+/** A condition over `records.*` (a MongoDB query document) as a test of one record. */
+function tester(match: Document): (record: StoredAccess) => boolean {
+  const test = sift(match);
+  return (record) => test({ records: record });
 }
 
-/** The first `limit` matching records, oldest first. */
-async function firstRecords(db: Db, from: string, to: string, match: Document, limit: number): Promise<StoredAccess[]> {
-  const rows = await db.collection(ACCESS_COLLECTION).aggregate<{ records: Partial<AccessRecord> & { log: string; seq: number } }>([
-    ...unwound(from, to, match),
-    { $sort: { 'records.at': 1, 'records.log': 1, 'records.seq': 1 } },
-    { $limit: limit },
-    { $project: { _id: 0, records: 1 } },
-  ]).toArray();
-  return rows.map(({ records: r }) => ({ ...unpackRecord(r), log: r.log, seq: r.seq }) as StoredAccess);
+/** The records of days `from`..`to` that match, counted by the values of `keys`. */
+async function grouped(db: Db, from: string, to: string, match: Document, keys: readonly (keyof StoredAccess)[]): Promise<Row[]> {
+  const test = tester(match);
+  const groups = new Map<string, Row>();
+  for await (const record of recordsOfDays(db, from, to)) {
+    if (!test(record)) continue;
+    const values = keys.map((k) => record[k] ?? null);
+    const key = JSON.stringify(values);
+    const row = groups.get(key);
+    if (row) row.count++;
+    else groups.set(key, { _id: Object.fromEntries(keys.map((k, i) => [k, values[i]])), count: 1 });
+  }
+  return [...groups.values()];
+}
+
+const older = (a: StoredAccess, b: StoredAccess): number => a.at.getTime() - b.at.getTime() || a.log.localeCompare(b.log) || a.seq - b.seq;
+
+/** For each draft, its first `limit` records, oldest first: one pass over the days the drafts cover. */
+async function firstRecords(db: Db, drafts: readonly Draft[], limit: number): Promise<StoredAccess[][]> {
+  const found = drafts.map((): StoredAccess[] => []);
+  if (drafts.length === 0 || limit <= 0) return found;
+  const byDay = new Map<string, Array<{ test: (r: StoredAccess) => boolean; into: StoredAccess[] }>>();
+  drafts.forEach((d, i) => {
+    const entry = { test: tester(d.match), into: found[i]! };
+    for (let day = d.from; day <= d.to; day = addDays(day, 1)) byDay.set(day, [...(byDay.get(day) ?? []), entry]);
+  });
+  const from = drafts.reduce((m, d) => (d.from < m ? d.from : m), drafts[0]!.from);
+  const to = drafts.reduce((m, d) => (d.to > m ? d.to : m), drafts[0]!.to);
+  for await (const record of recordsOfDays(db, from, to)) {
+    for (const { test, into } of byDay.get(record.day!) ?? []) {
+      if (into.length >= limit && older(record, into[into.length - 1]!) >= 0) continue;
+      if (!test(record)) continue;
+      let i = into.length;
+      while (i > 0 && older(into[i - 1]!, record) > 0) i--;
+      into.splice(i, 0, record);
+      if (into.length > limit) into.pop();
+    }
+  }
+  return found;
 }
 
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
@@ -338,32 +378,24 @@ async function purposeFlags(db: Db, o: AnomalyOptions): Promise<Draft[]> {
   const { unrelatedPurposes: threshold, purposeWindowDays: windowDays } = o.thresholds;
   const start = addDays(o.from, -(windowDays - 1));
   const served = { 'records.decision': { $in: SERVED }, 'records.subject': { $ne: null }, 'records.purpose': { $ne: null } };
-  // Subjects read under at least `threshold` distinct purposes in the whole span (themes are never more).
-  const candidates = await db.collection(ACCESS_COLLECTION).aggregate<{ _id: string }>([
-    ...unwound(start, o.to, served),
-    { $group: { _id: { subject: '$records.subject', purpose: '$records.purpose' }, count: { $sum: 1 } } },
-    { $group: { _id: '$_id.subject', purposes: { $sum: 1 } } },
-    { $match: { purposes: { $gte: threshold } } },
-  ]).toArray();
+  // Per subject: the days and purposes it was read under, in the whole span.
+  const bySubject = new Map<string, SubjectReads[]>();
+  for (const row of await grouped(db, start, o.to, served, ['subject', 'purpose', 'day'])) {
+    const subject = str(row._id['subject'])!;
+    bySubject.set(subject, [...(bySubject.get(subject) ?? []), { day: str(row._id['day'])!, purpose: str(row._id['purpose'])!, count: row.count }]);
+  }
   const out: Draft[] = [];
-  const subjects = candidates.map((c) => c._id).sort();
-  for (let i = 0; i < subjects.length; i += 500) {
-    const chunk = subjects.slice(i, i + 500);
-    const rows = await grouped(db, start, o.to, { ...served, 'records.subject': { $in: chunk } }, ['subject', 'purpose', 'day']);
-    const bySubject = new Map<string, SubjectReads[]>();
-    for (const row of rows) {
-      const subject = str(row._id['subject'])!;
-      bySubject.set(subject, [...(bySubject.get(subject) ?? []), { day: str(row._id['day'])!, purpose: str(row._id['purpose'])!, count: row.count }]);
-    }
-    for (const subject of chunk) {
-      const worst = worstWindow(bySubject.get(subject) ?? [], { from: o.from, to: o.to, windowDays, themeOf: o.themeOf });
-      if (!worst || worst.themes.length < threshold) continue;
-      out.push(draft('MANY_PURPOSES', {
-        from: worst.from, to: worst.to, subject, purposes: worst.purposes, themes: worst.themes,
-        count: worst.themes.length, threshold, recordCount: worst.records,
-        match: { ...served, 'records.subject': subject },
-      }));
-    }
+  for (const subject of [...bySubject.keys()].sort()) {
+    const reads = bySubject.get(subject)!;
+    // Themes are never more than purposes.
+    if (new Set(reads.map((r) => r.purpose)).size < threshold) continue;
+    const worst = worstWindow(reads, { from: o.from, to: o.to, windowDays, themeOf: o.themeOf });
+    if (!worst || worst.themes.length < threshold) continue;
+    out.push(draft('MANY_PURPOSES', {
+      from: worst.from, to: worst.to, subject, purposes: worst.purposes, themes: worst.themes,
+      count: worst.themes.length, threshold, recordCount: worst.records,
+      match: { ...served, 'records.subject': subject },
+    }));
   }
   return out;
 }
@@ -382,20 +414,6 @@ const order = (a: Draft, b: Draft): number =>
   || [a.grant, a.system, a.operator, a.resource, a.subject].map((v, i) => (v ?? '').localeCompare([b.grant, b.system, b.operator, b.resource, b.subject][i] ?? '')).find((x) => x !== 0)
   || 0;
 
-/** `work` over `items`, at most `width` at a time (the driver's pool is shared with the access path). */
-async function limited<T, R>(items: readonly T[], width: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await work(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));
-  return out;
-}
-
 /** The anomaly flags of the days `from`..`to`, by kind, then day, then key; each with its first records. */
 export async function auditAnomalies(db: Db, options: AnomalyOptions): Promise<AnomalyFlag[]> {
   const problem = rangeProblem(options.from, options.to);
@@ -404,8 +422,6 @@ export async function auditAnomalies(db: Db, options: AnomalyOptions): Promise<A
   const drafts: Draft[] = [];
   for (const kind of ANOMALY_KINDS) if (!options.kinds || options.kinds.includes(kind)) drafts.push(...(await FINDERS[kind](db, options)));
   drafts.sort(order);
-  return limited(drafts, 4, async ({ match, ...flag }) => {
-    const records = await firstRecords(db, flag.from, flag.to, match, limit);
-    return { ...flag, recordIds: records.map((r) => recordId(r.log, r.seq)), records };
-  });
+  const records = await firstRecords(db, drafts, limit);
+  return drafts.map(({ match: _match, ...flag }, i) => ({ ...flag, recordIds: records[i]!.map((r) => recordId(r.log, r.seq)), records: records[i]! }));
 }

@@ -3,6 +3,7 @@
  * retention).
  */
 import type { Db } from 'mongodb';
+import { sizeOf } from './encoding.ts';
 import type { EvidenceBlock } from './record.ts';
 import { ACCESS_COLLECTION } from './writer.ts';
 
@@ -24,14 +25,14 @@ type Block = EvidenceBlock & { readonly _id: unknown };
 export async function* blocksInSequence(db: Db, log: string, start: number, options: { readonly withLeaves?: boolean } = {}): AsyncGenerator<Block> {
   const collection = db.collection<EvidenceBlock>(ACCESS_COLLECTION);
   // The stored leaf hashes only when asked for (verification compares them with the records).
-  const projection = options.withLeaves ? {} : { leaves: 0 };
+  const projection = options.withLeaves ? { keys: 0, tally: 0 } : { leaves: 0, keys: 0, tally: 0 };
   const first = (b: Block) => b.seq ?? 0;
   const waiting: Block[] = []; // by sequence number
   const fetchedEarly = new Set<string>();
   let buffered = 0;
   let next = start;
   const take = (b: Block): Block => {
-    next = Math.max(next, first(b) + (b.count ?? b.records.length));
+    next = Math.max(next, first(b) + sizeOf(b));
     return b;
   };
   const scan = collection.find({ log }, { projection }).batchSize(4);
@@ -40,7 +41,7 @@ export async function* blocksInSequence(db: Db, log: string, start: number, opti
       // What continues the sequence goes out; so does a block behind it (a duplicate), as stored.
       while (waiting.length > 0 && first(waiting[0]!) <= next) {
         const b = waiting.shift()!;
-        buffered -= b.records.length;
+        buffered -= sizeOf(b);
         yield take(b);
       }
       if (waiting.length > 0 && (done || buffered > REORDER_RECORDS)) {
@@ -55,7 +56,7 @@ export async function* blocksInSequence(db: Db, log: string, start: number, opti
           if (found) continue;
         }
         const b = waiting.shift()!; // the sequence has a gap here
-        buffered -= b.records.length;
+        buffered -= sizeOf(b);
         yield take(b);
         continue;
       }
@@ -69,7 +70,7 @@ export async function* blocksInSequence(db: Db, log: string, start: number, opti
       let i = waiting.length;
       while (i > 0 && first(waiting[i - 1]!) > first(b)) i--;
       waiting.splice(i, 0, b);
-      buffered += b.records.length;
+      buffered += sizeOf(b);
     }
   } finally {
     await scan.close();

@@ -9,8 +9,9 @@
  */
 import type { Db } from 'mongodb';
 import { archivedPrefix, CHECKPOINTS_COLLECTION, recordLeaf, type CheckpointDoc } from './log.ts';
-import { Frontier } from './merkle.ts';
+import { Frontier, leafHash } from './merkle.ts';
 import { openNote, parseCheckpointText, type NoteVerifier } from './note.ts';
+import { isReadable, recordsOf } from './encoding.ts';
 import { unpackRecord } from './record.ts';
 import type { LogReport, Problem, TrailReport } from './verify.ts';
 import { listLogs } from './verify.ts';
@@ -50,7 +51,12 @@ export async function* exportTrail(db: Db, format: ExportFormat, only?: string):
       for await (const c of checkpoints) yield `${JSON.stringify({ type: 'checkpoint', log, size: c.size, note: c.note })}\n`;
     }
     for await (const block of blocksInSequence(db, log, size)) {
-      for (const record of block.records) {
+      for (const record of recordsOf(block)) {
+        if (!isReadable(record)) {
+          // Only tampering makes one; exported as found, verification of the export reports it.
+          if (format === 'jsonl') yield `${JSON.stringify({ type: 'record', log, seq: null, unreadable: record.unreadable })}\n`;
+          continue;
+        }
         if (format === 'jsonl') {
           yield `${JSON.stringify({ type: 'record', log, seq: record.seq, record })}\n`;
         } else if (!record.aborted) {
@@ -71,6 +77,8 @@ interface ExportLine {
   readonly note?: string;
   readonly seq?: number;
   readonly record?: Record<string, unknown>;
+  /** A stored record that was not a JSON object, as found. */
+  readonly unreadable?: string;
 }
 
 /** Verifies a JSONL export with only the verifier key, in constant memory per log. */
@@ -145,6 +153,13 @@ export async function verifyExport(lines: AsyncIterable<string>, verifier: NoteV
         continue;
       }
       current.checkpoints.push({ size: body.size, root: body.root });
+      continue;
+    }
+    if (line.type === 'record' && typeof line.unreadable === 'string') {
+      checkBase();
+      current.problems.push({ kind: 'modified', log: current.log, at: current.frontier.size, detail: `record ${current.frontier.size} is not a JSON object` });
+      current.frontier.append(leafHash(Buffer.from(line.unreadable, 'utf8')));
+      current.count++;
       continue;
     }
     if (line.type === 'record' && line.record) {

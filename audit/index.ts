@@ -1,4 +1,5 @@
-export { subjectHash, packRecord, unpackRecord, type AccessRecord, type Decision, type GrantVersion, type EvidenceBlock } from './record.ts';
+export { subjectHash, packRecord, unpackRecord, type AccessRecord, type Decision, type GrantVersion, type EvidenceBlock, type StoredRecord, type Tally } from './record.ts';
+export { recordsOf, accessRecordsOf, isReadable, leavesOf, encodeLines, encodeLeaves, encodeBlock, blocksWith, SEARCH_KEYS, type UnreadableRecord } from './encoding.ts';
 export { AuditWriter, AuditUnavailableError, ACCESS_COLLECTION, type AuditWriterOptions } from './writer.ts';
 export { ensureAuditIndexes, createAuditIndexes, isFerretDB, searchAccess, type AccessQuery } from './store.ts';
 export { appendAdmin, lastAdmin, adminRecordsFor, ADMIN_COLLECTION, type AdminRecord } from './admin.ts';

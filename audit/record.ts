@@ -59,7 +59,27 @@ export function subjectHash(key: KeyObject | Buffer, subjectKey: string): string
   return createHmac('sha256', key).update(subjectKey, 'utf8').digest('base64url');
 }
 
-/** One stored document of `audit_access`: the records of one group commit. */
+/** A record as stored: packed (see `packRecord`), with its log and sequence number; a filler's is `{ log, seq, at, aborted: true }`. */
+export type StoredRecord = Partial<AccessRecord> & { readonly log?: string; readonly seq?: number; readonly aborted?: boolean };
+
+/** Per block and per (day, department, resource, purpose, decision): how many records (statistics read these). */
+export interface Tally {
+  readonly day?: string;
+  readonly department?: string;
+  readonly resource?: string;
+  readonly purpose?: string;
+  readonly decision?: string;
+  readonly n: number;
+}
+
+/**
+ * One stored document of `audit_access`: the records of one group commit. Two encodings, both
+ * read everywhere (audit/encoding.ts):
+ * - compact (written since issue #8): `lines`, the records' canonical JSON (the bytes their leaves
+ *   hash) one per line; `leaves` one binary of 32-byte hashes; `keys` and `tally`, summaries the
+ *   database filters and counts by;
+ * - documents (written before): `records`, an array of record documents; `leaves` base64 strings.
+ */
 export interface EvidenceBlock {
   /** When the block was written (each record keeps its own `at`). */
   readonly at: Date;
@@ -70,11 +90,18 @@ export interface EvidenceBlock {
   /** The log (origin) the block belongs to, and the sequence number of its first record. */
   readonly log?: string;
   readonly seq?: number;
-  /** Base64 leaf hashes of the records, in order (RFC 6962 over the records' canonical JSON). */
-  readonly leaves?: readonly string[];
+  /** The records' leaf hashes (RFC 6962 over their canonical JSON), in order. */
+  readonly leaves?: readonly string[] | Uint8Array | { readonly buffer: Uint8Array };
   /** A filler of a block whose write failed: its records are `{ log, seq, at, aborted: true }`. */
   readonly aborted?: boolean;
-  readonly records: readonly (Partial<AccessRecord> & { readonly log?: string; readonly seq?: number; readonly aborted?: boolean })[];
+  /** Compact: the records' canonical JSON, one per line. */
+  readonly lines?: string;
+  /** Compact: the distinct `field=value` of the searchable fields of its records (see SEARCH_KEYS). */
+  readonly keys?: readonly string[];
+  /** Compact: record counts for statistics. */
+  readonly tally?: readonly Tally[];
+  /** Documents: the records. */
+  readonly records?: readonly StoredRecord[];
 }
 
 const LIST_FIELDS = ['itemsReturned', 'itemsMasked', 'itemsRefused', 'itemsVerified', 'grants'] as const;

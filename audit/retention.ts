@@ -22,6 +22,7 @@ import { createInterface } from 'node:readline';
 import type { Db } from 'mongodb';
 import { appendAdmin } from './admin.ts';
 import { blocksInSequence } from './blocks.ts';
+import { isReadable, recordsOf } from './encoding.ts';
 import { baseLine, verifyExport } from './export.ts';
 import { archivedPrefix, CHECKPOINTS_COLLECTION, LOGS_COLLECTION, recordLeaf, type ArchivedPrefix, type CheckpointDoc, type LogDoc } from './log.ts';
 import { openNote, parseCheckpointText, type NoteVerifier } from './note.ts';
@@ -214,8 +215,8 @@ async function writeArchive(db: Db, plans: readonly Plan[], out: string): Promis
       for (const c of plan.checkpoints) await write(`${JSON.stringify({ type: 'checkpoint', log: plan.log, size: c.size, note: c.note })}\n`);
       for await (const block of blocksInSequence(db, plan.log, plan.base)) {
         if ((block.seq ?? 0) >= plan.cut) break;
-        for (const record of block.records) {
-          if (record.seq !== frontier.size) throw new RetentionError(`log ${plan.log}: record ${frontier.size} expected, ${String(record.seq)} found; run hub audit verify`);
+        for (const record of recordsOf(block)) {
+          if (!isReadable(record) || record.seq !== frontier.size) throw new RetentionError(`log ${plan.log}: record ${frontier.size} expected, ${String(record.seq)} found; run hub audit verify`);
           frontier.append(recordLeaf(record));
           await write(`${JSON.stringify({ type: 'record', log: plan.log, seq: record.seq, record })}\n`);
         }

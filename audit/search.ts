@@ -4,6 +4,7 @@
  */
 import type { Db, Document, Filter } from 'mongodb';
 import { ADMIN_COLLECTION, type AdminRecord } from './admin.ts';
+import { accessRecordsOf, blocksWith, RECORDS_PROJECTION, isReadable, recordsOf } from './encoding.ts';
 import { unpackRecord, type AccessRecord, type EvidenceBlock } from './record.ts';
 import { ACCESS_COLLECTION } from './writer.ts';
 
@@ -57,8 +58,7 @@ export function parseRecordId(id: string): { log: string; seq: number } | null {
 /** Access records matching every condition, newest first, `first` of them after the cursor. */
 export async function searchTrail(db: Db, filter: TrailFilter, first: number, after?: string | null): Promise<{ records: StoredAccess[]; endCursor: string | null; hasNextPage: boolean }> {
   const cursor = after ? decode(after) : undefined;
-  const query: Document = { aborted: { $ne: true } };
-  for (const key of EXACT) if (filter[key]) query[`records.${key}`] = filter[key];
+  const query: Document = { aborted: { $ne: true }, ...blocksWith(Object.fromEntries(EXACT.map((key) => [key, filter[key] ?? undefined]))) };
   if (filter.from) query['last'] = { $gte: filter.from };
   const upper = cursor ? new Date(Math.min(cursor.at, filter.to?.getTime() ?? Infinity)) : filter.to;
   if (upper) query['first'] = { $lte: upper };
@@ -71,13 +71,13 @@ export async function searchTrail(db: Db, filter: TrailFilter, first: number, af
 
   const found: StoredAccess[] = [];
   let oldestNeeded = -Infinity;
-  const blocks = db.collection<EvidenceBlock>(ACCESS_COLLECTION).find(query as Filter<EvidenceBlock>, { projection: { _id: 0, leaves: 0 } }).sort({ last: -1 });
+  const blocks = db.collection<EvidenceBlock>(ACCESS_COLLECTION).find(query as Filter<EvidenceBlock>, { projection: RECORDS_PROJECTION }).sort({ last: -1 });
   for await (const block of blocks) {
     // Blocks come newest first by their latest record; once enough records are found, a block that
     // ends before the oldest of them cannot hold a newer one.
     if (found.length > first && block.last.getTime() < oldestNeeded) break;
-    for (const stored of block.records) {
-      if (stored.aborted || typeof stored.seq !== 'number') continue;
+    for (const stored of accessRecordsOf(block)) {
+      if (typeof stored.seq !== 'number') continue;
       const record = { ...unpackRecord(stored), log: block.log ?? '', seq: stored.seq } as StoredAccess;
       if (matches(record)) found.push(record);
     }
@@ -96,9 +96,9 @@ export async function searchTrail(db: Db, filter: TrailFilter, first: number, af
 export async function getTrailRecord(db: Db, id: string): Promise<StoredAccess | null> {
   const ref = parseRecordId(id);
   if (!ref) return null;
-  const block = await db.collection<EvidenceBlock>(ACCESS_COLLECTION).find({ log: ref.log, seq: { $lte: ref.seq } }, { projection: { _id: 0, leaves: 0 } }).sort({ seq: -1 }).limit(1).next();
-  const stored = block?.records.find((r) => r.seq === ref.seq);
-  if (!block || !stored || stored.aborted) return null;
+  const block = await db.collection<EvidenceBlock>(ACCESS_COLLECTION).find({ log: ref.log, seq: { $lte: ref.seq } }, { projection: RECORDS_PROJECTION }).sort({ seq: -1 }).limit(1).next();
+  const stored = block ? recordsOf(block).filter(isReadable).find((r) => r.seq === ref.seq) : undefined;
+  if (!stored || stored.aborted) return null;
   return { ...unpackRecord(stored), log: ref.log, seq: ref.seq } as StoredAccess;
 }
 

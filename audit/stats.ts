@@ -1,7 +1,7 @@
 /**
- * Statistics of the access trail per day, computed in the database with an aggregation pipeline
- * (unwind the evidence blocks, group by day and the chosen dimensions), never by loading records
- * into the hub. Days are the deployment's calendar days, stored on each record when written.
+ * Statistics of the access trail per day, computed in the database with aggregation pipelines
+ * (unwind the blocks' tallies, group by day and the chosen dimensions, add up), never by loading
+ * records into the hub. Days are the deployment's calendar days, stored on each record when written.
  */
 import type { Db, Document } from 'mongodb';
 import { ACCESS_COLLECTION } from './writer.ts';
@@ -17,18 +17,39 @@ export interface Statistic {
   readonly count: number;
 }
 
+type Row = { _id: Record<string, string | null>; count: number };
+
 export async function auditStatistics(db: Db, from: string, to: string, by: readonly StatDimension[]): Promise<Statistic[]> {
-  const group: Document = { day: '$records.day' };
-  for (const d of by) group[d] = `$records.${d}`;
-  const pipeline: Document[] = [
-    // Blocks whose records may fall in the window (a block spans at most one group commit).
-    { $match: { last: { $gte: new Date(Date.parse(`${from}T00:00:00Z`) - 86_400_000) } } },
-    { $unwind: '$records' },
-    { $match: { 'records.day': { $gte: from, $lte: to }, 'records.aborted': { $ne: true } } },
-    { $group: { _id: group, count: { $sum: 1 } } },
-  ];
-  const rows = await db.collection(ACCESS_COLLECTION).aggregate<{ _id: Record<string, string | null>; count: number }>(pipeline).toArray();
-  return rows
-    .map((r) => ({ ...Object.fromEntries(by.map((d) => [d, r._id[d] ?? null])), day: r._id['day'] ?? '', count: r.count }) as Statistic)
+  // Blocks whose records may fall in the window (a block spans at most one group commit).
+  const window = { last: { $gte: new Date(Date.parse(`${from}T00:00:00Z`) - 86_400_000) } };
+  const groupBy = (field: string): Document => {
+    const id: Document = { day: `$${field}.day` };
+    for (const d of by) id[d] = `$${field}.${d}`;
+    return id;
+  };
+  const access = db.collection(ACCESS_COLLECTION);
+  // Compact blocks carry their counts (`tally`); blocks stored as documents are counted record by record.
+  const [tallied, documents] = await Promise.all([
+    access.aggregate<Row>([
+      { $match: { ...window, tally: { $exists: true } } },
+      { $unwind: '$tally' },
+      { $match: { 'tally.day': { $gte: from, $lte: to } } },
+      { $group: { _id: groupBy('tally'), count: { $sum: '$tally.n' } } },
+    ]).toArray(),
+    access.aggregate<Row>([
+      { $match: { ...window, records: { $exists: true } } },
+      { $unwind: '$records' },
+      { $match: { 'records.day': { $gte: from, $lte: to }, 'records.aborted': { $ne: true } } },
+      { $group: { _id: groupBy('records'), count: { $sum: 1 } } },
+    ]).toArray(),
+  ]);
+  const merged = new Map<string, Statistic>();
+  for (const r of [...tallied, ...documents]) {
+    const row = { ...Object.fromEntries(by.map((d) => [d, r._id[d] ?? null])), day: r._id['day'] ?? '', count: r.count } as Statistic;
+    const key = JSON.stringify([row.day, ...by.map((d) => row[d])]);
+    const seen = merged.get(key);
+    merged.set(key, seen ? { ...seen, count: seen.count + row.count } : row);
+  }
+  return [...merged.values()]
     .sort((a, b) => a.day.localeCompare(b.day) || by.map((d) => String(a[d] ?? '').localeCompare(String(b[d] ?? ''))).find((x) => x !== 0) || 0);
 }

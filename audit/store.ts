@@ -3,6 +3,7 @@
  * stored in evidence blocks (see writer.ts); search finds the blocks, then the records in them.
  */
 import type { Db, Document, Filter } from 'mongodb';
+import { accessRecordsOf, blocksWith, RECORDS_PROJECTION } from './encoding.ts';
 import { unpackRecord, type AccessRecord, type EvidenceBlock } from './record.ts';
 import { ACCESS_COLLECTION } from './writer.ts';
 
@@ -30,8 +31,12 @@ export async function createAuditIndexes(db: Db): Promise<void> {
   const c = db.collection<EvidenceBlock>(ACCESS_COLLECTION);
   // One index per command: FerretDB 1.24 crashes the connection when a createIndexes with several
   // indexes meets indexes that already exist (every restart). MongoDB is indifferent.
-  // Two indexes only: time (auditors) and subject (data subjects); each index costs every write.
+  // Each index costs every write: time (auditors), and the searchable values of compact blocks
+  // (data subjects by subject hash, auditors by system, case …; audit/encoding.ts). `subject_last`
+  // serves blocks stored as documents before the compact encoding (a compact block adds one null
+  // entry to it).
   await c.createIndex({ last: -1 }, { name: 'last' });
+  await c.createIndex({ keys: 1, last: -1 }, { name: 'keys_last' });
   await c.createIndex({ 'records.subject': 1, last: -1 }, { name: 'subject_last' });
 }
 
@@ -53,8 +58,7 @@ const EXACT = ['subject', 'system', 'department', 'purpose', 'resource', 'reques
 /** Records matching every given condition, newest first. */
 export async function searchAccess(db: Db, q: AccessQuery): Promise<AccessRecord[]> {
   const limit = Math.min(q.limit ?? 100, 10_000);
-  const filter: Document = {};
-  for (const key of EXACT) if (q[key] !== undefined) filter[`records.${key}`] = q[key];
+  const filter: Document = blocksWith(Object.fromEntries(EXACT.map((key) => [key, q[key]])));
   // A block may hold records of the window when it ends after `from` and starts before `to`.
   if (q.from) filter['last'] = { $gte: q.from };
   if (q.to) filter['first'] = { $lt: q.to };
@@ -65,11 +69,10 @@ export async function searchAccess(db: Db, q: AccessQuery): Promise<AccessRecord
 
   const out: AccessRecord[] = [];
   const blocks = db.collection<EvidenceBlock>(ACCESS_COLLECTION)
-    .find(filter as Filter<EvidenceBlock>, { projection: { _id: 0 } })
+    .find(filter as Filter<EvidenceBlock>, { projection: RECORDS_PROJECTION })
     .sort({ last: -1 });
   for await (const block of blocks) {
-    for (const stored of block.records) {
-      if (stored.aborted) continue; // a failed block's filler: sequence numbers only
+    for (const stored of accessRecordsOf(block)) {
       const record = unpackRecord(stored);
       if (matches(record)) out.push(record);
     }

@@ -5,9 +5,10 @@
  */
 import type { Db } from 'mongodb';
 import { archivedPrefix, canonicalBytes, CHECKPOINTS_COLLECTION, LOGS_COLLECTION, recordLeaf, type CheckpointDoc } from './log.ts';
-import { consistencyProof, Frontier, inclusionProof, type Hash } from './merkle.ts';
+import { consistencyProof, Frontier, inclusionProof, leafHash, type Hash } from './merkle.ts';
 import { openNote, parseCheckpointText, type NoteVerifier } from './note.ts';
 import type { EvidenceBlock } from './record.ts';
+import { isReadable, leavesOf, recordsOf } from './encoding.ts';
 import { blocksInSequence } from './blocks.ts';
 import { ACCESS_COLLECTION } from './writer.ts';
 
@@ -64,15 +65,23 @@ export async function readLog(db: Db, log: string): Promise<LogContent> {
   const bySeq = new Map<number, Hash>();
   for await (const block of blocksInSequence(db, log, base, { withLeaves: true })) {
     const start = block.seq ?? 0;
+    const records = recordsOf(block);
     // Left behind by an archive run interrupted between recording the prefix and removing it (the
     // next run removes it), or put there: either way nothing checks it, so it must not stay silent.
-    if (start < base && block.records.every((r) => typeof r.seq === 'number' && r.seq < base)) {
+    if (start < base && records.every((r) => typeof r.seq === 'number' && r.seq < base)) {
       problems.push({ kind: 'inserted', log, at: start, detail: `block ${start} lies in the archived prefix (below ${base}); an interrupted \`hub audit archive\` leaves such blocks: run it again` });
       continue;
     }
     const before = problems.length;
+    const storedLeaves = leavesOf(block);
     let previous: number | undefined;
-    block.records.forEach((record, i) => {
+    records.forEach((record, i) => {
+      if (!isReadable(record)) {
+        // It stands in its place: what follows keeps its own.
+        problems.push({ kind: 'modified', log, at: start + i, detail: `block ${start} holds a record at position ${i} that is not a JSON object` });
+        if (start + i >= base && !bySeq.has(start + i)) bySeq.set(start + i, leafHash(Buffer.from(record.unreadable, 'utf8')));
+        return;
+      }
       const seq = record.seq;
       if (typeof seq !== 'number' || record.log !== log) {
         problems.push({ kind: 'inserted', log, at: start + i, detail: `block ${start} holds a record without this log's sequence number at position ${i}` });
@@ -84,7 +93,7 @@ export async function readLog(db: Db, log: string): Promise<LogContent> {
       }
       previous = seq;
       const leaf = recordLeaf(record);
-      const stored = block.leaves?.[i];
+      const stored = storedLeaves?.[i];
       if (stored !== undefined && stored !== leaf.toString('base64')) {
         problems.push({ kind: 'modified', log, at: seq, detail: `record ${seq} does not match the hash written with it` });
       }
@@ -98,8 +107,8 @@ export async function readLog(db: Db, log: string): Promise<LogContent> {
       }
       bySeq.set(seq, leaf);
     });
-    if (block.records.length > block.count && problems.length === before) {
-      problems.push({ kind: 'inserted', log, at: start, detail: `block ${start} holds ${block.records.length} records, written with ${block.count}` });
+    if (records.length > block.count && problems.length === before) {
+      problems.push({ kind: 'inserted', log, at: start, detail: `block ${start} holds ${records.length} records, written with ${block.count}` });
     }
   }
   const leaves: Hash[] = [];
@@ -232,8 +241,8 @@ export async function proveRecord(db: Db, log: string, seq: number): Promise<{ c
   const leaf = content.leaves[seq];
   if (!leaf || completeUpTo(content) < checkpoint.size) return null;
   const proof = inclusionProof(content.leaves, seq, checkpoint.size, content.frontier.known());
-  const block = await db.collection<EvidenceBlock>(ACCESS_COLLECTION).find({ log, seq: { $lte: seq } }, { projection: { _id: 0, records: 1 } }).sort({ seq: -1 }).limit(1).next();
-  const stored = block?.records.find((r) => r.seq === seq);
+  const block = await db.collection<EvidenceBlock>(ACCESS_COLLECTION).find({ log, seq: { $lte: seq } }, { projection: { _id: 0, records: 1, lines: 1 } }).sort({ seq: -1 }).limit(1).next();
+  const stored = block ? recordsOf(block).filter(isReadable).find((r) => r.seq === seq) : undefined;
   if (!stored) return null;
   return {
     checkpoint: checkpoint.note, size: checkpoint.size, leaf: leaf.toString('base64'), proof: proof.map((h) => h.toString('base64')),

@@ -16,8 +16,9 @@
  * a gap that nothing fills and that verification rightly reports as deleted records.
  */
 import type { Collection, Db, WriteConcern } from 'mongodb';
-import { EvidenceLog, newOrigin, recordLeaf } from './log.ts';
-import { packRecord, type AccessRecord, type EvidenceBlock } from './record.ts';
+import { encodeBlock, fillerBlock, leavesOf } from './encoding.ts';
+import { EvidenceLog, newOrigin } from './log.ts';
+import type { AccessRecord, EvidenceBlock } from './record.ts';
 
 export const ACCESS_COLLECTION = 'audit_access';
 
@@ -58,30 +59,6 @@ interface Pending {
   settled: boolean;
   readonly resolve: () => void;
   readonly reject: (e: Error) => void;
-}
-
-/** One evidence block: consecutive records of one log, with their leaf hashes. */
-function block(log: string, seq: number, records: readonly AccessRecord[]): { doc: EvidenceBlock; leaves: Buffer[] } {
-  let first = records[0]!.at;
-  let last = first;
-  for (const r of records) {
-    if (r.at < first) first = r.at;
-    if (r.at > last) last = r.at;
-  }
-  const packed = records.map((r, i) => ({ ...packRecord(r), log, seq: seq + i }));
-  const leaves = packed.map(recordLeaf);
-  return {
-    doc: { at: new Date(), first, last, count: records.length, log, seq, leaves: leaves.map((l) => l.toString('base64')), records: packed },
-    leaves,
-  };
-}
-
-/** The block that takes a failed block's place: the same sequence numbers, marked aborted. */
-function fillerBlock(log: string, seq: number, count: number): { doc: EvidenceBlock; leaves: Buffer[] } {
-  const at = new Date();
-  const records = Array.from({ length: count }, (_, i) => ({ log, seq: seq + i, at, aborted: true }));
-  const leaves = records.map(recordLeaf);
-  return { doc: { at, first: at, last: at, count, log, seq, leaves: leaves.map((l) => l.toString('base64')), records, aborted: true }, leaves };
 }
 
 export class AuditWriter {
@@ -193,7 +170,7 @@ export class AuditWriter {
     for (let i = 0; i < this.#maxInFlight && this.#queue.length > 0; i++) {
       const batch = this.#queue.splice(0, this.#maxBatch);
       const seq = this.log.reserve(batch.length);
-      blocks.push({ seq, batch, ...block(this.log.origin, seq, batch.map((p) => p.record)) });
+      blocks.push({ seq, batch, ...encodeBlock(this.log.origin, seq, batch.map((p) => p.record)) });
     }
     this.#writing = true;
     const pending = blocks.flatMap((b) => b.batch);
@@ -268,7 +245,8 @@ export class AuditWriter {
       try {
         const landed = await this.#collection.findOne({ log: this.log.origin, seq }, { projection: { _id: 0, leaves: 1 } });
         if (landed) {
-          this.log.durable(seq, landed.leaves?.length === count ? landed.leaves.map((l) => Buffer.from(l, 'base64')) : original);
+          const stored = leavesOf(landed);
+          this.log.durable(seq, stored?.length === count ? stored.map((l) => Buffer.from(l, 'base64')) : original);
           return true;
         }
         const filler = fillerBlock(this.log.origin, seq, count);

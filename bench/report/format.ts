@@ -70,7 +70,7 @@ export function microTables(results: BenchResults): string {
       results.micro.audit.map((a) => [String(a.maxBatch), String(a.maxInFlight), `${a.indexes === 'hub' ? 'hub' : 'forced'} (${a.secondaryIndexes ?? '?'})`, int(a.recordsPerSecond), int(a.records), n(a.seconds, 2), int(a.concurrency)]), 3));
   }
   if (results.micro.encoding?.length) {
-    parts.push(table(['evidence encoding (what-if)', 'records/block', 'inserts', 'ms/insert', 'server CPU ms/insert', 'server CPU µs/record'],
+    parts.push(table(['evidence encoding', 'records/block', 'inserts', 'ms/insert', 'server CPU ms/insert', 'server CPU µs/record'],
       results.micro.encoding.map((x) => [x.encoding, String(x.recordsPerBlock), int(x.blocks), n(x.msPerInsert, 3), x.serverCpuMsPerInsert === null ? '–' : n(x.serverCpuMsPerInsert, 3), x.serverCpuUsPerRecord === null ? '–' : int(x.serverCpuUsPerRecord)]), 2));
   }
   parts.push(table(['policy layout', 'grants', 'rules', 'resources', 'compile ms', 'can() µs', 'decideRead µs'],

@@ -4,10 +4,9 @@
  * breaks if it does"). The record is altered directly in MongoDB, as an insider with database
  * access would.
  */
-import type { Document } from 'mongodb';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ACCESS_COLLECTION } from '../../audit/index.ts';
+import { tamperBlock } from '../support/evidence.ts';
 import { startTestHub, type TestHub } from '../support/hub.ts';
 import { ensureConsoleBuilt, launchChromium, newPage } from './support.ts';
 
@@ -33,12 +32,11 @@ afterAll(async () => {
 describe('an altered record', () => {
   it('is reported by the verify page with its log, the kind of problem and where it is', async () => {
     const log = t.hub.runtime.audit.log.origin;
-    const blocks = t.hubDb.db.collection(ACCESS_COLLECTION);
-    const block = (await blocks.find({ log }).sort({ seq: 1 }).toArray())[0]!;
-    const records = (block['records'] as Document[]).map((r) => ({ ...r }));
-    const target = records[1]!;
-    target['decision'] = 'deny';
-    await blocks.updateOne({ _id: block._id }, { $set: { records } });
+    let target = -1;
+    await tamperBlock(t.hubDb.db, log, 0, (records) => {
+      records[1]!['decision'] = 'deny';
+      target = records[1]!['seq'] as number;
+    });
 
     const page = await newPage(browser);
     await page.goto(t.url.replace(/\/graphql$/, '/console/'));
@@ -51,6 +49,6 @@ describe('an altered record', () => {
     expect(await result.textContent()).toBe('审计链有问题');
     const row = page.getByRole('row').filter({ hasText: log });
     await expect.poll(() => row.count(), { timeout: 5_000 }).toBe(1);
-    expect(await row.textContent()).toContain(`modified · 位置 #${target['seq'] as number}`);
+    expect(await row.textContent()).toContain(`modified · 位置 #${target}`);
   });
 });

@@ -14,7 +14,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ACCESS_COLLECTION, LOGS_COLLECTION, noteSigner, parseVerifierKey, verifyTrail, type EvidenceBlock, type LogDoc, type TrailReport } from '../../audit/index.ts';
+import { ACCESS_COLLECTION, LOGS_COLLECTION, recordsOf, isReadable, noteSigner, parseVerifierKey, verifyTrail, type EvidenceBlock, type LogDoc, type TrailReport } from '../../audit/index.ts';
 import { generateDemoData } from '../../demo/data.ts';
 import { startDepartments, type DepartmentSystems } from '../../demo/environment.ts';
 import { issueToken } from '../../gateway/credentials.ts';
@@ -96,12 +96,12 @@ const { read, load } = personReads(READ, subjects);
 /** Non-aborted records by request id, and the log each was written to. */
 async function recordsByRequest(db: TestDatabase): Promise<{ byId: Map<string, string[]>; aborted: number; total: number }> {
   const blocks = await db.db.collection<EvidenceBlock>(ACCESS_COLLECTION)
-    .find({}, { projection: { _id: 0, 'records.requestId': 1, 'records.log': 1, 'records.aborted': 1 } }).toArray();
+    .find({}, { projection: { _id: 0, records: 1, lines: 1 } }).toArray();
   const byId = new Map<string, string[]>();
   let aborted = 0;
   let total = 0;
   for (const block of blocks) {
-    for (const r of block.records) {
+    for (const r of recordsOf(block).filter(isReadable)) {
       if (r.aborted) {
         aborted++;
         continue;

@@ -10,10 +10,11 @@ import { join } from 'node:path';
 import type { Document } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  ACCESS_COLLECTION, CHECKPOINTS_COLLECTION, canonicalBytes, checkpointText, openNote, parseCheckpointText, parseVerifierKey,
+  ACCESS_COLLECTION, CHECKPOINTS_COLLECTION, canonicalBytes, checkpointText, openNote, parseCheckpointText, parseVerifierKey, recordsOf, type EvidenceBlock,
   proveConsistency, proveRecord, signNote, verifyLog, verifyTrail, type Problem,
 } from '../../audit/index.ts';
 import { runHub as cli } from '../support/cli.ts';
+import { tamperBlock } from '../support/evidence.ts';
 import { goVerify } from '../support/go-verifier.ts';
 import { startTestHub, type TestHub } from '../support/hub.ts';
 
@@ -51,14 +52,7 @@ async function restore(): Promise<void> {
 }
 
 /** Rewrites one block (the one holding `seq`) with `change` applied to a copy of its records and leaves. */
-async function tamper(seq: number, change: (records: Document[], leaves: string[]) => void): Promise<void> {
-  const blocks = t.hubDb.db.collection(ACCESS_COLLECTION);
-  const block = (await blocks.find({ log }).sort({ seq: 1 }).toArray()).filter((b) => b['seq'] <= seq).at(-1)!;
-  const records = [...(block['records'] as Document[])].map((r) => ({ ...r }));
-  const leaves = [...(block['leaves'] as string[])];
-  change(records, leaves);
-  await blocks.updateOne({ _id: block._id }, { $set: { records, leaves } });
-}
+const tamper = (seq: number, change: (records: Document[], leaves: string[]) => void) => tamperBlock(t.hubDb.db, log, seq, change);
 
 const problems = async (): Promise<Problem[]> => [...(await verifyLog(t.hubDb.db, log, verifier())).problems];
 
@@ -86,9 +80,9 @@ describe('the intact trail', () => {
   });
 
   it('has proofs that Go\'s sumdb/note and sumdb/tlog accept', async () => {
-    const blocks = await t.hubDb.db.collection(ACCESS_COLLECTION).find({ log }).sort({ seq: 1 }).toArray();
-    const records = blocks.flatMap((b) => b['records'] as Document[]);
-    const { _id: _ignored, ...record } = records[13]!;
+    const blocks = await t.hubDb.db.collection<EvidenceBlock>(ACCESS_COLLECTION).find({ log }).sort({ seq: 1 }).toArray();
+    const records = blocks.flatMap((b) => recordsOf(b));
+    const record = records[13]!;
     const inclusion = await proveRecord(t.hubDb.db, log, 13);
     expect(inclusion?.size).toBe(24);
     const older = originalCheckpoints.find((c) => c['size'] === 8)!;
@@ -104,7 +98,7 @@ describe('the intact trail', () => {
     };
     expect(await goVerify(request)).toBe('ok');
     // The same check fails for another record at that index, and for a forged proof.
-    const { _id: _other, ...another } = records[12]!;
+    const another = records[12]!;
     expect(await goVerify({ ...request, record: canonicalBytes(another).toString('utf8') })).toMatch(/^inclusion of record 13 .*invalid transparency proof/);
   }, 240_000);
 });

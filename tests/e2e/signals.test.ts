@@ -13,7 +13,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ACCESS_COLLECTION, adminRecordsFor, noteSigner, parseVerifierKey, verifyTrail, type EvidenceBlock } from '../../audit/index.ts';
+import { ACCESS_COLLECTION, accessRecordsOf, adminRecordsFor, noteSigner, parseVerifierKey, verifyTrail, type EvidenceBlock } from '../../audit/index.ts';
 import { generateDemoData } from '../../demo/data.ts';
 import { startDepartments, type DepartmentSystems } from '../../demo/environment.ts';
 import { issueToken } from '../../gateway/credentials.ts';
@@ -78,8 +78,8 @@ async function setup(name: string, options: { catalogue?: string; server?: Recor
 const { read, load } = personReads(READ, subjects);
 
 async function requestIds(db: TestDatabase): Promise<Set<string>> {
-  const blocks = await db.db.collection<EvidenceBlock>(ACCESS_COLLECTION).find({}, { projection: { _id: 0, 'records.requestId': 1, 'records.aborted': 1 } }).toArray();
-  return new Set(blocks.flatMap((b) => b.records.filter((r) => !r.aborted).map((r) => r.requestId!)));
+  const blocks = await db.db.collection<EvidenceBlock>(ACCESS_COLLECTION).find({}, { projection: { _id: 0, records: 1, lines: 1 } }).toArray();
+  return new Set(blocks.flatMap((b) => accessRecordsOf(b).map((r) => r.requestId!)));
 }
 
 /** Whether a new TCP connection to the URL's port is refused. */

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
-import { ACCESS_COLLECTION, type EvidenceBlock } from '../../audit/index.ts';
+import { ACCESS_COLLECTION, accessRecordsOf, type EvidenceBlock } from '../../audit/index.ts';
 import type { TestHub } from './hub.ts';
 
 export interface Sent {
@@ -97,9 +97,9 @@ export async function servedWithoutRecord(t: TestHub, responses: readonly Sent[]
   await t.hub.runtime.audit.flush();
   // One pass over the test's own trail (a throwaway database): a search per request id scans it each time.
   const recorded = new Set<string>();
-  const blocks = t.hubDb.db.collection<EvidenceBlock>(ACCESS_COLLECTION).find({}, { projection: { _id: 0, 'records.requestId': 1, 'records.decision': 1, 'records.aborted': 1 } });
+  const blocks = t.hubDb.db.collection<EvidenceBlock>(ACCESS_COLLECTION).find({}, { projection: { _id: 0, records: 1, lines: 1 } });
   for await (const block of blocks) {
-    for (const r of block.records) if (!r.aborted && r.requestId && (r.decision === 'allow' || r.decision === 'partial')) recorded.add(r.requestId);
+    for (const r of accessRecordsOf(block)) if (r.requestId && (r.decision === 'allow' || r.decision === 'partial')) recorded.add(r.requestId);
   }
   return served.map((r) => r.requestId).filter((id) => !recorded.has(id));
 }

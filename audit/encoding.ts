@@ -1,0 +1,143 @@
+/**
+ * How evidence blocks are stored, and read back whichever way they were stored.
+ *
+ * The compact encoding keeps a block to a handful of fields whatever its size: FerretDB's cost of
+ * an insert is per field (about 170 µs of its CPU per record stored as ~20 fields, 40 µs as part
+ * of one string; bench/README.md, "The encoding of evidence"), and MongoDB's BSON work shrinks
+ * alike. The records are the canonical JSON lines their leaf hashes are computed from, so what is
+ * stored is exactly what is signed. What the database must still filter and count by is kept
+ * beside them as summaries: `keys` (the searchable values, one multikey index on MongoDB) and
+ * `tally` (counts for statistics). Anything else (anomaly flags, proofs, export, verification)
+ * decodes the lines.
+ */
+import { Binary, type Document } from 'mongodb';
+import canonicalize from 'canonicalize';
+import { leafHash } from './merkle.ts';
+import { packRecord, type AccessRecord, type EvidenceBlock, type StoredRecord, type Tally } from './record.ts';
+
+/** Record fields auditors and data subjects search by: a block lists the distinct values of its records (`keys`). */
+export const SEARCH_KEYS = ['subject', 'system', 'department', 'operator', 'resource', 'purpose', 'caseId', 'decision', 'code', 'requestId'] as const;
+export type SearchKey = (typeof SEARCH_KEYS)[number];
+
+const TALLY_FIELDS = ['day', 'department', 'resource', 'purpose', 'decision'] as const;
+
+const LEAF_BYTES = 32;
+
+function canonical(record: object): string {
+  const text = canonicalize(record);
+  if (text === undefined) throw new Error('record cannot be canonicalized');
+  return text;
+}
+
+/** The stored lines of records (each already packed, with log and seq): canonical JSON, one per line. */
+export function encodeLines(records: readonly object[]): string {
+  return records.map(canonical).join('\n');
+}
+
+/** Leaf hashes as stored in a compact block: one binary of 32-byte hashes. */
+export function encodeLeaves(leaves: readonly Uint8Array[]): Binary {
+  return new Binary(Buffer.concat(leaves));
+}
+
+/** One evidence block, compact: consecutive records of one log, with their leaf hashes. */
+export function encodeBlock(log: string, seq: number, records: readonly AccessRecord[], at = new Date()): { doc: EvidenceBlock; leaves: Buffer[] } {
+  let first = records[0]!.at;
+  let last = first;
+  const lines: string[] = [];
+  const leaves: Buffer[] = [];
+  const keys = new Set<string>();
+  const tally = new Map<string, { -readonly [K in keyof Tally]: Tally[K] }>();
+  records.forEach((r, i) => {
+    if (r.at < first) first = r.at;
+    if (r.at > last) last = r.at;
+    const line = canonical({ ...packRecord(r), log, seq: seq + i });
+    lines.push(line);
+    leaves.push(leafHash(Buffer.from(line, 'utf8')));
+    for (const k of SEARCH_KEYS) {
+      const v = r[k];
+      if (v !== null && v !== undefined) keys.add(`${k}=${v}`);
+    }
+    const group = TALLY_FIELDS.map((k) => r[k] ?? '').join('\u0000');
+    const t = tally.get(group);
+    if (t) t.n++;
+    else {
+      const row: { -readonly [K in keyof Tally]: Tally[K] } = { n: 1 };
+      for (const k of TALLY_FIELDS) if (r[k] !== null && r[k] !== undefined) row[k] = r[k];
+      tally.set(group, row);
+    }
+  });
+  return {
+    doc: { at, first, last, count: records.length, log, seq, lines: lines.join('\n'), leaves: encodeLeaves(leaves), keys: [...keys], tally: [...tally.values()] },
+    leaves,
+  };
+}
+
+/** The block that takes a failed block's place: the same sequence numbers, marked aborted. */
+export function fillerBlock(log: string, seq: number, count: number): { doc: EvidenceBlock; leaves: Buffer[] } {
+  const at = new Date();
+  const lines = Array.from({ length: count }, (_, i) => canonical({ log, seq: seq + i, at, aborted: true }));
+  const leaves = lines.map((l) => leafHash(Buffer.from(l, 'utf8')));
+  return { doc: { at, first: at, last: at, count, log, seq, lines: lines.join('\n'), leaves: encodeLeaves(leaves), keys: [], tally: [], aborted: true }, leaves };
+}
+
+/** A stored line that is not a JSON object (only tampering makes one): kept as text, so verification can say so. */
+export interface UnreadableRecord {
+  readonly unreadable: string;
+  readonly log?: undefined;
+  readonly seq?: undefined;
+  readonly aborted?: undefined;
+}
+
+function decodeLine(line: string): StoredRecord | UnreadableRecord {
+  try {
+    const value: unknown = JSON.parse(line);
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return { unreadable: line };
+    const record = value as Record<string, unknown>;
+    if (typeof record['at'] === 'string') record['at'] = new Date(record['at']);
+    return record as StoredRecord;
+  } catch {
+    return { unreadable: line };
+  }
+}
+
+/** The fields of a block that reading its records needs (not its hashes or summaries). */
+export const RECORDS_PROJECTION = { _id: 0, log: 1, seq: 1, count: 1, first: 1, last: 1, records: 1, lines: 1 } as const;
+
+/** The records of a block, in order, whichever encoding it was stored in. */
+export function recordsOf(block: Pick<EvidenceBlock, 'lines' | 'records'>): Array<StoredRecord | UnreadableRecord> {
+  if (typeof block.lines === 'string') return block.lines === '' ? [] : block.lines.split('\n').map(decodeLine);
+  return block.records ? [...block.records] : [];
+}
+
+export const isReadable = (r: StoredRecord | UnreadableRecord): r is StoredRecord => !('unreadable' in r);
+
+/** The records of a block that are records of an access: not a filler's, not unreadable. */
+export function accessRecordsOf(block: Pick<EvidenceBlock, 'lines' | 'records'>): StoredRecord[] {
+  return recordsOf(block).filter((r): r is StoredRecord => isReadable(r) && !r.aborted);
+}
+
+/** The stored leaf hashes of a block as base64, whichever encoding; undefined when it has none. */
+export function leavesOf(block: Pick<EvidenceBlock, 'leaves'>): string[] | undefined {
+  const stored = block.leaves;
+  if (stored === undefined || stored === null) return undefined;
+  if (Array.isArray(stored)) return stored as string[];
+  const bytes = stored instanceof Uint8Array ? stored : (stored as { buffer: Uint8Array }).buffer;
+  const out: string[] = [];
+  for (let i = 0; i + LEAF_BYTES <= bytes.length; i += LEAF_BYTES) out.push(Buffer.from(bytes.subarray(i, i + LEAF_BYTES)).toString('base64'));
+  return out;
+}
+
+/** Records in a block, from its summary: `count`, else what it holds. */
+export const sizeOf = (block: Pick<EvidenceBlock, 'count' | 'lines' | 'records'>): number => block.count ?? recordsOf(block).length;
+
+/**
+ * The database filter of blocks that may hold records with every given value: a compact block
+ * lists them in `keys`; a block of documents holds them in `records`.
+ */
+export function blocksWith(values: Partial<Record<SearchKey, string>>): Document {
+  const given = Object.entries(values).filter(([, v]) => v !== undefined && v !== null && v !== '') as Array<[SearchKey, string]>;
+  if (given.length === 0) return {};
+  const documents: Document = {};
+  for (const [k, v] of given) documents[`records.${k}`] = v;
+  return { $or: [{ keys: { $all: given.map(([k, v]) => `${k}=${v}`) } }, documents] };
+}

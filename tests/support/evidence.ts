@@ -1,0 +1,19 @@
+/**
+ * Tampering with stored evidence, as someone with write access to the database would: a block's
+ * records and leaf hashes are changed in place, in the encoding the block was stored in.
+ */
+import type { Db, Document } from 'mongodb';
+import { ACCESS_COLLECTION, encodeLeaves, encodeLines, leavesOf, recordsOf, type EvidenceBlock } from '../../audit/index.ts';
+
+/** Rewrites the block of `log` holding `seq` with `change` applied to copies of its records and base64 leaves. */
+export async function tamperBlock(db: Db, log: string, seq: number, change: (records: Document[], leaves: string[]) => void): Promise<void> {
+  const blocks = db.collection<EvidenceBlock>(ACCESS_COLLECTION);
+  const block = (await blocks.find({ log }).sort({ seq: 1 }).toArray()).filter((b) => (b.seq ?? 0) <= seq).at(-1)!;
+  const records = recordsOf(block).map((r) => ({ ...r }) as Document);
+  const leaves = [...(leavesOf(block) ?? [])];
+  change(records, leaves);
+  const update = typeof block.lines === 'string'
+    ? { lines: encodeLines(records), leaves: encodeLeaves(leaves.map((l) => Buffer.from(l, 'base64'))) }
+    : { records, leaves };
+  await blocks.updateOne({ _id: block._id }, { $set: update as Partial<EvidenceBlock> });
+}

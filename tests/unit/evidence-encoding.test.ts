@@ -1,0 +1,185 @@
+/**
+ * Evidence blocks in the compact encoding (canonical JSON lines, one binary of leaf hashes, the
+ * summaries the database filters and counts by), and trails written before it (blocks of record
+ * documents): everything that reads the trail reads both, in one trail.
+ */
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ACCESS_COLLECTION, AuditWriter, EvidenceLog, auditAnomalies, auditStatistics, canonicalBytes, exportTrail, getTrailRecord, leafHash,
+  noteSigner, packRecord, parseVerifierKey, proveRecord, recordLeaf, searchTrail, subjectHash, verifyExport, verifyTrail,
+  type AccessRecord, type EvidenceBlock,
+} from '../../audit/index.ts';
+import { testDatabase, type TestDatabase } from '../support/mongo.ts';
+
+const signer = noteSigner('yiwang-hub', randomBytes(32).toString('hex'));
+const verifier = parseVerifierKey(signer.verifierKey);
+const key = Buffer.alloc(32, 7);
+const DAY = '2026-12-01';
+const alice = subjectHash(key, 'alice');
+const bob = subjectHash(key, 'bob');
+
+function record(i: number, over: Partial<AccessRecord> = {}): AccessRecord {
+  return {
+    at: new Date(Date.parse(`${DAY}T02:00:00Z`) + i * 1000), day: DAY, requestId: `req-${i}`, action: 'read', system: 'mz-dibao', department: 'MZ',
+    principalKind: 'system', operator: 'op-1', purpose: '440000-DIBAO-001', caseId: `case-${i}`, resource: 'GA-HUKOU', provider: 'GA',
+    subjectType: 'person', subject: i % 2 === 0 ? alice : bob, itemsReturned: ['name'], itemsMasked: [], itemsRefused: [], itemsVerified: [],
+    grants: [{ id: 'g-1', version: 1 }], decision: 'allow', code: null, denial: null, reason: null, consent: null, attempt: null, ...over,
+  };
+}
+
+const refused = (i: number) => record(i, { decision: 'deny', code: 'FORBIDDEN', denial: 'NO_GRANT', itemsReturned: [], itemsRefused: ['name'], grants: [] });
+
+let t: TestDatabase;
+let legacy: EvidenceLog;
+let compact: AuditWriter;
+
+/** Writes records as hubs did before the compact encoding: one block, an array of record documents, base64 leaves. */
+async function writeDocumentsBlock(log: EvidenceLog, records: readonly AccessRecord[]): Promise<void> {
+  const seq = log.reserve(records.length);
+  const packed = records.map((r, i) => ({ ...packRecord(r), log: log.origin, seq: seq + i }));
+  const leaves = packed.map(recordLeaf);
+  const at = records.map((r) => r.at.getTime());
+  await t.db.collection(ACCESS_COLLECTION).insertOne({
+    at: new Date(), first: new Date(Math.min(...at)), last: new Date(Math.max(...at)), count: records.length, log: log.origin, seq,
+    leaves: leaves.map((l) => l.toString('base64')), records: packed,
+  });
+  log.durable(seq, leaves);
+}
+
+beforeAll(async () => {
+  t = await testDatabase('encoding');
+  legacy = new EvidenceLog(t.db, { origin: 'yiwang-hub/legacy/1', signer });
+  await legacy.register();
+  // Records 0–5 (two refused) written as documents, then 6–11 (two refused) compact, by a writer of its own log.
+  await writeDocumentsBlock(legacy, [record(0), record(1), refused(2), record(3)]);
+  await writeDocumentsBlock(legacy, [refused(4), record(5)]);
+  await legacy.checkpoint();
+  const log = new EvidenceLog(t.db, { origin: 'yiwang-hub/compact/2', signer });
+  await log.register();
+  compact = new AuditWriter(t.db, { log, writeConcern: { w: 1 } });
+  await compact.appendMany([record(6), refused(7), record(8), refused(9), record(10), record(11, { resource: 'GA-VEHICLE' })]);
+  await log.checkpoint();
+});
+
+afterAll(async () => {
+  await compact?.close();
+  await legacy?.close();
+  await t?.drop();
+});
+
+describe('a compact block', () => {
+  it('stores the records as the canonical JSON lines their leaves hash, beside the summaries the database needs', async () => {
+    const block = (await t.db.collection<EvidenceBlock>(ACCESS_COLLECTION).findOne({ log: compact.log.origin }))!;
+    expect(Object.keys(block).sort()).toEqual(['_id', 'at', 'count', 'first', 'keys', 'last', 'leaves', 'lines', 'log', 'seq', 'tally']);
+    const lines = block.lines!.split('\n');
+    expect(lines).toHaveLength(6);
+    expect(lines[1]).toBe(canonicalBytes({ ...packRecord(refused(7)), log: compact.log.origin, seq: 1 }).toString('utf8'));
+    const leaves = Buffer.from((block.leaves as { buffer: Uint8Array }).buffer);
+    expect(leaves.subarray(32, 64).equals(leafHash(Buffer.from(lines[1]!, 'utf8')))).toBe(true);
+    expect([...block.keys!].filter((k) => k.startsWith('subject=')).sort()).toEqual([`subject=${alice}`, `subject=${bob}`].sort());
+    expect(block.keys).toContain('decision=deny');
+    expect(block.keys).toContain('caseId=case-9');
+    expect([...block.tally!].sort((a, b) => `${a.resource}${a.decision}`.localeCompare(`${b.resource}${b.decision}`))).toEqual([
+      { day: DAY, department: 'MZ', resource: 'GA-HUKOU', purpose: '440000-DIBAO-001', decision: 'allow', n: 3 },
+      { day: DAY, department: 'MZ', resource: 'GA-HUKOU', purpose: '440000-DIBAO-001', decision: 'deny', n: 2 },
+      { day: DAY, department: 'MZ', resource: 'GA-VEHICLE', purpose: '440000-DIBAO-001', decision: 'allow', n: 1 },
+    ]);
+  });
+
+  it('keeps to the same fields however many records it holds', async () => {
+    const before = await t.db.collection(ACCESS_COLLECTION).countDocuments({ log: compact.log.origin });
+    await compact.appendMany(Array.from({ length: 200 }, (_, i) => record(100 + i, { day: '2026-11-01', at: new Date(Date.parse('2026-11-01T03:00:00Z') + i) })));
+    const blocks = await t.db.collection<EvidenceBlock>(ACCESS_COLLECTION).find({ log: compact.log.origin }).sort({ seq: 1 }).toArray();
+    expect(blocks).toHaveLength(before + 1);
+    const big = blocks.at(-1)!;
+    expect(big.count).toBe(200);
+    expect(Object.keys(big)).toHaveLength(11);
+    expect(big.tally).toEqual([{ day: '2026-11-01', department: 'MZ', resource: 'GA-HUKOU', purpose: '440000-DIBAO-001', decision: 'allow', n: 200 }]);
+    await compact.log.checkpoint();
+  });
+});
+
+describe('a trail of both encodings', () => {
+  it('verifies, every record of both logs under a signed checkpoint', async () => {
+    const report = await verifyTrail(t.db, verifier);
+    expect(report.logs.map((l) => [l.log, l.records, l.verifiedSize, l.problems.length])).toEqual([
+      ['yiwang-hub/compact/2', 206, 206, 0],
+      ['yiwang-hub/legacy/1', 6, 6, 0],
+    ]);
+  });
+
+  it('is searched by subject, by system and decision, across both, newest first', async () => {
+    const bySubject = await searchTrail(t.db, { subject: alice, from: new Date(`${DAY}T00:00:00Z`) }, 50);
+    expect(bySubject.records.map((r) => r.requestId)).toEqual(['req-10', 'req-8', 'req-6', 'req-4', 'req-2', 'req-0']);
+    const refusals = await searchTrail(t.db, { system: 'mz-dibao', decision: 'deny' }, 50);
+    expect(refusals.records.map((r) => `${r.log}#${r.seq}`)).toEqual(['yiwang-hub/compact/2#3', 'yiwang-hub/compact/2#1', 'yiwang-hub/legacy/1#4', 'yiwang-hub/legacy/1#2']);
+    expect(refusals.records[0]).toMatchObject({ requestId: 'req-9', code: 'FORBIDDEN', itemsReturned: [], itemsRefused: ['name'], consent: null });
+    expect(refusals.records[0]!.at).toEqual(record(9).at);
+  });
+
+  it('counts both in statistics', async () => {
+    expect(await auditStatistics(t.db, DAY, DAY, ['decision'])).toEqual([
+      { day: DAY, decision: 'allow', count: 8 },
+      { day: DAY, decision: 'deny', count: 4 },
+    ]);
+    expect(await auditStatistics(t.db, '2026-11-01', DAY, ['resource'])).toEqual([
+      { day: '2026-11-01', resource: 'GA-HUKOU', count: 200 },
+      { day: DAY, resource: 'GA-HUKOU', count: 11 },
+      { day: DAY, resource: 'GA-VEHICLE', count: 1 },
+    ]);
+  });
+
+  it('raises anomaly flags over records of both, with their records oldest first', async () => {
+    const flags = await auditAnomalies(t.db, {
+      from: DAY, to: DAY, kinds: ['REPEATED_REFUSALS'], timeZone: 'Asia/Shanghai', isWorkingDay: () => true,
+      thresholds: { volumeFactor: 2, workingHours: '08:30-18:00', refusalsPerDay: 4, unrelatedPurposes: 3, purposeWindowDays: 30 },
+      expectedDailyVolumes: () => Promise.resolve(new Map()), classified: new Map(), themeOf: (p) => p,
+    });
+    expect(flags.map((f) => [f.kind, f.system, f.operator, f.count])).toEqual([['REPEATED_REFUSALS', 'mz-dibao', null, 4], ['REPEATED_REFUSALS', 'mz-dibao', 'op-1', 4]]);
+    expect(flags[0]!.recordIds).toEqual(['yiwang-hub/legacy/1#2', 'yiwang-hub/legacy/1#4', 'yiwang-hub/compact/2#1', 'yiwang-hub/compact/2#3']);
+  });
+
+  it('gives each record by id, and its inclusion proof over the canonical JSON stored', async () => {
+    expect(await getTrailRecord(t.db, 'yiwang-hub/legacy/1#3')).toMatchObject({ requestId: 'req-3', log: 'yiwang-hub/legacy/1', seq: 3 });
+    expect(await getTrailRecord(t.db, 'yiwang-hub/compact/2#2')).toMatchObject({ requestId: 'req-8', log: 'yiwang-hub/compact/2', seq: 2 });
+    const block = (await t.db.collection<EvidenceBlock>(ACCESS_COLLECTION).findOne({ log: 'yiwang-hub/compact/2', seq: 0 }))!;
+    const proof = await proveRecord(t.db, 'yiwang-hub/compact/2', 2);
+    expect(proof?.record).toBe(block.lines!.split('\n')[2]);
+    expect(proof?.leaf).toBe(leafHash(Buffer.from(proof!.record, 'utf8')).toString('base64'));
+  });
+
+  it('exports as JSONL that verifies offline, and as CSV with a row per access record', async () => {
+    const lines: string[] = [];
+    for await (const line of exportTrail(t.db, 'jsonl')) lines.push(line);
+    const report = await verifyExport((async function* () { yield* lines; })(), verifier);
+    expect(report.ok).toBe(true);
+    expect(report.logs.map((l) => [l.log, l.records, l.verifiedSize])).toEqual([['yiwang-hub/compact/2', 206, 206], ['yiwang-hub/legacy/1', 6, 6]]);
+    let rows = 0;
+    for await (const _line of exportTrail(t.db, 'csv')) rows++;
+    expect(rows).toBe(1 + 212);
+  });
+});
+
+describe('a compact block altered in the database', () => {
+  it('is reported where a line is no longer a record, and the rest of the trail is still read', async () => {
+    const log = compact.log.origin;
+    const blocks = t.db.collection<EvidenceBlock>(ACCESS_COLLECTION);
+    const block = (await blocks.findOne({ log, seq: 0 }))!;
+    const lines = block.lines!.split('\n');
+    lines[4] = '{"decision":"allow", truncated';
+    await blocks.updateOne({ _id: block._id }, { $set: { lines: lines.join('\n') } });
+    try {
+      const report = await verifyTrail(t.db, verifier, log);
+      expect(report.logs[0]!.problems.map((p) => [p.kind, p.at, p.detail])).toEqual([['modified', 4, 'block 0 holds a record at position 4 that is not a JSON object']]);
+      const found = await searchTrail(t.db, { subject: alice, from: new Date(`${DAY}T00:00:00Z`) }, 50);
+      expect(found.records.map((r) => r.requestId)).toEqual(['req-8', 'req-6', 'req-4', 'req-2', 'req-0']);
+      const exported: string[] = [];
+      for await (const line of exportTrail(t.db, 'jsonl', log)) exported.push(line);
+      const offline = await verifyExport((async function* () { yield* exported; })(), verifier);
+      expect(offline.logs[0]!.problems.map((p) => [p.kind, p.at])).toEqual([['modified', 4], ['modified', 6], ['modified', 206]]);
+    } finally {
+      await blocks.updateOne({ _id: block._id }, { $set: { lines: block.lines } });
+    }
+  });
+});
