@@ -274,7 +274,11 @@ async function firstRecords(db: Db, drafts: readonly Draft[], limit: number): Pr
   const byDay = new Map<string, Array<{ test: (r: StoredAccess) => boolean; into: StoredAccess[] }>>();
   drafts.forEach((d, i) => {
     const entry = { test: tester(d.match), into: found[i]! };
-    for (let day = d.from; day <= d.to; day = addDays(day, 1)) byDay.set(day, [...(byDay.get(day) ?? []), entry]);
+    for (let day = d.from; day <= d.to; day = addDays(day, 1)) {
+      const list = byDay.get(day);
+      if (list) list.push(entry);
+      else byDay.set(day, [entry]);
+    }
   });
   const from = drafts.reduce((m, d) => (d.from < m ? d.from : m), drafts[0]!.from);
   const to = drafts.reduce((m, d) => (d.to > m ? d.to : m), drafts[0]!.to);
@@ -382,7 +386,10 @@ async function purposeFlags(db: Db, o: AnomalyOptions): Promise<Draft[]> {
   const bySubject = new Map<string, SubjectReads[]>();
   for (const row of await grouped(db, start, o.to, served, ['subject', 'purpose', 'day'])) {
     const subject = str(row._id['subject'])!;
-    bySubject.set(subject, [...(bySubject.get(subject) ?? []), { day: str(row._id['day'])!, purpose: str(row._id['purpose'])!, count: row.count }]);
+    const read = { day: str(row._id['day'])!, purpose: str(row._id['purpose'])!, count: row.count };
+    const reads = bySubject.get(subject);
+    if (reads) reads.push(read);
+    else bySubject.set(subject, [read]);
   }
   const out: Draft[] = [];
   for (const subject of [...bySubject.keys()].sort()) {
