@@ -79,7 +79,8 @@ describe('axe-core', () => {
         if (v.length) found[key] = v;
       }
       expect(found).toEqual({});
-    });
+      // axe over up to 8 pages: 16 s alone, past 30 s beside the rest of the suite on 2 cores.
+    }, 120_000);
   }
 
   it('finds no serious or critical violation in the approval dialog', async () => {
