@@ -37,6 +37,12 @@ export interface AuditWriterOptions {
    * up to this many blocks. Writes never overlap (see above), so this is what keeps a backlog moving.
    */
   readonly maxInFlight?: number;
+  /**
+   * How long the records waiting for a write may wait for more before it goes out (ms, default 0:
+   * none), counted from the oldest; a full block goes at once. Fewer, larger blocks cost the
+   * database less per record, each request waits up to this much longer.
+   */
+  readonly lingerMs?: number;
   /** Write concern for evidence (default majority, journaled). */
   readonly writeConcern?: WriteConcern;
   /** Called after each failed batch, for logs and metrics (no record content). */
@@ -65,6 +71,8 @@ export class AuditWriter {
   readonly #collection: Collection<EvidenceBlock>;
   readonly #maxBatch: number;
   readonly #maxInFlight: number;
+  readonly #lingerMs: number;
+  #lingering: NodeJS.Timeout | undefined;
   readonly #writeConcern: WriteConcern;
   readonly #onError: AuditWriterOptions['onError'];
   readonly #onCommit: AuditWriterOptions['onCommit'];
@@ -88,6 +96,7 @@ export class AuditWriter {
     this.#collection = db.collection<EvidenceBlock>(ACCESS_COLLECTION);
     this.#maxBatch = options.maxBatch ?? 1024;
     this.#maxInFlight = options.maxInFlight ?? 2;
+    this.#lingerMs = options.lingerMs ?? 0;
     this.#writeConcern = options.writeConcern ?? { w: 'majority', journal: true };
     this.#onError = options.onError;
     this.#onCommit = options.onCommit;
@@ -165,7 +174,21 @@ export class AuditWriter {
   readonly #inFlightPending = new Set<Pending>();
 
   #drain(): void {
-    if (this.#writing || this.#queue.length === 0) return;
+    if (this.#lingering && (this.#closing || this.#queue.length >= this.#maxBatch)) {
+      clearTimeout(this.#lingering);
+      this.#lingering = undefined;
+    }
+    if (this.#writing || this.#queue.length === 0 || this.#lingering) return;
+    if (this.#lingerMs > 0 && !this.#closing && this.#queue.length < this.#maxBatch) {
+      const waited = performance.now() - this.#queue[0]!.since;
+      if (waited < this.#lingerMs) {
+        this.#lingering = setTimeout(() => {
+          this.#lingering = undefined;
+          this.#drain();
+        }, this.#lingerMs - waited);
+        return;
+      }
+    }
     const blocks: Array<{ seq: number; batch: Pending[]; doc: EvidenceBlock; leaves: Buffer[] }> = [];
     for (let i = 0; i < this.#maxInFlight && this.#queue.length > 0; i++) {
       const batch = this.#queue.splice(0, this.#maxBatch);
@@ -272,6 +295,7 @@ export class AuditWriter {
   async close(): Promise<void> {
     this.#closing = true;
     this.#wake?.();
+    this.#drain();
     await this.flush();
     this.#closed = true;
     await this.log.close();

@@ -14,6 +14,7 @@
  *   BENCH_SCALING=1            measure 1 vs 2 hub processes (0 to skip)
  *   BENCH_HUB_AUDIT_BATCH=n    what-if: the hub's audit.maxBatch (default: the hub's default)
  *   BENCH_HUB_AUDIT_IN_FLIGHT=n  what-if: the hub's audit.maxInFlight
+ *   BENCH_HUB_AUDIT_LINGER=ms  what-if: the hub's audit.lingerMs
  *   BENCH_PROFILE=1            CPU-profile (b) and (c) under load (default on, off in quick mode)
  *   BENCH_PROFILE_SECONDS=4    seconds per profiled run
  *   BENCH_PROFILE_SAVE=1       also write the .cpuprofile files to bench/results/profiles/
@@ -39,7 +40,7 @@ export interface BenchConfig {
   readonly profileSave: boolean;
   readonly out: string;
   /** What-if overrides of the hub's audit writer settings (empty = hub defaults). */
-  readonly hubAudit: { readonly maxBatch?: number; readonly maxInFlight?: number };
+  readonly hubAudit: { readonly maxBatch?: number; readonly maxInFlight?: number; readonly lingerMs?: number };
 }
 
 function number(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
@@ -77,6 +78,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
     hubAudit: {
       ...(env['BENCH_HUB_AUDIT_BATCH'] ? { maxBatch: Math.round(number(env, 'BENCH_HUB_AUDIT_BATCH', 1024, 1, 100_000)) } : {}),
       ...(env['BENCH_HUB_AUDIT_IN_FLIGHT'] ? { maxInFlight: Math.round(number(env, 'BENCH_HUB_AUDIT_IN_FLIGHT', 2, 1, 64)) } : {}),
+      ...(env['BENCH_HUB_AUDIT_LINGER'] ? { lingerMs: number(env, 'BENCH_HUB_AUDIT_LINGER', 0, 0, 50) } : {}),
     },
   };
 }

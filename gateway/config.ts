@@ -54,6 +54,8 @@ export interface HubConfig {
     readonly maxBatch: number;
     /** Blocks per write: writes go out one at a time, in sequence order, so a crash leaves a gap-free log. */
     readonly maxInFlight: number;
+    /** How long a block may wait for more records before its write (ms; 0: none). */
+    readonly lingerMs: number;
     /** `auto`: majority + journal on a replica set or sharded cluster, w 1 + journal on a standalone (audit/durability.ts). */
     readonly writeConcern: 'auto' | 'majority' | 1;
     readonly deadlineMs: number;
@@ -276,6 +278,7 @@ export const configSchema: JsonSchema = {
       properties: {
         maxBatch: { type: 'integer', minimum: 1, maximum: 100000, default: 1024 },
         maxInFlight: { type: 'integer', minimum: 1, maximum: 64, default: 2 },
+        lingerMs: { type: 'number', minimum: 0, maximum: 50, default: 0 },
         writeConcern: { enum: ['auto', 'majority', 1], default: 'auto' },
         deadlineMs: { type: 'integer', minimum: 100, maximum: 60000, default: 2000 },
         signingKey: {

@@ -245,6 +245,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<HubRuntime
       log,
       maxBatch: config.audit.maxBatch,
       maxInFlight: config.audit.maxInFlight,
+      lingerMs: config.audit.lingerMs,
       writeConcern,
       onError: (error, size) => {
         metrics.auditFailures.inc();

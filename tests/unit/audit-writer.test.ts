@@ -80,6 +80,40 @@ describe('audit writer', () => {
     await writer.close();
   });
 
+  it('with a linger, writes the appends of separate ticks within it as one block', async () => {
+    inserts.length = 0;
+    const writer = new AuditWriter(monitored.db(t.name), { maxBatch: 8, lingerMs: 200, writeConcern: { w: 1 } });
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    const first = [writer.append(record(2000))];
+    await sleep(20);
+    first.push(writer.append(record(2001)));
+    await sleep(20);
+    first.push(writer.append(record(2002)));
+    expect(inserts).toEqual([]);
+    await Promise.all(first);
+    expect(inserts).toEqual([3]);
+    await writer.close();
+  });
+
+  it('with a linger, writes a full block at once', async () => {
+    inserts.length = 0;
+    // A linger far beyond the test's timeout: only a full block can be written.
+    const writer = new AuditWriter(monitored.db(t.name), { maxBatch: 8, lingerMs: 50_000, writeConcern: { w: 1 } });
+    await Promise.all(Array.from({ length: 8 }, (_, i) => writer.append(record(2010 + i))));
+    expect(inserts).toEqual([8]);
+    await writer.close();
+  });
+
+  it('with a linger, writes what lingers when it is closed', async () => {
+    inserts.length = 0;
+    const writer = new AuditWriter(monitored.db(t.name), { lingerMs: 50_000, writeConcern: { w: 1 } });
+    const appended = writer.append(record(2100));
+    await new Promise((r) => setImmediate(r));
+    await writer.close();
+    await appended;
+    expect(inserts).toEqual([1]);
+  });
+
   it('fails every waiting append when the write fails, and refuses appends after close', async () => {
     const client = new MongoClient(inject('mongoUri'), { serverSelectionTimeoutMS: 500 });
     await client.connect();

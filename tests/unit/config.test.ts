@@ -32,6 +32,7 @@ describe('config', () => {
     expect(c.catalogue).toBe('/etc/hub/catalogue');
     expect(c.limits.maxBatch).toBe(100);
     expect(c.audit.writeConcern).toBe('auto');
+    expect(c.audit.lingerMs).toBe(0);
     expect(c.timeZone).toBe('Asia/Shanghai');
     expect(c.applications).toEqual({ deadlineWorkingDays: 10, calendar: DEFAULT_CALENDAR });
     expect(c.sync).toEqual({ pollMilliseconds: 500 });
@@ -53,6 +54,7 @@ describe('config', () => {
     expect(hours('8:30-18:00')).toBe('hub.yaml: /audit/anomalies/workingHours must match pattern "^([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-4]):[0-5][0-9]$" (rule: pattern)');
     expect(fails(() => parseConfig({ ...base, audit: { retentionDays: 365 } }, 'hub.yaml', '/', {}))).toBe('hub.yaml: /audit/retentionDays must be >= 1096 (rule: minimum)');
     expect(parseConfig(base, 'hub.yaml', '/', {}).audit).toMatchObject({ retentionDays: 1096, anomalies: { workingHours: '08:30-18:00', volumeFactor: 3 } });
+    expect(fails(() => parseConfig({ ...base, audit: { lingerMs: 51 } }, 'hub.yaml', '/', {}))).toBe('hub.yaml: /audit/lingerMs must be <= 50 (rule: maximum)');
   });
 
   it('lets the environment override the file', () => {
