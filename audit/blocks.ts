@@ -22,10 +22,13 @@ type Block = EvidenceBlock & { readonly _id: unknown };
  * query of its own (one more scan; the server holds only that range's blocks); a block that is
  * not there at all is left out, as in the database, and verification reports the gap.
  */
-export async function* blocksInSequence(db: Db, log: string, start: number, options: { readonly withLeaves?: boolean } = {}): AsyncGenerator<Block> {
+export async function* blocksInSequence(
+  db: Db, log: string, start: number, options: { readonly withLeaves?: boolean; readonly leavesOnly?: boolean } = {},
+): AsyncGenerator<Block> {
   const collection = db.collection<EvidenceBlock>(ACCESS_COLLECTION);
-  // The stored leaf hashes only when asked for (verification compares them with the records).
-  const projection = options.withLeaves ? { keys: 0, tally: 0 } : { leaves: 0, keys: 0, tally: 0 };
+  // The stored leaf hashes only when asked for (verification compares them with the records);
+  // proofs ask for them alone.
+  const projection = options.leavesOnly ? { records: 0, lines: 0, keys: 0, tally: 0 } : options.withLeaves ? { keys: 0, tally: 0 } : { leaves: 0, keys: 0, tally: 0 };
   const first = (b: Block) => b.seq ?? 0;
   const waiting: Block[] = []; // by sequence number
   const fetchedEarly = new Set<string>();

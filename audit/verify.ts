@@ -129,7 +129,7 @@ export async function readLog(db: Db, log: string): Promise<LogContent> {
 }
 
 /** The first sequence number from `base` on without a leaf: the durable, gap-free prefix ends there. */
-function completeUpTo(content: LogContent): number {
+function completeUpTo(content: Pick<LogContent, 'leaves' | 'base'>): number {
   let n = content.base;
   while (content.leaves[n]) n++;
   return n;
@@ -233,11 +233,36 @@ export async function verifyTrail(db: Db, verifier: NoteVerifier, only?: string)
   return { ok: reports.every((r) => r.problems.length === 0), logs: reports };
 }
 
+/**
+ * A log's leaf hashes as stored with its blocks, for proofs: no record is read or hashed (a block
+ * without stored leaves has them computed from its records). A proof is checked against the signed
+ * checkpoint by whoever receives it, with the leaf of the record it is given, so a stored hash that
+ * was altered yields a proof that fails there, as verification would report; and a record damaged
+ * elsewhere in the log does not keep the others from being proved.
+ */
+async function storedLeaves(db: Db, log: string): Promise<Pick<LogContent, 'leaves' | 'base' | 'frontier'>> {
+  const { size: base, frontier } = await archivedPrefix(db, log);
+  const leaves: Hash[] = [];
+  for await (const block of blocksInSequence(db, log, base, { leavesOnly: true })) {
+    const start = block.seq ?? 0;
+    let hashes: Hash[] | undefined = leavesOf(block)?.map((l) => Buffer.from(l, 'base64'));
+    if (hashes === undefined) {
+      const full = await db.collection<EvidenceBlock>(ACCESS_COLLECTION).findOne({ _id: block._id } as object, { projection: { records: 1, lines: 1 } });
+      hashes = full ? recordsOf(full).map((r) => (isReadable(r) ? recordLeaf(r) : leafHash(Buffer.from(r.unreadable, 'utf8')))) : [];
+    }
+    hashes.forEach((leaf, i) => {
+      if (start + i >= base) leaves[start + i] ??= leaf;
+    });
+  }
+  if (leaves.length < base) leaves.length = base;
+  return { leaves, base, frontier };
+}
+
 /** The inclusion proof of record `seq` in the latest checkpoint that covers it, with the canonical JSON its leaf hashes. */
 export async function proveRecord(db: Db, log: string, seq: number): Promise<{ checkpoint: string; size: number; leaf: string; proof: string[]; record: string } | null> {
   const checkpoint = await db.collection<CheckpointDoc>(CHECKPOINTS_COLLECTION).find({ log, size: { $gt: seq } }, { projection: { _id: 0 } }).sort({ size: -1 }).limit(1).next();
   if (!checkpoint) return null;
-  const content = await readLog(db, log);
+  const content = await storedLeaves(db, log);
   const leaf = content.leaves[seq];
   if (!leaf || completeUpTo(content) < checkpoint.size) return null;
   const proof = inclusionProof(content.leaves, seq, checkpoint.size, content.frontier.known());
@@ -252,6 +277,6 @@ export async function proveRecord(db: Db, log: string, seq: number): Promise<{ c
 
 /** The consistency proof between two checkpoint sizes of a log (both at or after its archived prefix). */
 export async function proveConsistency(db: Db, log: string, older: number, newer: number): Promise<string[]> {
-  const content = await readLog(db, log);
+  const content = await storedLeaves(db, log);
   return consistencyProof(content.leaves, older, newer, content.frontier.known()).map((h) => h.toString('base64'));
 }

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ACCESS_COLLECTION, AuditWriter, EvidenceLog, auditAnomalies, auditStatistics, canonicalBytes, exportTrail, getTrailRecord, leafHash,
-  noteSigner, packRecord, parseVerifierKey, proveRecord, recordLeaf, searchTrail, subjectHash, verifyExport, verifyTrail,
+  noteSigner, openNote, packRecord, parseCheckpointText, parseVerifierKey, proveRecord, verifyInclusion, recordLeaf, searchTrail, subjectHash, verifyExport, verifyTrail,
   type AccessRecord, type EvidenceBlock,
 } from '../../audit/index.ts';
 import { testDatabase, type TestDatabase } from '../support/mongo.ts';
@@ -178,6 +178,12 @@ describe('a compact block altered in the database', () => {
       for await (const line of exportTrail(t.db, 'jsonl', log)) exported.push(line);
       const offline = await verifyExport((async function* () { yield* exported; })(), verifier);
       expect(offline.logs[0]!.problems.map((p) => [p.kind, p.at])).toEqual([['modified', 4], ['modified', 6], ['modified', 206]]);
+      // The records left intact can still be proved against the signed checkpoint.
+      const proof = (await proveRecord(t.db, log, 2))!;
+      const opened = openNote(proof.checkpoint, verifier);
+      const signed = parseCheckpointText(opened.ok ? opened.text : '');
+      expect(proof.record).toBe(lines[2]);
+      expect(verifyInclusion(leafHash(Buffer.from(proof.record, 'utf8')), 2, proof.size, proof.proof.map((h) => Buffer.from(h, 'base64')), signed.root)).toBe(true);
     } finally {
       await blocks.updateOne({ _id: block._id }, { $set: { lines: block.lines } });
     }
