@@ -357,10 +357,17 @@ async function refusalFlags(db: Db, o: AnomalyOptions): Promise<Draft[]> {
       if (byOperator) match['records.operator'] = key.operator;
       return draft('REPEATED_REFUSALS', { day, from: day, to: day, ...key, count: row.count, threshold, recordCount: row.count, match });
     });
-  return [
-    ...flags(await grouped(db, o.from, o.to, refused, ['day', 'system', 'department']), false),
-    ...flags(await grouped(db, o.from, o.to, refused, ['day', 'system', 'department', 'operator']), true),
-  ];
+  // One pass, by operator; a system's refusals are the sum over its operators.
+  const byOperator = await grouped(db, o.from, o.to, refused, ['day', 'system', 'department', 'operator']);
+  const bySystem = new Map<string, Row>();
+  for (const row of byOperator) {
+    const { operator: _operator, ...id } = row._id;
+    const key = JSON.stringify([id['day'], id['system'], id['department']]);
+    const total = bySystem.get(key);
+    if (total) total.count += row.count;
+    else bySystem.set(key, { _id: id, count: row.count });
+  }
+  return [...flags([...bySystem.values()], false), ...flags(byOperator, true)];
 }
 
 async function sensitiveFlags(db: Db, o: AnomalyOptions): Promise<Draft[]> {

@@ -11,8 +11,8 @@
  * decodes the lines.
  */
 import { Binary, type Document } from 'mongodb';
-import canonicalize from 'canonicalize';
-import { leafHash } from './merkle.ts';
+import { canonicalText as canonical, recordLeaf } from './log.ts';
+import { leafHash, type Hash } from './merkle.ts';
 import { packRecord, type AccessRecord, type EvidenceBlock, type StoredRecord, type Tally } from './record.ts';
 
 /** Record fields auditors and data subjects search by: a block lists the distinct values of its records (`keys`). */
@@ -22,12 +22,6 @@ export type SearchKey = (typeof SEARCH_KEYS)[number];
 const TALLY_FIELDS = ['day', 'department', 'resource', 'purpose', 'decision'] as const;
 
 const LEAF_BYTES = 32;
-
-function canonical(record: object): string {
-  const text = canonicalize(record);
-  if (text === undefined) throw new Error('record cannot be canonicalized');
-  return text;
-}
 
 /** The stored lines of records (each already packed, with log and seq): canonical JSON, one per line. */
 export function encodeLines(records: readonly object[]): string {
@@ -116,16 +110,19 @@ export function accessRecordsOf(block: Pick<EvidenceBlock, 'lines' | 'records'>)
   return recordsOf(block).filter((r): r is StoredRecord => isReadable(r) && !r.aborted);
 }
 
-/** The stored leaf hashes of a block as base64, whichever encoding; undefined when it has none. */
-export function leavesOf(block: Pick<EvidenceBlock, 'leaves'>): string[] | undefined {
+/** The stored leaf hashes of a block, whichever encoding (base64 strings, or one binary); undefined when it has none. */
+export function leavesOf(block: Pick<EvidenceBlock, 'leaves'>): Hash[] | undefined {
   const stored = block.leaves;
   if (stored === undefined || stored === null) return undefined;
-  if (Array.isArray(stored)) return stored as string[];
+  if (Array.isArray(stored)) return (stored as string[]).map((l) => Buffer.from(l, 'base64'));
   const bytes = stored instanceof Uint8Array ? stored : (stored as { buffer: Uint8Array }).buffer;
-  const out: string[] = [];
-  for (let i = 0; i + LEAF_BYTES <= bytes.length; i += LEAF_BYTES) out.push(Buffer.from(bytes.subarray(i, i + LEAF_BYTES)).toString('base64'));
+  const out: Hash[] = [];
+  for (let i = 0; i + LEAF_BYTES <= bytes.length; i += LEAF_BYTES) out.push(Buffer.from(bytes.buffer, bytes.byteOffset + i, LEAF_BYTES));
   return out;
 }
+
+/** The leaf hash of a record as read back: of its canonical JSON, or of the text found where an unreadable one stands. */
+export const leafOf = (record: StoredRecord | UnreadableRecord): Hash => (isReadable(record) ? recordLeaf(record) : leafHash(Buffer.from(record.unreadable, 'utf8')));
 
 /** Records in a block, from its summary: `count`, else what it holds. */
 export const sizeOf = (block: Pick<EvidenceBlock, 'count' | 'lines' | 'records'>): number => block.count ?? recordsOf(block).length;

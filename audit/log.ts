@@ -69,11 +69,16 @@ export async function archivedPrefix(db: Db, log: string): Promise<{ size: numbe
   return { size: doc.archived.size, frontier };
 }
 
-/** The canonical bytes of a stored record (Dates become ISO strings, as JSON does). */
-export function canonicalBytes(record: object): Buffer {
+/** The RFC 8785 canonical JSON of a stored record (Dates become ISO strings, as JSON does). */
+export function canonicalText(record: object): string {
   const text = canonicalize(record);
   if (text === undefined) throw new Error('record cannot be canonicalized');
-  return Buffer.from(text, 'utf8');
+  return text;
+}
+
+/** The canonical bytes of a stored record. */
+export function canonicalBytes(record: object): Buffer {
+  return Buffer.from(canonicalText(record), 'utf8');
 }
 
 export function recordLeaf(record: object): Buffer {

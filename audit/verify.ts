@@ -4,11 +4,11 @@
  * tail, a forged or altered checkpoint, a checkpoint that does not extend the one before.
  */
 import type { Db } from 'mongodb';
-import { archivedPrefix, canonicalBytes, CHECKPOINTS_COLLECTION, LOGS_COLLECTION, recordLeaf, type CheckpointDoc } from './log.ts';
-import { consistencyProof, Frontier, inclusionProof, leafHash, type Hash } from './merkle.ts';
+import { archivedPrefix, canonicalBytes, CHECKPOINTS_COLLECTION, LOGS_COLLECTION, type CheckpointDoc } from './log.ts';
+import { consistencyProof, Frontier, inclusionProof, type Hash } from './merkle.ts';
 import { openNote, parseCheckpointText, type NoteVerifier } from './note.ts';
 import type { EvidenceBlock } from './record.ts';
-import { isReadable, leavesOf, recordsOf } from './encoding.ts';
+import { isReadable, leafOf, leavesOf, recordsOf } from './encoding.ts';
 import { blocksInSequence } from './blocks.ts';
 import { ACCESS_COLLECTION } from './writer.ts';
 
@@ -79,7 +79,7 @@ export async function readLog(db: Db, log: string): Promise<LogContent> {
       if (!isReadable(record)) {
         // It stands in its place: what follows keeps its own.
         problems.push({ kind: 'modified', log, at: start + i, detail: `block ${start} holds a record at position ${i} that is not a JSON object` });
-        if (start + i >= base && !bySeq.has(start + i)) bySeq.set(start + i, leafHash(Buffer.from(record.unreadable, 'utf8')));
+        if (start + i >= base && !bySeq.has(start + i)) bySeq.set(start + i, leafOf(record));
         return;
       }
       const seq = record.seq;
@@ -92,9 +92,9 @@ export async function readLog(db: Db, log: string): Promise<LogContent> {
         problems.push({ kind: 'reordered', log, at: seq, detail: `record ${seq} stands after record ${previous}` });
       }
       previous = seq;
-      const leaf = recordLeaf(record);
+      const leaf = leafOf(record);
       const stored = storedLeaves?.[i];
-      if (stored !== undefined && stored !== leaf.toString('base64')) {
+      if (stored !== undefined && !stored.equals(leaf)) {
         problems.push({ kind: 'modified', log, at: seq, detail: `record ${seq} does not match the hash written with it` });
       }
       if (seq < base) {
@@ -245,10 +245,10 @@ async function storedLeaves(db: Db, log: string): Promise<Pick<LogContent, 'leav
   const leaves: Hash[] = [];
   for await (const block of blocksInSequence(db, log, base, { leavesOnly: true })) {
     const start = block.seq ?? 0;
-    let hashes: Hash[] | undefined = leavesOf(block)?.map((l) => Buffer.from(l, 'base64'));
+    let hashes = leavesOf(block);
     if (hashes === undefined) {
       const full = await db.collection<EvidenceBlock>(ACCESS_COLLECTION).findOne({ _id: block._id } as object, { projection: { records: 1, lines: 1 } });
-      hashes = full ? recordsOf(full).map((r) => (isReadable(r) ? recordLeaf(r) : leafHash(Buffer.from(r.unreadable, 'utf8')))) : [];
+      hashes = full ? recordsOf(full).map(leafOf) : [];
     }
     hashes.forEach((leaf, i) => {
       if (start + i >= base) leaves[start + i] ??= leaf;

@@ -269,7 +269,7 @@ export class AuditWriter {
         const landed = await this.#collection.findOne({ log: this.log.origin, seq }, { projection: { _id: 0, leaves: 1 } });
         if (landed) {
           const stored = leavesOf(landed);
-          this.log.durable(seq, stored?.length === count ? stored.map((l) => Buffer.from(l, 'base64')) : original);
+          this.log.durable(seq, stored?.length === count ? stored : original);
           return true;
         }
         const filler = fillerBlock(this.log.origin, seq, count);

@@ -10,7 +10,7 @@ export async function tamperBlock(db: Db, log: string, seq: number, change: (rec
   const blocks = db.collection<EvidenceBlock>(ACCESS_COLLECTION);
   const block = (await blocks.find({ log }).sort({ seq: 1 }).toArray()).filter((b) => (b.seq ?? 0) <= seq).at(-1)!;
   const records = recordsOf(block).map((r) => ({ ...r }) as Document);
-  const leaves = [...(leavesOf(block) ?? [])];
+  const leaves = (leavesOf(block) ?? []).map((l) => l.toString('base64'));
   change(records, leaves);
   const update = typeof block.lines === 'string'
     ? { lines: encodeLines(records), leaves: encodeLeaves(leaves.map((l) => Buffer.from(l, 'base64'))) }
