@@ -11,6 +11,7 @@
  */
 import { getDirectiveValues, GraphQLError, type DocumentNode, type GraphQLField, type GraphQLSchema } from 'graphql';
 import { getComplexity, type ComplexityEstimator } from 'graphql-query-complexity';
+import { LRUCache } from 'lru-cache';
 
 const SLICING = new Set(['first', 'last', 'limit', 'take']);
 
@@ -76,6 +77,48 @@ export function operationCost(schema: GraphQLSchema, document: DocumentNode, var
     if (error instanceof GraphQLError && /number of nodes/i.test(error.message)) return Number.POSITIVE_INFINITY;
     return undefined;
   }
+}
+
+/**
+ * The shape of a request's variables as far as a cost can tell: every string stands for any
+ * string (a cost counts list lengths, numbers and the booleans of @skip / @include, never what a
+ * string says), so requests that differ only in identity numbers or case numbers share it.
+ */
+function shapeOf(variables: Record<string, unknown> | undefined, operationName: string | undefined): string | undefined {
+  try {
+    return `${operationName ?? ''}\u0000${JSON.stringify(variables ?? {}, (_key, value: unknown) => (typeof value === 'string' ? 0 : value))}`;
+  } catch {
+    return undefined; // nested too deep to serialize: estimated anew (and refused by coercion)
+  }
+}
+
+/** Longer shapes (thousands of list entries) are not remembered: their estimate is a small part of such a request. */
+const MAX_SHAPE_CHARS = 4096;
+
+/** Remembered costs: per schema and parsed document (yoga hands out one object per document text), per shape of variables. */
+const remembered = new WeakMap<GraphQLSchema, WeakMap<DocumentNode, LRUCache<string, number>>>();
+
+/**
+ * Whether the operation's estimated cost is above `max`: the cost when it is, else undefined (within
+ * `max`, or not countable because its variables do not coerce, which execution then answers with
+ * BAD_USER_INPUT). Gives what `operationCost` would, without estimating every request anew: a cost
+ * is remembered per document and shape of the variables (`shapeOf`), and a remembered cost within
+ * `max` settles the request (its own cost is that one, or it is uncountable: both pass). A cost
+ * above `max` is always estimated anew, so a refusal states the request's own estimate, and a
+ * request whose variables do not coerce is still left to execution to refuse.
+ */
+export function costAbove(schema: GraphQLSchema, document: DocumentNode, variables: Record<string, unknown> | undefined, operationName: string | undefined, max: number): number | undefined {
+  let bySchema = remembered.get(schema);
+  if (!bySchema) remembered.set(schema, (bySchema = new WeakMap()));
+  let byShape = bySchema.get(document);
+  if (!byShape) bySchema.set(document, (byShape = new LRUCache({ max: 256 })));
+  const shape = shapeOf(variables, operationName);
+  const known = shape === undefined ? undefined : byShape.get(shape);
+  if (known !== undefined && known <= max) return undefined;
+  const cost = operationCost(schema, document, variables, operationName);
+  if (cost === undefined) return undefined;
+  if (shape !== undefined && Number.isFinite(cost) && shape.length <= MAX_SHAPE_CHARS) byShape.set(shape, cost);
+  return cost > max ? cost : undefined;
 }
 
 export function costError(cost: number, max: number): GraphQLError {

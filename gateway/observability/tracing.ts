@@ -66,6 +66,8 @@ export async function inSpan<T>(
   tracer: Tracer, name: string, parent: Context | undefined, attributes: Record<string, string | number | boolean>, work: (span: Span) => Promise<T> | T,
 ): Promise<T> {
   const span = tracer.startSpan(name, { attributes }, parent ?? ROOT_CONTEXT);
+  // Not recorded (tracing off, or this request not sampled): no context to carry, nothing to end.
+  if (!span.isRecording()) return work(span);
   try {
     return await context.with(trace.setSpan(parent ?? ROOT_CONTEXT, span), () => work(span));
   } catch (error) {

@@ -5,7 +5,7 @@
  */
 import { GraphQLError, Kind, parse, type ASTVisitor, type DocumentNode, type SelectionSetNode, type Source, type ValidationContext } from 'graphql';
 import type { GraphQLParams, Plugin } from 'graphql-yoga';
-import { costError, operationCost } from '../limits/cost.ts';
+import { costAbove, costError } from '../limits/cost.ts';
 
 export interface LimitOptions {
   readonly maxBodyBytes: number;
@@ -122,12 +122,13 @@ export function useLimits(limits: LimitOptions): Plugin {
       const { maxCost } = limits;
       if (!maxCost) return;
       // After the other rules, on a valid document only, with this request's variables (list sizes
-      // often come from variables): never cached, unlike the rules' verdicts.
+      // often come from variables): not cached with the rules' verdicts, but remembered per shape
+      // of the variables (costAbove).
       return ({ valid, result, setResult }) => {
         if (!valid) return;
         const request = (context as { params?: GraphQLParams }).params;
-        const cost = operationCost(schema, documentAST, request?.variables, request?.operationName);
-        if (cost !== undefined && cost > maxCost) setResult([...result, asValidationError(costError(cost, maxCost))]);
+        const cost = costAbove(schema, documentAST, request?.variables, request?.operationName, maxCost);
+        if (cost !== undefined) setResult([...result, asValidationError(costError(cost, maxCost))]);
       };
     },
   };

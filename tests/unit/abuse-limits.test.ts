@@ -1,7 +1,7 @@
 import { buildSchema, parse } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../gateway/config.ts';
-import { operationCost } from '../../gateway/limits/cost.ts';
+import { costAbove, operationCost } from '../../gateway/limits/cost.ts';
 import { documentHash, parseTrustedDocuments } from '../../gateway/limits/trustedDocuments.ts';
 import { loadHubCatalogue } from '../../gateway/runtime.ts';
 import { buildTypeDefs, ValidationError } from '../../schema/index.ts';
@@ -84,6 +84,43 @@ describe('operation cost', () => {
   });
   it('cannot estimate an operation whose variables do not coerce', () => {
     expect(cost('query ($ids: [String!]!) { persons(idNumbers: $ids) { idNumber } }', { ids: 42 })).toBeUndefined();
+  });
+});
+
+describe('cost check remembered per shape of the variables', () => {
+  const schema = buildSchema(`
+    enum Kind { PERSON ENTERPRISE }
+    type Query { persons(idNumbers: [String!]!, kind: Kind): [Person!]! }
+    type Person { idNumber: String  hukou: Hukou }
+    type Hukou { name: String }
+  `);
+  const doc = parse('query ($ids: [String!]!, $kind: Kind, $skip: Boolean!) { persons(idNumbers: $ids, kind: $kind) { idNumber hukou @skip(if: $skip) { name } } }');
+  const above = (variables: Record<string, unknown>, max: number) => costAbove(schema, doc, variables, undefined, max);
+
+  it('tells other list lengths and @skip booleans apart, while the identity numbers differ freely', () => {
+    expect(above({ ids: ['440106199001011234'], kind: 'PERSON', skip: false }, 10)).toBeUndefined(); // 1 + 1 × 3
+    expect(above({ ids: ['440106199001015678'], kind: 'PERSON', skip: false }, 3)).toBe(4);
+    expect(above({ ids: Array(5).fill('x'), kind: 'PERSON', skip: false }, 10)).toBe(16);
+    expect(above({ ids: Array(5).fill('x'), kind: 'PERSON', skip: true }, 10)).toBeUndefined(); // 1 + 5 × 1
+    expect(above({ ids: Array(5).fill('y'), kind: 'PERSON', skip: false }, 10)).toBe(16);
+  });
+
+  it('leaves a request whose variables do not coerce to execution, though a valid one of its shape was refused', () => {
+    expect(above({ ids: Array(5).fill('x'), kind: 'PERSON', skip: false }, 10)).toBe(16);
+    // Same shape (strings stand for any string), but NOBODY is no Kind: not countable, so not refused here.
+    expect(above({ ids: Array(5).fill('x'), kind: 'NOBODY', skip: false }, 10)).toBeUndefined();
+  });
+
+  it('answers variables nested too deep to serialize without throwing (execution refuses them)', () => {
+    let deep: unknown = 'x';
+    for (let i = 0; i < 100_000; i++) deep = [deep];
+    expect(above({ ids: deep, kind: 'PERSON', skip: false }, 10)).toBeUndefined();
+  });
+
+  it('does not remember an uncountable request: a valid one of its shape is still counted', () => {
+    const fresh = parse('query ($ids: [String!]!, $kind: Kind) { persons(idNumbers: $ids, kind: $kind) { idNumber } }');
+    expect(costAbove(schema, fresh, { ids: Array(9).fill('x'), kind: 'NOBODY' }, undefined, 5)).toBeUndefined();
+    expect(costAbove(schema, fresh, { ids: Array(9).fill('x'), kind: 'PERSON' }, undefined, 5)).toBe(10);
   });
 });
 
