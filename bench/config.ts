@@ -15,6 +15,8 @@
  *   BENCH_HUB_AUDIT_BATCH=n    what-if: the hub's audit.maxBatch (default: the hub's default)
  *   BENCH_HUB_AUDIT_IN_FLIGHT=n  what-if: the hub's audit.maxInFlight
  *   BENCH_HUB_AUDIT_LINGER=ms  what-if: the hub's audit.lingerMs
+ *   BENCH_HUB_TRUSTED=enforce  what-if: trusted documents enforced, the scenarios' operations
+ *                              registered for every system (default off, the hub's default)
  *   BENCH_PROFILE=1            CPU-profile (b) and (c) under load (default on, off in quick mode)
  *   BENCH_PROFILE_SECONDS=4    seconds per profiled run
  *   BENCH_PROFILE_SAVE=1       also write the .cpuprofile files to bench/results/profiles/
@@ -41,6 +43,8 @@ export interface BenchConfig {
   readonly out: string;
   /** What-if overrides of the hub's audit writer settings (empty = hub defaults). */
   readonly hubAudit: { readonly maxBatch?: number; readonly maxInFlight?: number; readonly lingerMs?: number };
+  /** What-if: the hub's trustedDocuments.mode (the scenarios' operations registered for every system). */
+  readonly hubTrusted: 'off' | 'enforce';
 }
 
 function number(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
@@ -57,6 +61,12 @@ function flag(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean 
   const raw = env[name];
   if (raw === undefined || raw.trim() === '') return fallback;
   return !['0', 'false', 'no', 'off'].includes(raw.trim().toLowerCase());
+}
+
+function trustedMode(raw: string | undefined): BenchConfig['hubTrusted'] {
+  const value = raw?.trim().toLowerCase() || 'off';
+  if (value !== 'off' && value !== 'enforce') throw new Error(`BENCH_HUB_TRUSTED must be off or enforce, got "${raw}"`);
+  return value;
 }
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
@@ -80,5 +90,6 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
       ...(env['BENCH_HUB_AUDIT_IN_FLIGHT'] ? { maxInFlight: Math.round(number(env, 'BENCH_HUB_AUDIT_IN_FLIGHT', 2, 1, 64)) } : {}),
       ...(env['BENCH_HUB_AUDIT_LINGER'] ? { lingerMs: number(env, 'BENCH_HUB_AUDIT_LINGER', 0, 0, 50) } : {}),
     },
+    hubTrusted: trustedMode(env['BENCH_HUB_TRUSTED']),
   };
 }

@@ -72,6 +72,7 @@ function specFor(e: BenchEnvironment, kind: ServerKind): ServerSpec {
     workers: 1,
     keepProfile: config.profileSave,
     ...(Object.keys(config.hubAudit).length ? { audit: config.hubAudit } : {}),
+    ...(config.hubTrusted === 'enforce' ? { trustedDocuments: 'enforce' as const } : {}),
   };
 }
 

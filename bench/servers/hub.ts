@@ -3,11 +3,16 @@
  * authentication, purpose check, CASL policies, masking, record validation and awaited audit
  * writes, with the hub's default limits and audit settings (group commit, majority write concern).
  */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseConfig } from '../../gateway/config.ts';
+import { documentHash } from '../../gateway/limits/trustedDocuments.ts';
 import { startHub } from '../../gateway/hub.ts';
 import { createLogger } from '../../gateway/logger.ts';
 import type { Catalogue } from '../../schema/index.ts';
 import { ROOT } from '../config.ts';
+import { OPERATIONS } from '../scenarios.ts';
 import type { ServerSpec } from './protocol.ts';
 
 export interface BenchHub {
@@ -36,7 +41,18 @@ export function withLoadQuotas(catalogue: Catalogue): Catalogue {
   };
 }
 
+/** What-if `trustedDocuments: enforce`: the scenarios' operations, registered for every system of the catalogue. */
+async function trustedDocumentsFile(catalogue: Catalogue): Promise<{ file: string; remove: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'bench-trusted-'));
+  const documents = Object.fromEntries([...OPERATIONS.values()].map((o) => [documentHash(o.query), o.query]));
+  const systems = Object.fromEntries(catalogue.systems.map((s) => [s.code, Object.keys(documents)]));
+  const file = join(dir, 'trusted.json');
+  await writeFile(file, JSON.stringify({ documents, systems }));
+  return { file, remove: () => rm(dir, { recursive: true, force: true }) };
+}
+
 export async function startBenchHub(spec: ServerSpec, catalogueDir: string, catalogue: Catalogue, env: NodeJS.ProcessEnv, discardAudit = false): Promise<BenchHub> {
+  const trusted = spec.trustedDocuments ? await trustedDocumentsFile(catalogue) : undefined;
   const config = parseConfig(
     {
       mongodb: { uri: spec.mongoUri, database: spec.database, timeoutMs: 10_000 },
@@ -44,6 +60,7 @@ export async function startBenchHub(spec: ServerSpec, catalogueDir: string, cata
       server: { host: '127.0.0.1', port: spec.port, graphiql: false },
       log: { level: 'error' },
       ...(spec.audit ? { audit: spec.audit } : {}),
+      ...(trusted ? { trustedDocuments: { mode: 'enforce', file: trusted.file } } : {}),
     },
     'bench hub config',
     ROOT,
@@ -60,5 +77,5 @@ export async function startBenchHub(spec: ServerSpec, catalogueDir: string, cata
     hub.runtime.audit.append = () => Promise.resolve();
     hub.runtime.audit.appendMany = () => Promise.resolve();
   }
-  return { url: hub.url, written: () => hub.runtime.audit.written, close: () => hub.close() };
+  return { url: hub.url, written: () => hub.runtime.audit.written, close: async () => { await hub.close(); await trusted?.remove(); } };
 }

@@ -23,7 +23,9 @@ export interface ServerSpec {
   /** Return the raw CPU profile with its summary (to save as .cpuprofile). */
   readonly keepProfile: boolean;
   /** Audit writer overrides for what-if runs (hub only; undefined = the hub's defaults). */
-  readonly audit?: { readonly maxBatch?: number; readonly maxInFlight?: number };
+  readonly audit?: { readonly maxBatch?: number; readonly maxInFlight?: number; readonly lingerMs?: number };
+  /** Trusted documents enforced, the scenarios' operations registered for every system (hub only; what-if). */
+  readonly trustedDocuments?: 'enforce';
 }
 
 export interface CallCounts {
