@@ -86,7 +86,7 @@ export function operationCost(schema: GraphQLSchema, document: DocumentNode, var
  */
 function shapeOf(variables: Record<string, unknown> | undefined, operationName: string | undefined): string | undefined {
   try {
-    return `${operationName ?? ''}\u0000${JSON.stringify(variables ?? {}, (_key, value: unknown) => (typeof value === 'string' ? 0 : value))}`;
+    return `${operationName ?? ''}\u0000${JSON.stringify(variables ?? {}, (_key, value: unknown) => (typeof value === 'string' ? '' : value))}`;
   } catch {
     return undefined; // nested too deep to serialize: estimated anew (and refused by coercion)
   }

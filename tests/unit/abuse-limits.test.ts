@@ -111,6 +111,18 @@ describe('cost check remembered per shape of the variables', () => {
     expect(above({ ids: Array(5).fill('x'), kind: 'NOBODY', skip: false }, 10)).toBeUndefined();
   });
 
+  it('does not take a string for a number: a scalar that accepts both sizes a list differently', () => {
+    const loose = buildSchema(`
+      directive @listSize(assumedSize: Int, slicingArguments: [String!]) on FIELD_DEFINITION
+      scalar Any
+      type Query { recent(limit: Any): [Person] @listSize(assumedSize: 20, slicingArguments: ["limit"]) }
+      type Person { idNumber: String }
+    `);
+    const q = parse('query ($n: Any) { recent(limit: $n) { idNumber } }');
+    expect(costAbove(loose, q, { n: 0 }, undefined, 10)).toBeUndefined(); // 1 + 0 × 1
+    expect(costAbove(loose, q, { n: 'x' }, undefined, 10)).toBe(21); // not a size: the assumed 20
+  });
+
   it('answers variables nested too deep to serialize without throwing (execution refuses them)', () => {
     let deep: unknown = 'x';
     for (let i = 0; i < 100_000; i++) deep = [deep];
