@@ -15,9 +15,10 @@ import { issueToken } from '../gateway/credentials.ts';
 import { provisionMongo, type MongoProvision } from '../gateway/mongo/provision.ts';
 import { loadHubCatalogue } from '../gateway/runtime.ts';
 import type { Catalogue } from '../schema/index.ts';
-import { ROOT } from './config.ts';
+import { ROOT, type BenchConfig } from './config.ts';
 import { findPidByArgument, processCpuMicros } from './cpu.ts';
 import type { SystemCode } from './scenarios.ts';
+import type { ServerKind, ServerSpec } from './servers/protocol.ts';
 
 export const CATALOGUE_DIR = join(ROOT, 'demo/catalogue');
 
@@ -118,4 +119,30 @@ export async function createEnvironment(log: (line: string) => void): Promise<Be
     await cleanup();
     throw error;
   }
+}
+
+/** What a bench hub may run with instead of the hub's defaults (what-ifs; BENCH_HUB_*). */
+export type HubSettings = Pick<ServerSpec, 'audit' | 'trustedDocuments'>;
+
+/** The spec of a server process of this environment: one process on a free loopback port. */
+export function serverSpec(e: BenchEnvironment, kind: ServerKind, keepProfile: boolean, settings: HubSettings = {}): ServerSpec {
+  return {
+    kind,
+    departmentEnv: e.departments.env,
+    mongoUri: e.mongo.uri,
+    database: e.hubDatabase,
+    subjectKeyHex: e.subjectKeyHex,
+    port: 0,
+    workers: 1,
+    keepProfile,
+    ...settings,
+  };
+}
+
+/** The what-ifs of the configuration as hub settings (empty: the hub's defaults). */
+export function whatIfSettings(config: Pick<BenchConfig, 'hubAudit' | 'hubTrusted'>): HubSettings {
+  return {
+    ...(Object.keys(config.hubAudit).length ? { audit: config.hubAudit } : {}),
+    ...(config.hubTrusted === 'enforce' ? { trustedDocuments: 'enforce' as const } : {}),
+  };
 }

@@ -14,7 +14,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { expectedHubBody, firstDifference } from './compare.ts';
 import { readConfig } from './config.ts';
-import { createEnvironment, type BenchEnvironment } from './environment.ts';
+import { createEnvironment, serverSpec, whatIfSettings, type BenchEnvironment } from './environment.ts';
 import { DIAGNOSTIC, KINDS, roundRatios, summariseRuns } from './measure.ts';
 import { auditWriterBench, type AuditMicroResult } from './micro/audit.ts';
 import { policyBench } from './micro/policy.ts';
@@ -62,18 +62,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 function specFor(e: BenchEnvironment, kind: ServerKind): ServerSpec {
-  return {
-    kind,
-    departmentEnv: e.departments.env,
-    mongoUri: e.mongo.uri,
-    database: e.hubDatabase,
-    subjectKeyHex: e.subjectKeyHex,
-    port: 0,
-    workers: 1,
-    keepProfile: config.profileSave,
-    ...(Object.keys(config.hubAudit).length ? { audit: config.hubAudit } : {}),
-    ...(config.hubTrusted === 'enforce' ? { trustedDocuments: 'enforce' as const } : {}),
-  };
+  return serverSpec(e, kind, config.profileSave, whatIfSettings(config));
 }
 
 function sameData(e: BenchEnvironment, scenario: Scenario, probes: ReadonlyMap<ServerKind, ProbeResult>): ScenarioFigures['sameData'] {
