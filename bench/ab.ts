@@ -5,18 +5,27 @@
  * here) hits both alike and the per-round ratio B/A carries the verdict. Before any load, both
  * answer the same requests with the same data and write the same number of records per query.
  *
+ * With BENCH_AB_BASE=<commit>, (A) is the hub of that commit instead (a detached git worktree in a
+ * temporary directory, sharing this checkout's node_modules, removed at the end; its bench server
+ * protocol must match this one's) and (B) this checkout's, with the what-ifs if any: a code
+ * change measured paired.
+ *
+ *   BENCH_AB_BASE=<commit>     (A) from that commit (default: (A) = this checkout, hub defaults)
  *   BENCH_AB_SCENARIOS=one     scenario ids, comma-separated (one, batch, verify, denied)
  *   BENCH_ROUNDS=6             rounds (default 6 here)
  *   BENCH_SECONDS, BENCH_WARMUP_SECONDS, BENCH_CONNECTIONS, BENCH_MAX_REQUESTS as for the bench
  *   BENCH_OUT                  where to write the JSON (default bench/results/ab.json)
  *
- * Example: BENCH_HUB_AUDIT_LINGER=2 npm run bench:ab
+ * Examples: BENCH_HUB_AUDIT_LINGER=2 npm run bench:ab; BENCH_AB_BASE=HEAD~3 npm run bench:ab
  */
-import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { firstDifference } from './compare.ts';
-import { readConfig } from './config.ts';
+import { readConfig, ROOT } from './config.ts';
 import { createEnvironment, serverSpec, whatIfSettings, type BenchEnvironment } from './environment.ts';
 import { loadRun, median } from './measure.ts';
 import { probe } from './probe.ts';
@@ -56,12 +65,36 @@ const rounds = env['BENCH_ROUNDS']?.trim() ? config.rounds : 6;
 const out = env['BENCH_OUT']?.trim() || fileURLToPath(new URL('./results/ab.json', import.meta.url));
 const wanted = (env['BENCH_AB_SCENARIOS']?.trim() || 'one').split(',').map((s) => s.trim()).filter(Boolean);
 const whatIf = whatIfSettings(config);
+const base = env['BENCH_AB_BASE']?.trim() || undefined;
+const git = (...args: string[]) => promisify(execFile)('git', ['-C', ROOT, ...args], { timeout: 60_000 });
+
+/** A detached worktree of `commit` with this checkout's node_modules: where (A)'s server process comes from. */
+async function baseline(commit: string): Promise<{ childPath: string; revision: string; remove: () => Promise<void> }> {
+  const revision = (await git('rev-parse', '--short', `${commit}^{commit}`).catch(() => {
+    throw new Error(`BENCH_AB_BASE: ${commit} is not a commit of this repository`);
+  })).stdout.trim();
+  const dir = await mkdtemp(join(tmpdir(), 'bench-ab-base-'));
+  const remove = async () => {
+    await git('worktree', 'remove', '--force', dir).catch(() => undefined);
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    await git('worktree', 'add', '--detach', dir, revision);
+    await symlink(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
+  } catch (error) {
+    await remove();
+    throw error;
+  }
+  return { childPath: join(dir, 'bench/servers/child.ts'), revision, remove };
+}
 
 const servers: ServerHandle[] = [];
 let environment: BenchEnvironment | undefined;
+let removeBaseline: (() => Promise<void>) | undefined;
 let tearingDown: Promise<void> | undefined;
 const tearDown = () => (tearingDown ??= (async () => {
   await Promise.allSettled(servers.splice(0).map((s) => s.stop()));
+  await removeBaseline?.();
   await environment?.close();
 })());
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -97,18 +130,22 @@ function sideMedian(runs: readonly AbRun[], scenario: ScenarioId, side: Side, fi
 }
 
 async function main(): Promise<void> {
-  if (Object.keys(whatIf).length === 0) {
-    throw new Error('Nothing to compare: set a what-if for (B): BENCH_HUB_AUDIT_BATCH, BENCH_HUB_AUDIT_IN_FLIGHT, BENCH_HUB_AUDIT_LINGER or BENCH_HUB_TRUSTED=enforce.');
+  if (Object.keys(whatIf).length === 0 && !base) {
+    throw new Error('Nothing to compare: set a what-if for (B) (BENCH_HUB_AUDIT_BATCH, BENCH_HUB_AUDIT_IN_FLIGHT, BENCH_HUB_AUDIT_LINGER, BENCH_HUB_TRUSTED=enforce) or a baseline commit for (A) (BENCH_AB_BASE).');
   }
-  log(`一网共享 A/B: (A) the hub's defaults, (B) ${JSON.stringify(whatIf)}; ${rounds} rounds × ${config.seconds} s, ${config.connections} connections`);
+  const baselineSide = base ? await baseline(base) : undefined;
+  removeBaseline = baselineSide?.remove;
+  const describeA = baselineSide ? `the hub of ${baselineSide.revision}` : "the hub's defaults";
+  const describeB = `this checkout${Object.keys(whatIf).length ? ` with ${JSON.stringify(whatIf)}` : ''}`;
+  log(`一网共享 A/B: (A) ${describeA}, (B) ${describeB}; ${rounds} rounds × ${config.seconds} s, ${config.connections} connections`);
   const e = (environment = await createEnvironment(log));
   const all = buildScenarios(e.data);
   const unknown = wanted.filter((id) => !all.some((s) => s.id === id));
   if (unknown.length) throw new Error(`BENCH_AB_SCENARIOS: unknown scenario ${unknown.join(', ')} (known: ${all.map((s) => s.id).join(', ')})`);
   const scenarios = all.filter((s) => wanted.includes(s.id));
-  const a = await startServer('(A) hub, defaults', serverSpec(e, 'hub', false));
+  const a = await startServer(`(A) ${describeA}`, serverSpec(e, 'hub', false), baselineSide?.childPath);
   servers.push(a);
-  const b = await startServer('(B) hub, what-if', serverSpec(e, 'hub', false, whatIf));
+  const b = await startServer(`(B) ${describeB}`, serverSpec(e, 'hub', false, whatIf));
   servers.push(b);
   log('Probing: same data and records per query on both');
   for (const scenario of scenarios) await checkSameWork(e, a, b, scenario);
@@ -137,11 +174,11 @@ async function main(): Promise<void> {
     })) as Record<Figure, FigureSummary>,
     errors: runs.filter((r) => r.scenario === s.id).reduce((n, r) => n + r.errors, 0),
   }));
-  const results = { generatedAt: new Date().toISOString(), revision: await readRevision(), whatIf, rounds, seconds: config.seconds, connections: config.connections, summary, runs };
+  const results = { generatedAt: new Date().toISOString(), revision: await readRevision(), ...(baselineSide ? { base: baselineSide.revision } : {}), whatIf, rounds, seconds: config.seconds, connections: config.connections, summary, runs };
   await mkdir(dirname(out), { recursive: true });
   await writeFile(out, JSON.stringify(results, null, 2) + '\n');
 
-  log(`\n== (B)/(A) per round, and the median ratio (B: ${JSON.stringify(whatIf)})\n`);
+  log(`\n== (B)/(A) per round, and the median ratio — (A) ${describeA}, (B) ${describeB}\n`);
   const labels: Record<Figure, string> = { rps: 'req/s', p99Ms: 'p99 ms', cpuMsPerQuery: 'hub CPU ms/q', mongoCpuMsPerQuery: 'mongo CPU ms/q' };
   for (const s of summary) {
     log(`${s.scenario} (non-2xx and errors: ${s.errors})`);

@@ -25,8 +25,9 @@ export function exited(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
-export async function startServer(label: string, spec: ServerSpec): Promise<ServerHandle> {
-  const child = fork(CHILD, [], {
+/** `childPath`: the child.ts of another checkout of the hub (a baseline commit); default this one's. */
+export async function startServer(label: string, spec: ServerSpec, childPath = CHILD): Promise<ServerHandle> {
+  const child = fork(childPath, [], {
     env: { ...process.env, BENCH_SERVER_SPEC: JSON.stringify(spec) },
     execArgv: [],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
