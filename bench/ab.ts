@@ -25,7 +25,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { firstDifference } from './compare.ts';
-import { readConfig, ROOT } from './config.ts';
+import { readConfigOrExit, ROOT } from './config.ts';
 import { createEnvironment, serverSpec, whatIfSettings, type BenchEnvironment } from './environment.ts';
 import { loadRun, median } from './measure.ts';
 import { probe } from './probe.ts';
@@ -60,7 +60,7 @@ interface FigureSummary {
 
 const log = (line: string) => console.log(line);
 const env = process.env;
-const config = readConfig(env);
+const config = readConfigOrExit(env);
 const rounds = env['BENCH_ROUNDS']?.trim() ? config.rounds : 6;
 const out = env['BENCH_OUT']?.trim() || fileURLToPath(new URL('./results/ab.json', import.meta.url));
 const wanted = (env['BENCH_AB_SCENARIOS']?.trim() || 'one').split(',').map((s) => s.trim()).filter(Boolean);

@@ -93,3 +93,13 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
     hubTrusted: trustedMode(env['BENCH_HUB_TRUSTED']),
   };
 }
+
+/** readConfig for a command: a bad setting is one line naming it, and exit status 2 (no stack trace). */
+export function readConfigOrExit(env: NodeJS.ProcessEnv = process.env): BenchConfig {
+  try {
+    return readConfig(env);
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : String(error));
+    process.exit(2);
+  }
+}

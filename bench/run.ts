@@ -13,7 +13,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { expectedHubBody, firstDifference } from './compare.ts';
-import { readConfig } from './config.ts';
+import { readConfigOrExit } from './config.ts';
 import { createEnvironment, serverSpec, whatIfSettings, type BenchEnvironment } from './environment.ts';
 import { DIAGNOSTIC, KINDS, roundRatios, summariseRuns } from './measure.ts';
 import { auditWriterBench, type AuditMicroResult } from './micro/audit.ts';
@@ -39,7 +39,7 @@ import type { ServerKind, ServerSpec } from './servers/protocol.ts';
 const LABELS: Record<ServerKind, string> = { ceiling: '(a) ceiling', plain: '(b) plain', hub: '(c) hub', 'hub-noaudit': '(c′) hub, audit discarded' };
 const log = (line: string) => console.log(line);
 
-const config = readConfig();
+const config = readConfigOrExit();
 const started = performance.now();
 const servers = new Map<ServerKind, ServerHandle>();
 let peer: PeerHandle | undefined;

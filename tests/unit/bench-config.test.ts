@@ -1,0 +1,34 @@
+/**
+ * The bench's commands refuse a bad setting with one line naming it and exit status 2, before
+ * starting anything: no stack trace.
+ */
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+function run(script: string, env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [script], { cwd: ROOT, env: { ...process.env, ...env }, timeout: 60_000 }, (error, _stdout, stderr) => {
+      resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stderr });
+    });
+  });
+}
+
+describe('bench settings', () => {
+  it('npm run bench: a setting that is not a number is named, exit 2', async () => {
+    const r = await run('bench/run.ts', { BENCH_SECONDS: 'abc' });
+    expect(r).toEqual({ code: 2, stderr: 'BENCH_SECONDS must be a number from 0.5 to 120, got "abc"\n' });
+  });
+
+  it('npm run bench:ab: an unknown trusted-documents mode is named, exit 2', async () => {
+    const r = await run('bench/ab.ts', { BENCH_HUB_TRUSTED: 'yes' });
+    expect(r).toEqual({ code: 2, stderr: 'BENCH_HUB_TRUSTED must be off or enforce, got "yes"\n' });
+  });
+
+  it('npm run bench:ab: a baseline that is not a commit is named, exit 1, nothing started', async () => {
+    const r = await run('bench/ab.ts', { BENCH_AB_BASE: 'no-such-commit' });
+    expect(r).toEqual({ code: 1, stderr: 'BENCH_AB_BASE: no-such-commit is not a commit of this repository\n' });
+  });
+});
