@@ -95,8 +95,17 @@ function shapeOf(variables: Record<string, unknown> | undefined, operationName: 
 /** Longer shapes (thousands of list entries) are not remembered: their estimate is a small part of such a request. */
 const MAX_SHAPE_CHARS = 4096;
 
-/** Remembered costs: per schema and parsed document (yoga hands out one object per document text), per shape of variables. */
-const remembered = new WeakMap<GraphQLSchema, WeakMap<DocumentNode, LRUCache<string, number>>>();
+/** A number per schema and per parsed document (yoga hands out one object per document text), for the keys below. */
+const ids = new WeakMap<object, number>();
+let lastId = 0;
+function idOf(o: object): number {
+  let id = ids.get(o);
+  if (id === undefined) ids.set(o, (id = ++lastId));
+  return id;
+}
+
+/** Remembered costs, by schema, document and shape of variables: bounded in entries and in characters of keys (≈ 8 MB at most). */
+const remembered = new LRUCache<string, number>({ max: 20_000, maxSize: 4_000_000, sizeCalculation: (_cost, key) => key.length });
 
 /**
  * Whether the operation's estimated cost is above `max`: the cost when it is, else undefined (within
@@ -108,16 +117,13 @@ const remembered = new WeakMap<GraphQLSchema, WeakMap<DocumentNode, LRUCache<str
  * request whose variables do not coerce is still left to execution to refuse.
  */
 export function costAbove(schema: GraphQLSchema, document: DocumentNode, variables: Record<string, unknown> | undefined, operationName: string | undefined, max: number): number | undefined {
-  let bySchema = remembered.get(schema);
-  if (!bySchema) remembered.set(schema, (bySchema = new WeakMap()));
-  let byShape = bySchema.get(document);
-  if (!byShape) bySchema.set(document, (byShape = new LRUCache({ max: 256 })));
   const shape = shapeOf(variables, operationName);
-  const known = shape === undefined ? undefined : byShape.get(shape);
+  const key = shape === undefined || shape.length > MAX_SHAPE_CHARS ? undefined : `${idOf(schema)}\u0000${idOf(document)}\u0000${shape}`;
+  const known = key === undefined ? undefined : remembered.get(key);
   if (known !== undefined && known <= max) return undefined;
   const cost = operationCost(schema, document, variables, operationName);
   if (cost === undefined) return undefined;
-  if (shape !== undefined && Number.isFinite(cost) && shape.length <= MAX_SHAPE_CHARS) byShape.set(shape, cost);
+  if (key !== undefined && Number.isFinite(cost)) remembered.set(key, cost);
   return cost > max ? cost : undefined;
 }
 
