@@ -131,7 +131,7 @@ function sideMedian(runs: readonly AbRun[], scenario: ScenarioId, side: Side, fi
 
 async function main(): Promise<void> {
   if (Object.keys(whatIf).length === 0 && !base) {
-    throw new Error('Nothing to compare: set a what-if for (B) (BENCH_HUB_AUDIT_BATCH, BENCH_HUB_AUDIT_IN_FLIGHT, BENCH_HUB_AUDIT_LINGER, BENCH_HUB_TRUSTED=enforce) or a baseline commit for (A) (BENCH_AB_BASE).');
+    throw new Error('Nothing to compare: set a what-if for (B) (BENCH_HUB_AUDIT_BATCH, BENCH_HUB_AUDIT_IN_FLIGHT, BENCH_HUB_AUDIT_LINGER, BENCH_HUB_TRUSTED=enforce, BENCH_HUB_NODE_FLAGS) or a baseline commit for (A) (BENCH_AB_BASE).');
   }
   const baselineSide = base ? await baseline(base) : undefined;
   removeBaseline = baselineSide?.remove;

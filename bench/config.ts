@@ -17,6 +17,7 @@
  *   BENCH_HUB_AUDIT_LINGER=ms  what-if: the hub's audit.lingerMs
  *   BENCH_HUB_TRUSTED=enforce  what-if: trusted documents enforced, the scenarios' operations
  *                              registered for every system (default off, the hub's default)
+ *   BENCH_HUB_NODE_FLAGS='--max-semi-space-size=32'  what-if: Node/V8 flags of the hub's process
  *   BENCH_PROFILE=1            CPU-profile (b) and (c) under load (default on, off in quick mode)
  *   BENCH_PROFILE_SECONDS=4    seconds per profiled run
  *   BENCH_PROFILE_SAVE=1       also write the .cpuprofile files to bench/results/profiles/
@@ -45,6 +46,8 @@ export interface BenchConfig {
   readonly hubAudit: { readonly maxBatch?: number; readonly maxInFlight?: number; readonly lingerMs?: number };
   /** What-if: the hub's trustedDocuments.mode (the scenarios' operations registered for every system). */
   readonly hubTrusted: 'off' | 'enforce';
+  /** What-if: Node/V8 flags of the hub's process (each `--name` or `--name=value`). */
+  readonly hubNodeFlags: readonly string[];
 }
 
 function number(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
@@ -69,6 +72,13 @@ function trustedMode(raw: string | undefined): BenchConfig['hubTrusted'] {
   return value;
 }
 
+function nodeFlags(raw: string | undefined): string[] {
+  const flags = (raw ?? '').split(/\s+/).filter(Boolean);
+  const bad = flags.find((f) => !/^--[a-z0-9][a-z0-9_-]*(=[A-Za-z0-9_.,:-]+)?$/.test(f));
+  if (bad !== undefined) throw new Error(`BENCH_HUB_NODE_FLAGS: "${bad}" is not a flag of the form --name or --name=value`);
+  return flags;
+}
+
 export function readConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
   const quick = flag(env, 'BENCH_QUICK', false);
   return {
@@ -91,6 +101,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
       ...(env['BENCH_HUB_AUDIT_LINGER'] ? { lingerMs: number(env, 'BENCH_HUB_AUDIT_LINGER', 0, 0, 50) } : {}),
     },
     hubTrusted: trustedMode(env['BENCH_HUB_TRUSTED']),
+    hubNodeFlags: nodeFlags(env['BENCH_HUB_NODE_FLAGS']),
   };
 }
 

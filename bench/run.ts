@@ -62,7 +62,8 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 function specFor(e: BenchEnvironment, kind: ServerKind): ServerSpec {
-  return serverSpec(e, kind, config.profileSave, whatIfSettings(config));
+  // What-ifs are the hub's: (a) and (b) run as they always do.
+  return serverSpec(e, kind, config.profileSave, kind === 'hub' || kind === 'hub-noaudit' ? whatIfSettings(config) : {});
 }
 
 function sameData(e: BenchEnvironment, scenario: Scenario, probes: ReadonlyMap<ServerKind, ProbeResult>): ScenarioFigures['sameData'] {

@@ -29,7 +29,7 @@ export function exited(child: ChildProcess): Promise<void> {
 export async function startServer(label: string, spec: ServerSpec, childPath = CHILD): Promise<ServerHandle> {
   const child = fork(childPath, [], {
     env: { ...process.env, BENCH_SERVER_SPEC: JSON.stringify(spec) },
-    execArgv: [],
+    execArgv: [...(spec.nodeFlags ?? [])],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const { ready, call, stop } = await controlChild(child, label);

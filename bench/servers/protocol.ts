@@ -26,6 +26,8 @@ export interface ServerSpec {
   readonly audit?: { readonly maxBatch?: number; readonly maxInFlight?: number; readonly lingerMs?: number };
   /** Trusted documents enforced, the scenarios' operations registered for every system (hub only; what-if). */
   readonly trustedDocuments?: 'enforce';
+  /** Node/V8 flags of the server process (what-if). */
+  readonly nodeFlags?: readonly string[];
 }
 
 export interface CallCounts {

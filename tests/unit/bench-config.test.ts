@@ -27,6 +27,11 @@ describe('bench settings', () => {
     expect(r).toEqual({ code: 2, stderr: 'BENCH_HUB_TRUSTED must be off or enforce, got "yes"\n' });
   });
 
+  it('npm run bench:ab: Node flags must look like flags', async () => {
+    const r = await run('bench/ab.ts', { BENCH_HUB_NODE_FLAGS: '--max-semi-space-size=32 oops' });
+    expect(r).toEqual({ code: 2, stderr: 'BENCH_HUB_NODE_FLAGS: "oops" is not a flag of the form --name or --name=value\n' });
+  });
+
   it('npm run bench:ab: a baseline that is not a commit is named, exit 1, nothing started', async () => {
     const r = await run('bench/ab.ts', { BENCH_AB_BASE: 'no-such-commit' });
     expect(r).toEqual({ code: 1, stderr: 'BENCH_AB_BASE: no-such-commit is not a commit of this repository\n' });
