@@ -16,24 +16,15 @@ function run(script: string, env: Record<string, string>): Promise<{ code: numbe
   });
 }
 
+const CASES: ReadonlyArray<{ what: string; script: string; env: Record<string, string>; code: number; stderr: string }> = [
+  { what: 'npm run bench: a setting that is not a number is named, exit 2', script: 'bench/run.ts', env: { BENCH_SECONDS: 'abc' }, code: 2, stderr: 'BENCH_SECONDS must be a number from 0.5 to 120, got "abc"' },
+  { what: 'npm run bench:ab: an unknown trusted-documents mode is named, exit 2', script: 'bench/ab.ts', env: { BENCH_HUB_TRUSTED: 'yes' }, code: 2, stderr: 'BENCH_HUB_TRUSTED must be off or enforce, got "yes"' },
+  { what: 'npm run bench:ab: Node flags must look like flags', script: 'bench/ab.ts', env: { BENCH_HUB_NODE_FLAGS: '--max-semi-space-size=32 oops' }, code: 2, stderr: 'BENCH_HUB_NODE_FLAGS: "oops" is not a flag of the form --name or --name=value' },
+  { what: 'npm run bench:ab: a baseline that is not a commit is named, exit 1, nothing started', script: 'bench/ab.ts', env: { BENCH_AB_BASE: 'no-such-commit' }, code: 1, stderr: 'BENCH_AB_BASE: no-such-commit is not a commit of this repository' },
+];
+
 describe('bench settings', () => {
-  it('npm run bench: a setting that is not a number is named, exit 2', async () => {
-    const r = await run('bench/run.ts', { BENCH_SECONDS: 'abc' });
-    expect(r).toEqual({ code: 2, stderr: 'BENCH_SECONDS must be a number from 0.5 to 120, got "abc"\n' });
-  });
-
-  it('npm run bench:ab: an unknown trusted-documents mode is named, exit 2', async () => {
-    const r = await run('bench/ab.ts', { BENCH_HUB_TRUSTED: 'yes' });
-    expect(r).toEqual({ code: 2, stderr: 'BENCH_HUB_TRUSTED must be off or enforce, got "yes"\n' });
-  });
-
-  it('npm run bench:ab: Node flags must look like flags', async () => {
-    const r = await run('bench/ab.ts', { BENCH_HUB_NODE_FLAGS: '--max-semi-space-size=32 oops' });
-    expect(r).toEqual({ code: 2, stderr: 'BENCH_HUB_NODE_FLAGS: "oops" is not a flag of the form --name or --name=value\n' });
-  });
-
-  it('npm run bench:ab: a baseline that is not a commit is named, exit 1, nothing started', async () => {
-    const r = await run('bench/ab.ts', { BENCH_AB_BASE: 'no-such-commit' });
-    expect(r).toEqual({ code: 1, stderr: 'BENCH_AB_BASE: no-such-commit is not a commit of this repository\n' });
+  it.each(CASES)('$what', async ({ script, env, code, stderr }) => {
+    expect(await run(script, env)).toEqual({ code, stderr: `${stderr}\n` });
   });
 });
