@@ -28,6 +28,9 @@ export function encodeLines(records: readonly object[]): string {
   return records.map(canonical).join('\n');
 }
 
+/** The leaf hash of a stored line: of its bytes, exactly as stored. */
+export const lineLeaf = (line: string): Hash => leafHash(Buffer.from(line, 'utf8'));
+
 /** Leaf hashes as stored in a compact block: one binary of 32-byte hashes. */
 export function encodeLeaves(leaves: readonly Uint8Array[]): Binary {
   return new Binary(Buffer.concat(leaves));
@@ -46,7 +49,7 @@ export function encodeBlock(log: string, seq: number, records: readonly AccessRe
     if (r.at > last) last = r.at;
     const line = canonical({ ...packRecord(r), log, seq: seq + i });
     lines.push(line);
-    leaves.push(leafHash(Buffer.from(line, 'utf8')));
+    leaves.push(lineLeaf(line));
     for (const k of SEARCH_KEYS) {
       const v = r[k];
       if (v !== null && v !== undefined) keys.add(`${k}=${v}`);
@@ -70,7 +73,7 @@ export function encodeBlock(log: string, seq: number, records: readonly AccessRe
 export function fillerBlock(log: string, seq: number, count: number): { doc: EvidenceBlock; leaves: Buffer[] } {
   const at = new Date();
   const lines = Array.from({ length: count }, (_, i) => canonical({ log, seq: seq + i, at, aborted: true }));
-  const leaves = lines.map((l) => leafHash(Buffer.from(l, 'utf8')));
+  const leaves = lines.map(lineLeaf);
   return { doc: { at, first: at, last: at, count, log, seq, lines: lines.join('\n'), leaves: encodeLeaves(leaves), keys: [], tally: [], aborted: true }, leaves };
 }
 
@@ -122,7 +125,7 @@ export function leavesOf(block: Pick<EvidenceBlock, 'leaves'>): Hash[] | undefin
 }
 
 /** The leaf hash of a record as read back: of its canonical JSON, or of the text found where an unreadable one stands. */
-export const leafOf = (record: StoredRecord | UnreadableRecord): Hash => (isReadable(record) ? recordLeaf(record) : leafHash(Buffer.from(record.unreadable, 'utf8')));
+export const leafOf = (record: StoredRecord | UnreadableRecord): Hash => (isReadable(record) ? recordLeaf(record) : lineLeaf(record.unreadable));
 
 /** Records in a block, from its summary: `count`, else what it holds. */
 export const sizeOf = (block: Pick<EvidenceBlock, 'count' | 'lines' | 'records'>): number => block.count ?? recordsOf(block).length;

@@ -9,9 +9,9 @@
  */
 import type { Db } from 'mongodb';
 import { archivedPrefix, CHECKPOINTS_COLLECTION, recordLeaf, type CheckpointDoc } from './log.ts';
-import { Frontier, leafHash } from './merkle.ts';
+import { Frontier } from './merkle.ts';
 import { openNote, parseCheckpointText, type NoteVerifier } from './note.ts';
-import { isReadable, recordsOf } from './encoding.ts';
+import { isReadable, lineLeaf, recordsOf } from './encoding.ts';
 import { unpackRecord } from './record.ts';
 import type { LogReport, Problem, TrailReport } from './verify.ts';
 import { listLogs } from './verify.ts';
@@ -158,7 +158,7 @@ export async function verifyExport(lines: AsyncIterable<string>, verifier: NoteV
     if (line.type === 'record' && typeof line.unreadable === 'string') {
       checkBase();
       current.problems.push({ kind: 'modified', log: current.log, at: current.frontier.size, detail: `record ${current.frontier.size} is not a JSON object` });
-      current.frontier.append(leafHash(Buffer.from(line.unreadable, 'utf8')));
+      current.frontier.append(lineLeaf(line.unreadable));
       current.count++;
       continue;
     }
