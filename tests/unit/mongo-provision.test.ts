@@ -1,4 +1,4 @@
-import { chmod, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -225,6 +225,23 @@ describe.skipIf(!ferretdbAvailable)('provisionMongo with FerretDB and stand-in m
     } finally {
       await second.stop();
     }
+  });
+
+  it("runs FerretDB with Go's collector at GOGC=400 unless the environment sets GOGC", async () => {
+    const gogcOf = async (given: string | undefined): Promise<string | undefined> => {
+      const childEnv: NodeJS.ProcessEnv = { ...env };
+      if (given === undefined) delete childEnv['GOGC'];
+      else childEnv['GOGC'] = given;
+      const server = await provisionMongo({ dataDir: join(await scratchDir('gogc'), 'data'), cacheDir, env: childEnv, log });
+      try {
+        const environ = (await readFile(`/proc/${server.pid}/environ`, 'utf8')).split('\0');
+        return environ.find((v) => v.startsWith('GOGC='));
+      } finally {
+        await server.stop();
+      }
+    };
+    expect(await gogcOf(undefined)).toBe('GOGC=400');
+    expect(await gogcOf('150')).toBe('GOGC=150');
   });
 
   it('prefers mongod from PATH, started with --dbpath, --bind_ip 127.0.0.1 and --port', async () => {
