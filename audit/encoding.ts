@@ -12,7 +12,7 @@
  */
 import { Binary, type Document } from 'mongodb';
 import { canonicalText as canonical, recordLeaf } from './log.ts';
-import { leafHash, type Hash } from './merkle.ts';
+import { textLeafHash, type Hash } from './merkle.ts';
 import { packRecord, type AccessRecord, type EvidenceBlock, type StoredRecord, type Tally } from './record.ts';
 
 /** Record fields auditors and data subjects search by: a block lists the distinct values of its records (`keys`). */
@@ -29,12 +29,14 @@ export function encodeLines(records: readonly object[]): string {
 }
 
 /** The leaf hash of a stored line: of its bytes, exactly as stored. */
-export const lineLeaf = (line: string): Hash => leafHash(Buffer.from(line, 'utf8'));
+export const lineLeaf = (line: string): Hash => textLeafHash(line);
 
 /** Leaf hashes as stored in a compact block: one binary of 32-byte hashes. */
 export function encodeLeaves(leaves: readonly Uint8Array[]): Binary {
   return new Binary(Buffer.concat(leaves));
 }
+
+type TallyRow = { -readonly [K in keyof Tally]: Tally[K] };
 
 /** One evidence block, compact: consecutive records of one log, with their leaf hashes. */
 export function encodeBlock(log: string, seq: number, records: readonly AccessRecord[], at = new Date()): { doc: EvidenceBlock; leaves: Buffer[] } {
@@ -42,29 +44,39 @@ export function encodeBlock(log: string, seq: number, records: readonly AccessRe
   let last = first;
   const lines: string[] = [];
   const leaves: Buffer[] = [];
-  const keys = new Set<string>();
-  const tally = new Map<string, { -readonly [K in keyof Tally]: Tally[K] }>();
-  records.forEach((r, i) => {
+  // Distinct values per search key: a record's values are mostly the same strings as the last
+  // one's (one request, one system), so sets of values cost less than sets of `key=value` texts.
+  const values = SEARCH_KEYS.map(() => new Set<string>());
+  const tally = new Map<string, TallyRow>();
+  let previous: AccessRecord | undefined;
+  let previousRow: TallyRow | undefined;
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i]!;
     if (r.at < first) first = r.at;
     if (r.at > last) last = r.at;
-    const line = canonical({ ...packRecord(r), log, seq: seq + i });
+    const line = canonical(packRecord(r, log, seq + i));
     lines.push(line);
     leaves.push(lineLeaf(line));
-    for (const k of SEARCH_KEYS) {
-      const v = r[k];
-      if (v !== null && v !== undefined) keys.add(`${k}=${v}`);
+    for (let k = 0; k < SEARCH_KEYS.length; k++) {
+      const v = r[SEARCH_KEYS[k]!];
+      if (v !== null && v !== undefined) values[k]!.add(v);
     }
-    const group = TALLY_FIELDS.map((k) => r[k] ?? '').join('\u0000');
-    const t = tally.get(group);
-    if (t) t.n++;
+    if (previousRow !== undefined && TALLY_FIELDS.every((k) => r[k] === previous![k])) previousRow.n++;
     else {
-      const row: { -readonly [K in keyof Tally]: Tally[K] } = { n: 1 };
-      for (const k of TALLY_FIELDS) if (r[k] !== null && r[k] !== undefined) row[k] = r[k];
-      tally.set(group, row);
+      const group = TALLY_FIELDS.map((k) => r[k] ?? '').join('\u0000');
+      previousRow = tally.get(group);
+      if (previousRow) previousRow.n++;
+      else {
+        previousRow = { n: 1 };
+        for (const k of TALLY_FIELDS) if (r[k] !== null && r[k] !== undefined) previousRow[k] = r[k];
+        tally.set(group, previousRow);
+      }
     }
-  });
+    previous = r;
+  }
+  const keys = SEARCH_KEYS.flatMap((k, i) => [...values[i]!].map((v) => `${k}=${v}`));
   return {
-    doc: { at, first, last, count: records.length, log, seq, lines: lines.join('\n'), leaves: encodeLeaves(leaves), keys: [...keys], tally: [...tally.values()] },
+    doc: { at, first, last, count: records.length, log, seq, lines: lines.join('\n'), leaves: encodeLeaves(leaves), keys, tally: [...tally.values()] },
     leaves,
   };
 }

@@ -107,14 +107,24 @@ export interface EvidenceBlock {
 const LIST_FIELDS = ['itemsReturned', 'itemsMasked', 'itemsRefused', 'itemsVerified', 'grants'] as const;
 const NULLABLE_FIELDS = ['operator', 'purpose', 'caseId', 'resource', 'provider', 'subjectType', 'subject', 'code', 'denial', 'reason', 'consent', 'attempt'] as const;
 
-/** Stored form: empty lists and nulls left out (a quarter less to write); `unpackRecord` restores them. */
-export function packRecord(record: AccessRecord): Partial<AccessRecord> {
+/**
+ * Stored form: empty lists and nulls left out (a quarter less to write); `unpackRecord` restores
+ * them. With `log` and `seq`, the record as a line of that log stores it.
+ */
+export function packRecord(record: AccessRecord): Partial<AccessRecord>;
+export function packRecord(record: AccessRecord, log: string, seq: number): StoredRecord;
+export function packRecord(record: AccessRecord, log?: string, seq?: number): StoredRecord {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(record)) {
+  for (const k in record) {
+    const v = (record as unknown as Record<string, unknown>)[k];
     if (v === null || (Array.isArray(v) && v.length === 0)) continue;
     out[k] = v;
   }
-  return out as Partial<AccessRecord>;
+  if (log !== undefined) {
+    out['log'] = log;
+    out['seq'] = seq;
+  }
+  return out as StoredRecord;
 }
 
 export function unpackRecord(stored: Partial<AccessRecord>): AccessRecord {

@@ -6,9 +6,9 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  ACCESS_COLLECTION, AuditWriter, EvidenceLog, auditAnomalies, auditStatistics, canonicalBytes, exportTrail, getTrailRecord, leafHash,
+  ACCESS_COLLECTION, AuditWriter, EvidenceLog, auditAnomalies, encodeBlock, auditStatistics, canonicalBytes, exportTrail, getTrailRecord, leafHash,
   noteSigner, openNote, packRecord, parseCheckpointText, parseVerifierKey, proveRecord, verifyInclusion, recordLeaf, searchTrail, subjectHash, verifyExport, verifyTrail,
-  type AccessRecord, type EvidenceBlock,
+  type AccessRecord, type EvidenceBlock, type Tally,
 } from '../../audit/index.ts';
 import { testDatabase, type TestDatabase } from '../support/mongo.ts';
 
@@ -97,6 +97,28 @@ describe('a compact block', () => {
     expect(Object.keys(big)).toHaveLength(11);
     expect(big.tally).toEqual([{ day: '2026-11-01', department: 'MZ', resource: 'GA-HUKOU', purpose: '440000-DIBAO-001', decision: 'allow', n: 200 }]);
     await compact.log.checkpoint();
+  });
+});
+
+describe('the summaries of a block', () => {
+  it('count every record in its group and list every searchable value, whatever the order of the records', () => {
+    const mixed = [
+      record(0), record(1, { resource: 'GA-VEHICLE' }), record(2), refused(3), record(4, { resource: 'GA-VEHICLE' }),
+      record(5, { purpose: null, operator: null }), record(6), record(7, { purpose: null }), refused(8),
+    ];
+    const { doc } = encodeBlock('yiwang-hub/summaries/1', 0, mixed);
+    const byGroup = (rows: readonly Tally[]) => [...rows].sort((a, b) => `${a.resource}${a.purpose}${a.decision}`.localeCompare(`${b.resource}${b.purpose}${b.decision}`));
+    expect(byGroup(doc.tally!)).toEqual(byGroup([
+      { day: DAY, department: 'MZ', resource: 'GA-HUKOU', purpose: '440000-DIBAO-001', decision: 'allow', n: 3 },
+      { day: DAY, department: 'MZ', resource: 'GA-HUKOU', purpose: '440000-DIBAO-001', decision: 'deny', n: 2 },
+      { day: DAY, department: 'MZ', resource: 'GA-HUKOU', decision: 'allow', n: 2 },
+      { day: DAY, department: 'MZ', resource: 'GA-VEHICLE', purpose: '440000-DIBAO-001', decision: 'allow', n: 2 },
+    ]));
+    expect([...doc.keys!].sort()).toEqual([
+      ...mixed.map((r) => `caseId=${r.caseId}`), 'code=FORBIDDEN', 'decision=allow', 'decision=deny', 'department=MZ', 'operator=op-1',
+      'purpose=440000-DIBAO-001', ...mixed.map((r) => `requestId=${r.requestId}`), 'resource=GA-HUKOU', 'resource=GA-VEHICLE',
+      `subject=${alice}`, `subject=${bob}`, 'system=mz-dibao',
+    ].sort());
   });
 });
 

@@ -3,7 +3,7 @@
  * index up to 40 leaves, and fail for a wrong leaf, index or root.
  */
 import { describe, expect, it } from 'vitest';
-import { Frontier, consistencyProof, inclusionProof, leafHash, rootOf, verifyConsistency, verifyInclusion, EMPTY_ROOT } from '../../audit/merkle.ts';
+import { Frontier, consistencyProof, inclusionProof, leafHash, textLeafHash, rootOf, verifyConsistency, verifyInclusion, EMPTY_ROOT } from '../../audit/merkle.ts';
 
 const leaves = Array.from({ length: 40 }, (_, i) => leafHash(Buffer.from(`record ${i}`)));
 
@@ -12,6 +12,12 @@ describe('RFC 6962 Merkle tree', () => {
     expect(EMPTY_ROOT.toString('hex')).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
     // RFC 6962 test vector: the leaf hash of the empty string.
     expect(leafHash(Buffer.alloc(0)).toString('hex')).toBe('6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d');
+  });
+
+  it('hashes a text as the leaf of its UTF-8 bytes', () => {
+    for (const text of ['', 'record 1', '{"name":"张三","note":"𠀀 é"}']) {
+      expect(textLeafHash(text).equals(leafHash(Buffer.from(text, 'utf8')))).toBe(true);
+    }
   });
 
   it('the frontier gives the same root as MTH at every size', () => {
