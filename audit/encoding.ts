@@ -38,10 +38,17 @@ export function encodeLeaves(leaves: readonly Uint8Array[]): Binary {
 
 type TallyRow = { -readonly [K in keyof Tally]: Tally[K] };
 
-/** One evidence block, compact: consecutive records of one log, with their leaf hashes. */
-export function encodeBlock(log: string, seq: number, records: readonly AccessRecord[], at = new Date()): { doc: EvidenceBlock; leaves: Buffer[] } {
-  let first = records[0]!.at;
-  let last = first;
+/**
+ * One evidence block, compact: consecutive records of one log, with their leaf hashes. A record
+ * that has no canonical JSON (a string that is not well-formed Unicode, a number that is not
+ * finite) throws, or, given `unencodable`, is left out and reported there by its index: the block
+ * then holds the others, numbered on from `seq` without a gap (`count` says how many).
+ */
+export function encodeBlock(
+  log: string, seq: number, records: readonly AccessRecord[], at = new Date(), unencodable?: (index: number, error: unknown) => void,
+): { doc: EvidenceBlock; leaves: Buffer[] } {
+  let first: Date | undefined;
+  let last: Date | undefined;
   const lines: string[] = [];
   const leaves: Buffer[] = [];
   // Distinct values per search key: a record's values are mostly the same strings as the last
@@ -52,9 +59,16 @@ export function encodeBlock(log: string, seq: number, records: readonly AccessRe
   let previousRow: TallyRow | undefined;
   for (let i = 0; i < records.length; i++) {
     const r = records[i]!;
-    if (r.at < first) first = r.at;
-    if (r.at > last) last = r.at;
-    const line = canonical(packRecord(r, log, seq + i));
+    let line: string;
+    try {
+      line = canonical(packRecord(r, log, seq + lines.length));
+    } catch (error) {
+      if (unencodable === undefined) throw error;
+      unencodable(i, error);
+      continue;
+    }
+    if (first === undefined || r.at < first) first = r.at;
+    if (last === undefined || r.at > last) last = r.at;
     lines.push(line);
     leaves.push(lineLeaf(line));
     for (let k = 0; k < SEARCH_KEYS.length; k++) {
@@ -76,7 +90,7 @@ export function encodeBlock(log: string, seq: number, records: readonly AccessRe
   }
   const keys = SEARCH_KEYS.flatMap((k, i) => [...values[i]!].map((v) => `${k}=${v}`));
   return {
-    doc: { at, first, last, count: records.length, log, seq, lines: lines.join('\n'), leaves: encodeLeaves(leaves), keys, tally: [...tally.values()] },
+    doc: { at, first: first ?? at, last: last ?? at, count: lines.length, log, seq, lines: lines.join('\n'), leaves: encodeLeaves(leaves), keys, tally: [...tally.values()] },
     leaves,
   };
 }

@@ -134,6 +134,11 @@ export class EvidenceLog {
     });
   }
 
+  /** The sequence number the next reservation starts at. */
+  get nextSeq(): number {
+    return this.#next;
+  }
+
   /** Reserves sequence numbers for `count` records; the first one. */
   reserve(count: number): number {
     const first = this.#next;

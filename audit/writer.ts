@@ -190,10 +190,22 @@ export class AuditWriter {
       }
     }
     const blocks: Array<{ seq: number; batch: Pending[]; doc: EvidenceBlock; leaves: Buffer[] }> = [];
-    for (let i = 0; i < this.#maxInFlight && this.#queue.length > 0; i++) {
-      const batch = this.#queue.splice(0, this.#maxBatch);
-      const seq = this.log.reserve(batch.length);
-      blocks.push({ seq, batch, ...encodeBlock(this.log.origin, seq, batch.map((p) => p.record)) });
+    while (blocks.length < this.#maxInFlight && this.#queue.length > 0) {
+      const taken = this.#queue.splice(0, this.#maxBatch);
+      // A record with no canonical JSON (only hostile input makes one) fails its own append, never
+      // the block or the process: the others are numbered on without it.
+      const left = new Set<number>();
+      const seq = this.log.nextSeq;
+      const encoded = encodeBlock(this.log.origin, seq, taken.map((p) => p.record), undefined, (index) => left.add(index));
+      const batch = left.size === 0 ? taken : taken.filter((_, i) => !left.has(i));
+      if (left.size > 0) this.#refuse([...left].map((i) => taken[i]!));
+      if (batch.length === 0) continue;
+      this.log.reserve(batch.length);
+      blocks.push({ seq, batch, ...encoded });
+    }
+    if (blocks.length === 0) {
+      for (const done of this.#idle.splice(0)) done();
+      return;
     }
     this.#writing = true;
     const pending = blocks.flatMap((b) => b.batch);
@@ -204,6 +216,17 @@ export class AuditWriter {
       if (this.#queue.length > 0) this.#drain();
       else for (const done of this.#idle.splice(0)) done();
     });
+  }
+
+  /** Fails the appends of records that cannot be written at all (see encodeBlock); what the error says holds no record content. */
+  #refuse(pending: readonly Pending[]): void {
+    const e = new AuditUnavailableError({ cause: new Error('the access record has no canonical JSON (a string that is not well-formed Unicode?)') });
+    for (const p of pending) {
+      if (p.settled) continue;
+      p.settled = true;
+      p.reject(e);
+    }
+    this.#onError?.(e.cause, pending.length);
   }
 
   /** One write of consecutive blocks; on failure, settles every block of it before returning. */

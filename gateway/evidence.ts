@@ -37,6 +37,9 @@ export function hashOf(ctx: HubContext, key: string): string {
   return hash;
 }
 
+/** Text for a record: a lone surrogate (from a client or another hub; not Unicode, so not in canonical JSON) as U+FFFD. */
+const text = (value: string | null | undefined): string | null => (value === null || value === undefined ? null : value.isWellFormed() ? value : value.toWellFormed());
+
 export function accessRecord(ctx: HubContext, e: EvidenceInput): AccessRecord {
   const at = new Date();
   // Operational count of the decision (codes and resource codes only, never the subject).
@@ -49,9 +52,9 @@ export function accessRecord(ctx: HubContext, e: EvidenceInput): AccessRecord {
     system: ctx.principal.id,
     department: ctx.principal.department,
     principalKind: ctx.principal.kind,
-    operator: e.operator,
-    purpose: e.purpose,
-    caseId: e.caseId,
+    operator: text(e.operator),
+    purpose: text(e.purpose),
+    caseId: text(e.caseId),
     resource: e.resource?.code ?? null,
     provider: e.resource?.provider ?? null,
     subjectType: e.subject?.type ?? null,
@@ -62,10 +65,10 @@ export function accessRecord(ctx: HubContext, e: EvidenceInput): AccessRecord {
     itemsVerified: e.verified ?? [],
     grants: e.grants ?? [],
     decision: e.decision,
-    code: e.code ?? null,
-    denial: e.denial ?? null,
-    reason: e.reason ?? null,
-    consent: e.consent ?? null,
+    code: text(e.code),
+    denial: text(e.denial),
+    reason: text(e.reason),
+    consent: text(e.consent),
     attempt: e.attempt ?? null,
     ...(ctx.onBehalfOf ? { onBehalfOf: ctx.onBehalfOf } : {}),
     // Hub tokens, by far the most common, are the default and left out (one field less to store).

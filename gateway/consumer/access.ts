@@ -24,9 +24,14 @@ const PEER_CODE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 /** Longest statement value a refusal's record keeps as sent (the valid ones are at most 128 characters). */
 const RECORDED_MAX = 128;
 
-/** A statement value for the record: as sent when short, else its first 128 characters and its length. */
+/**
+ * A statement value for the record: as sent when short, else its first 128 characters and its
+ * length; a lone surrogate (not Unicode text, so not in canonical JSON) as U+FFFD.
+ */
 function bounded(value: string | null): string | null {
-  if (value === null || value.length <= RECORDED_MAX) return value;
+  if (value === null) return value;
+  if (!value.isWellFormed()) value = value.toWellFormed();
+  if (value.length <= RECORDED_MAX) return value;
   let head = value.slice(0, RECORDED_MAX);
   if (/[\uD800-\uDBFF]$/.test(head)) head = head.slice(0, -1); // never half a character
   return `${head}…(${value.length} characters)`;
@@ -44,6 +49,10 @@ const access: Resolver<unknown, AccessArgs, AccessScope> = async (_p, args, ctx)
   if (ctx.principal.kind !== 'system') {
     const message = 'Only registered department systems may request shared records.';
     return refuse('FORBIDDEN', message, hubError('FORBIDDEN', message));
+  }
+  if (![statement.purpose, statement.caseId, statement.operator].every((v) => v === null || v.isWellFormed())) {
+    const message = 'purpose, caseId and operator must be Unicode text: one holds a lone surrogate (a \\uD800–\\uDFFF escape without its pair).';
+    return refuse('BAD_USER_INPUT', message, hubError('BAD_USER_INPUT', message));
   }
   if (args.onBehalfOf) {
     // 跨域通办: another region's hub names the consumer it asks for; only a registered peer hub may.

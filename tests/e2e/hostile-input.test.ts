@@ -344,6 +344,28 @@ describe('hostile variables', () => {
     ]);
   });
 
+  // Failed before the fix (gateway/consumer/access.ts, gateway/evidence.ts, audit/writer.ts): the
+  // refusal's record held the lone surrogate, which has no canonical JSON; the audit writer threw
+  // outside any request and the hub process died.
+  it('refuses a lone surrogate in purpose, case number or operator with BAD_USER_INPUT, and records the refusal', async () => {
+    for (const name of ['purpose', 'caseId', 'operator'] as const) {
+      const value = `${statement[name]}\ud800`;
+      const r = await hit({ query: PERSON_QUERY, variables: { ...good(), [name]: value } }, { echoed: [value] });
+      expect(codesOf(r)).toEqual(['BAD_USER_INPUT']);
+      expect(r.body?.errors?.[0]?.path).toEqual(['access']);
+      expect(r.body?.data).toEqual({ access: null });
+      await t.hub.runtime.audit.flush();
+      const [recorded] = await searchAccess(t.hubDb.db, { requestId: r.requestId, limit: 10 });
+      expect([recorded!.code, recorded![name]]).toEqual(['BAD_USER_INPUT', `${statement[name]}\ufffd`]);
+    }
+    // Where a lone surrogate is compared or hashed, not recorded, it is a value like any other.
+    const key = t.data.persons[60]!.idNumber;
+    const claimed = await hit({ query: VERIFY_QUERY, variables: { ...good(), key, claims: { childName: '张\ud800' } } });
+    expect(claimed.body).toEqual({ data: { access: { verify: { match: false, mismatched: ['childName'] } } } });
+    const id = await hit({ query: PERSON_QUERY, variables: { ...good(), id: `${child.slice(0, -1)}\ud800` } });
+    expect(codesOf(id)).toEqual(['BAD_USER_INPUT']);
+  });
+
   it('refuses attack strings as case number, operator or consent reference with BAD_USER_INPUT at access', async () => {
     await fc.assert(fc.asyncProperty(fc.constantFrom('caseId', 'operator', 'consentRef'), attackString.filter((s) => s.trim() !== ''), async (name, value) => {
       const r = await hit({ query: PERSON_QUERY, variables: { ...good(), [name]: value } });

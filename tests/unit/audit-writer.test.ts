@@ -114,6 +114,28 @@ describe('audit writer', () => {
     expect(inserts).toEqual([1]);
   });
 
+  it('fails only the append of a record with no canonical JSON; the others are written, numbered without a gap', async () => {
+    const errors: number[] = [];
+    const log = new EvidenceLog(monitored.db(t.name), { origin: 'unit/unencodable/1', signer: noteSigner('unit', 'c3'.repeat(32)) });
+    await log.register();
+    inserts.length = 0;
+    const writer = new AuditWriter(monitored.db(t.name), { log, writeConcern: { w: 1 }, onError: (_e, n) => errors.push(n) });
+    const lone = { ...record(6001), caseId: 'C-\ud800' };
+    const nan = { ...record(6003), attempt: Number.NaN };
+    const results = await Promise.allSettled([writer.append(record(6000)), writer.append(lone), writer.append(record(6002)), writer.append(nan)]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'rejected']);
+    expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(AuditUnavailableError);
+    expect(errors).toEqual([2]);
+    expect(inserts).toEqual([2]);
+    const blocks = await t.db.collection(ACCESS_COLLECTION).find({ log: log.origin }, { projection: { _id: 0, seq: 1, count: 1 } }).toArray();
+    expect(blocks).toEqual([{ seq: 0, count: 2 }]);
+    // The writer goes on: the next record is number 2.
+    await writer.append(record(6004));
+    const after = await t.db.collection(ACCESS_COLLECTION).find({ log: log.origin }, { projection: { _id: 0, seq: 1, count: 1 } }).sort({ seq: 1 }).toArray();
+    expect(after).toEqual([{ seq: 0, count: 2 }, { seq: 2, count: 1 }]);
+    await writer.close();
+  });
+
   it('fails every waiting append when the write fails, and refuses appends after close', async () => {
     const client = new MongoClient(inject('mongoUri'), { serverSelectionTimeoutMS: 500 });
     await client.connect();
