@@ -194,11 +194,11 @@ export class AuditWriter {
       const taken = this.#queue.splice(0, this.#maxBatch);
       // A record with no canonical JSON (only hostile input makes one) fails its own append, never
       // the block or the process: the others are numbered on without it.
-      const left = new Set<number>();
+      const leftOut = new Set<number>();
       const seq = this.log.nextSeq;
-      const encoded = encodeBlock(this.log.origin, seq, taken.map((p) => p.record), undefined, (index) => left.add(index));
-      const batch = left.size === 0 ? taken : taken.filter((_, i) => !left.has(i));
-      if (left.size > 0) this.#refuse([...left].map((i) => taken[i]!));
+      const encoded = encodeBlock(this.log.origin, seq, taken.map((p) => p.record), undefined, (index) => leftOut.add(index));
+      const batch = leftOut.size === 0 ? taken : taken.filter((_, i) => !leftOut.has(i));
+      if (leftOut.size > 0) this.#refuse([...leftOut].map((i) => taken[i]!));
       if (batch.length === 0) continue;
       this.log.reserve(batch.length);
       blocks.push({ seq, batch, ...encoded });
