@@ -15,7 +15,7 @@
  */
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import canonicalize from 'canonicalize';
+import { canonicalText } from './canonical.ts';
 import type { Db } from 'mongodb';
 import { Frontier, leafHash, type FrontierNode } from './merkle.ts';
 import { checkpointText, signNote, type NoteSigner } from './note.ts';
@@ -70,11 +70,7 @@ export async function archivedPrefix(db: Db, log: string): Promise<{ size: numbe
 }
 
 /** The RFC 8785 canonical JSON of a stored record (Dates become ISO strings, as JSON does). */
-export function canonicalText(record: object): string {
-  const text = canonicalize(record);
-  if (text === undefined) throw new Error('record cannot be canonicalized');
-  return text;
-}
+export { canonicalText };
 
 /** The canonical bytes of a stored record. */
 export function canonicalBytes(record: object): Buffer {

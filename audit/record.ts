@@ -107,22 +107,35 @@ export interface EvidenceBlock {
 const LIST_FIELDS = ['itemsReturned', 'itemsMasked', 'itemsRefused', 'itemsVerified', 'grants'] as const;
 const NULLABLE_FIELDS = ['operator', 'purpose', 'caseId', 'resource', 'provider', 'subjectType', 'subject', 'code', 'denial', 'reason', 'consent', 'attempt'] as const;
 
+/** The member names of a stored record in canonical (JCS) order, by the names a record came with: records share a few shapes. */
+const storedOrders = new Map<string, readonly string[]>();
+
+function storedOrder(names: readonly string[], withPosition: boolean): readonly string[] {
+  const shape = `${withPosition ? '+' : '-'}${names.join('\u0000')}`;
+  let order = storedOrders.get(shape);
+  if (order === undefined) {
+    order = (withPosition ? [...names.filter((k) => k !== 'log' && k !== 'seq'), 'log', 'seq'] : [...names]).sort();
+    if (storedOrders.size >= 64) storedOrders.clear();
+    storedOrders.set(shape, order);
+  }
+  return order;
+}
+
 /**
  * Stored form: empty lists and nulls left out (a quarter less to write); `unpackRecord` restores
- * them. With `log` and `seq`, the record as a line of that log stores it.
+ * them. With `log` and `seq`, the record as a line of that log stores it. Members come out in
+ * canonical order, so canonical JSON is one JSON.stringify (audit/canonical.ts).
  */
 export function packRecord(record: AccessRecord): Partial<AccessRecord>;
 export function packRecord(record: AccessRecord, log: string, seq: number): StoredRecord;
 export function packRecord(record: AccessRecord, log?: string, seq?: number): StoredRecord {
+  const source = record as unknown as Record<string, unknown>;
   const out: Record<string, unknown> = {};
-  for (const k in record) {
-    const v = (record as unknown as Record<string, unknown>)[k];
+  for (const k of storedOrder(Object.keys(record), log !== undefined)) {
+    const v = log === undefined ? source[k] : k === 'log' ? log : k === 'seq' ? seq : source[k];
     if (v === null || (Array.isArray(v) && v.length === 0)) continue;
-    out[k] = v;
-  }
-  if (log !== undefined) {
-    out['log'] = log;
-    out['seq'] = seq;
+    // A line holds a time as JSON writes it; the string now saves JSON.stringify its slow path.
+    out[k] = log !== undefined && v instanceof Date ? (v.toJSON() ?? v) : v;
   }
   return out as StoredRecord;
 }

@@ -1,0 +1,90 @@
+/**
+ * RFC 8785 (JCS) canonical JSON: what access records are hashed and stored as. The JSON
+ * Canonicalization Scheme serializes strings and numbers exactly as ECMAScript's JSON.stringify
+ * does and orders members by their names' UTF-16 code units; so a record whose members are
+ * already in that order (or are put in it) and whose values JSON.stringify and JCS write alike is
+ * canonicalized by one native JSON.stringify. Everything else — lone surrogates (JCS refuses them,
+ * JSON.stringify escapes them), numbers that are not finite, member names JSON.stringify would
+ * reorder (array indices) or an object literal would mishandle (`__proto__`), deeper nesting,
+ * `toJSON` other than Date's — goes to the `canonicalize` library, the reference.
+ */
+import canonicalize from 'canonicalize';
+
+/** JCS of a value, or throws (lone surrogate, non-finite number, cycle…). */
+export function canonicalText(value: object): string {
+  const fast = fastCanonical(value);
+  if (fast !== undefined) return fast;
+  const text = canonicalize(value);
+  if (text === undefined) throw new Error('record cannot be canonicalized');
+  return text;
+}
+
+const isPlain = (v: object): boolean => {
+  const proto = Object.getPrototypeOf(v) as unknown;
+  return proto === Object.prototype || proto === null;
+};
+
+/** A member name JSON.stringify writes in the order it was given (not an array index, not `__proto__`). */
+const plainName = (k: string): boolean => !(k.charCodeAt(0) <= 57 && k.charCodeAt(0) >= 48) && k !== '__proto__';
+
+/** A value JSON.stringify writes as JCS does, without nesting. */
+function isScalar(v: unknown): boolean {
+  switch (typeof v) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(v);
+    case 'object':
+      return v === null || (v instanceof Date && v.toJSON === Date.prototype.toJSON);
+    default:
+      return false;
+  }
+}
+
+/** The member names in JCS order, and whether they came in it; undefined when a name rules the fast path out. */
+function orderedNames(o: object): { names: string[]; inOrder: boolean } | undefined {
+  const names = Object.keys(o);
+  let inOrder = true;
+  for (let i = 0; i < names.length; i++) {
+    if (!plainName(names[i]!)) return undefined;
+    if (i > 0 && !(names[i - 1]! < names[i]!)) inOrder = false;
+  }
+  return { names: inOrder ? names : names.sort(), inOrder };
+}
+
+/** A flat object (scalar members) whose members are already in JCS order. */
+function isOrderedFlat(o: object): boolean {
+  if (!isPlain(o)) return false;
+  const names = Object.keys(o);
+  for (let i = 0; i < names.length; i++) {
+    if (!plainName(names[i]!) || (i > 0 && !(names[i - 1]! < names[i]!))) return false;
+    if (!isScalar((o as Record<string, unknown>)[names[i]!])) return false;
+  }
+  return true;
+}
+
+/** A member's value JSON.stringify writes as JCS does: a scalar, or a list of scalars and ordered flat objects. */
+function isSimple(v: unknown): boolean {
+  if (isScalar(v)) return true;
+  if (!Array.isArray(v)) return false;
+  for (const e of v) if (!isScalar(e) && !(typeof e === 'object' && e !== null && !Array.isArray(e) && isOrderedFlat(e))) return false;
+  return true;
+}
+
+function fastCanonical(value: object): string | undefined {
+  if (Array.isArray(value) || !isPlain(value)) return undefined;
+  const order = orderedNames(value);
+  if (order === undefined) return undefined;
+  const source = value as Record<string, unknown>;
+  for (const k of order.names) if (!isSimple(source[k])) return undefined;
+  let ordered = source;
+  if (!order.inOrder) {
+    ordered = {};
+    for (const k of order.names) ordered[k] = source[k];
+  }
+  const text = JSON.stringify(ordered);
+  // JSON.stringify escapes a lone surrogate as \udxxx (JCS refuses it); a string holding the
+  // characters "\ud" lands here too and gets the same answer from the reference.
+  return text.includes('\\ud') ? undefined : text;
+}

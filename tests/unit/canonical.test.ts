@@ -1,0 +1,75 @@
+/**
+ * Canonical JSON (RFC 8785) of records: the fast path (one JSON.stringify of members in JCS
+ * order) must write exactly what the reference library writes, or leave the value to it; a value
+ * JCS cannot represent throws either way. Property-based against `canonicalize`, the reference.
+ */
+import canonicalize from 'canonicalize';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { canonicalText } from '../../audit/canonical.ts';
+import { packRecord, subjectHash, type AccessRecord } from '../../audit/index.ts';
+
+const reference = (value: object): string | Error => {
+  try {
+    return canonicalize(value) ?? new Error('undefined');
+  } catch (error) {
+    return error as Error;
+  }
+};
+const ours = (value: object): string | Error => {
+  try {
+    return canonicalText(value);
+  } catch (error) {
+    return error as Error;
+  }
+};
+/** Both write the same text, or both refuse. */
+const agree = (value: object): void => {
+  const [a, b] = [reference(value), ours(value)];
+  if (typeof a === 'string') expect(b).toBe(a);
+  else expect(b).toBeInstanceOf(Error);
+};
+
+// Strings of any UTF-16 code units (lone surrogates too), names that JSON.stringify would reorder
+// (array indices) or an object literal would take for the prototype, dates, numbers of every kind.
+const text = fc.oneof(fc.string({ unit: 'binary', maxLength: 12 }), fc.string({ unit: 'binary-ascii', maxLength: 12 }), fc.constantFrom('\\ud800', '\ud800', '\udc00x', '', '"', '\\', '\u2028', '__proto__'));
+const name = fc.oneof(text, fc.constantFrom('0', '1', '10', '9', '01', '-1', '1.5', '__proto__', 'a', 'B', 'é', '\u{1F600}'));
+const scalar = fc.oneof(text, fc.double(), fc.integer(), fc.boolean(), fc.constant(null), fc.constant(undefined), fc.date({ noInvalidDate: false }));
+const value = fc.letrec((tie) => ({
+  value: fc.oneof({ depthSize: 'small' }, scalar, fc.array(tie('value'), { maxLength: 4 }), tie('object')),
+  object: fc.array(fc.tuple(name, tie('value')), { maxLength: 6 }).map((members) => {
+    const o: Record<string, unknown> = {};
+    for (const [k, v] of members) Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+    return o;
+  }),
+}));
+
+describe('canonical JSON of records', () => {
+  it('agrees with the reference on any object, in any member order', () => {
+    fc.assert(fc.property(value.object, (o) => agree(o)), { seed: 20_261_206, numRuns: 3000 });
+  });
+
+  it('agrees with the reference on records as packed for a line and as read back', () => {
+    const key = Buffer.alloc(32, 3);
+    const record = (over: Partial<AccessRecord>): AccessRecord => ({
+      at: new Date('2026-12-06T21:00:00.123Z'), day: '2026-12-06', requestId: 'req-1', action: 'read', system: 'mz-dibao', department: 'MZ',
+      principalKind: 'system', operator: '操作员-07', purpose: '440000-DIBAO-001', caseId: 'DB-2026-1', resource: 'GA-HUKOU', provider: 'GA',
+      subjectType: 'person', subject: subjectHash(key, '440106199001011234'), itemsReturned: ['name'], itemsMasked: ['address'], itemsRefused: [],
+      itemsVerified: [], grants: [{ id: 'G-1', version: 2 }], decision: 'allow', code: null, denial: null, reason: '说明 "quoted" \\ \u2028', consent: null, attempt: 3,
+      ...over,
+    });
+    const cases = [record({}), record({ onBehalfOf: 'GZ/gz-hub', credential: 'jwt' }), record({ grants: [{ version: 2, id: 'G-1' } as never] }), record({ at: new Date(Number.NaN) })];
+    for (const r of cases) {
+      const line = packRecord(r, 'yiwang-hub/h/1', 41);
+      agree(line);
+      agree(JSON.parse(canonicalText(line)) as object);
+    }
+    expect(canonicalText(packRecord(cases[0]!, 'log', 0))).toBe(canonicalize({ ...packRecord(cases[0]!), log: 'log', seq: 0 }));
+  });
+
+  it('refuses what JCS cannot represent, as the reference does', () => {
+    for (const bad of [{ a: '\ud800' }, { a: ['x', '\udfff'] }, { a: Number.NaN }, { a: [Number.POSITIVE_INFINITY] }, { a: { b: '\ud800' } }]) {
+      expect(() => canonicalText(bad)).toThrow();
+    }
+  });
+});
