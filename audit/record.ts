@@ -110,7 +110,11 @@ const NULLABLE_FIELDS = ['operator', 'purpose', 'caseId', 'resource', 'provider'
 /** The member names of a stored record in canonical (JCS) order, by the names a record came with: records share a few shapes. */
 const storedOrders = new Map<string, readonly string[]>();
 
+/** The last shape asked for: nearly every record has the one the last had, and comparing names is cheaper than joining them. */
+let last: { names: readonly string[]; withPosition: boolean; order: readonly string[] } | undefined;
+
 function storedOrder(names: readonly string[], withPosition: boolean): readonly string[] {
+  if (last !== undefined && last.withPosition === withPosition && last.names.length === names.length && names.every((k, i) => k === last!.names[i])) return last.order;
   const shape = `${withPosition ? '+' : '-'}${names.join('\u0000')}`;
   let order = storedOrders.get(shape);
   if (order === undefined) {
@@ -118,6 +122,7 @@ function storedOrder(names: readonly string[], withPosition: boolean): readonly 
     if (storedOrders.size >= 64) storedOrders.clear();
     storedOrders.set(shape, order);
   }
+  last = { names, withPosition, order };
   return order;
 }
 
