@@ -59,8 +59,11 @@ describe('canonical JSON of records', () => {
       ...over,
     });
     const cases = [record({}), record({ onBehalfOf: 'GZ/gz-hub', credential: 'jwt' }), record({ grants: [{ version: 2, id: 'G-1' } as never] }), record({ at: new Date(Number.NaN) })];
-    for (const r of cases) {
+    for (const r of [...cases, ...cases.reverse()]) {
       const line = packRecord(r, 'yiwang-hub/h/1', 41);
+      // Every member kept but nulls and empty lists, in canonical order, the time as JSON writes it.
+      const kept = Object.entries(r).filter(([, v]) => v !== null && !(Array.isArray(v) && v.length === 0));
+      expect(Object.entries(line)).toEqual([...kept.map(([k, v]) => [k, v instanceof Date && !Number.isNaN(v.getTime()) ? v.toJSON() : v]), ['log', 'yiwang-hub/h/1'], ['seq', 41]].sort(([a], [b]) => (a! < b! ? -1 : 1)));
       agree(line);
       agree(JSON.parse(canonicalText(line)) as object);
     }
