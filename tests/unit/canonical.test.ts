@@ -59,7 +59,7 @@ describe('canonical JSON of records', () => {
       ...over,
     });
     const cases = [record({}), record({ onBehalfOf: 'GZ/gz-hub', credential: 'jwt' }), record({ grants: [{ version: 2, id: 'G-1' } as never] }), record({ at: new Date(Number.NaN) })];
-    for (const r of [...cases, ...cases.reverse()]) {
+    for (const r of [...cases, ...[...cases].reverse()]) {
       const line = packRecord(r, 'yiwang-hub/h/1', 41);
       // Every member kept but nulls and empty lists, in canonical order, the time as JSON writes it.
       const kept = Object.entries(r).filter(([, v]) => v !== null && !(Array.isArray(v) && v.length === 0));
