@@ -40,9 +40,21 @@ const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
   IDENTITY_PROVIDER_UNAVAILABLE: 503,
 };
 
+/**
+ * A hub error is an answer to a client, never a fault to debug: it is made without a stack trace.
+ * Capturing one, and formatting it when graphql-js wraps the error with its path, was about a
+ * quarter of the hub's CPU on a refused request (bench/README.md, lever 3). Faults (anything else
+ * thrown) keep theirs for the logs.
+ */
 export function hubError(code: ErrorCode, message: string, extra: Record<string, unknown> = {}): GraphQLError {
   const status = HTTP_STATUS[code];
-  return new GraphQLError(message, { extensions: { ...(status ? { http: { status } } : {}), ...extra, code } });
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return new GraphQLError(message, { extensions: { ...(status ? { http: { status } } : {}), ...extra, code } });
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
 }
 
 export function refusalError(refusal: Refusal, extra: Record<string, unknown> = {}): GraphQLError {
