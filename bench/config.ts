@@ -20,6 +20,7 @@
  *   BENCH_HUB_NODE_FLAGS='--max-semi-space-size=32'  what-if: Node/V8 flags of the hub's process
  *   BENCH_PROFILE=1            CPU-profile (b) and (c) under load (default on, off in quick mode)
  *   BENCH_PROFILE_SECONDS=4    seconds per profiled run
+ *   BENCH_PROFILE_SCENARIOS=one,batch  the scenarios profiled (any of one, batch, verify, denied)
  *   BENCH_PROFILE_SAVE=1       also write the .cpuprofile files to bench/results/profiles/
  *   BENCH_OUT=path             where to write the JSON (default bench/results/latest.json)
  */
@@ -41,6 +42,8 @@ export interface BenchConfig {
   readonly profile: boolean;
   readonly profileSeconds: number;
   readonly profileSave: boolean;
+  /** The scenarios profiled, by id. */
+  readonly profileScenarios: readonly ScenarioId[];
   readonly out: string;
   /** What-if overrides of the hub's audit writer settings (empty = hub defaults). */
   readonly hubAudit: { readonly maxBatch?: number; readonly maxInFlight?: number; readonly lingerMs?: number };
@@ -48,6 +51,18 @@ export interface BenchConfig {
   readonly hubTrusted: 'off' | 'enforce';
   /** What-if: Node/V8 flags of the hub's process (each `--name` or `--name=value`). */
   readonly hubNodeFlags: readonly string[];
+}
+
+/** The ids of the scenarios (`scenarios.ts`). */
+export const SCENARIO_IDS = ['one', 'batch', 'verify', 'denied'] as const;
+type ScenarioId = (typeof SCENARIO_IDS)[number];
+
+function profileScenarios(raw: string | undefined): ScenarioId[] {
+  const ids = (raw ?? '').split(',').map((id) => id.trim()).filter(Boolean);
+  if (ids.length === 0) return ['one', 'batch'];
+  const bad = ids.find((id) => !(SCENARIO_IDS as readonly string[]).includes(id));
+  if (bad !== undefined) throw new Error(`BENCH_PROFILE_SCENARIOS: "${bad}" is not a scenario (${SCENARIO_IDS.join(', ')})`);
+  return [...new Set(ids)] as ScenarioId[];
 }
 
 function number(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
@@ -94,6 +109,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
     profile: flag(env, 'BENCH_PROFILE', !quick),
     profileSeconds: number(env, 'BENCH_PROFILE_SECONDS', quick ? 1.5 : 4, 0.5, 60),
     profileSave: flag(env, 'BENCH_PROFILE_SAVE', false),
+    profileScenarios: profileScenarios(env['BENCH_PROFILE_SCENARIOS']),
     out: env['BENCH_OUT']?.trim() || fileURLToPath(new URL('./results/latest.json', import.meta.url)),
     hubAudit: {
       ...(env['BENCH_HUB_AUDIT_BATCH'] ? { maxBatch: Math.round(number(env, 'BENCH_HUB_AUDIT_BATCH', 1024, 1, 100_000)) } : {}),

@@ -171,12 +171,11 @@ async function main(): Promise<void> {
   if (hiveFailure) hiveStatus = { ...hiveStatus, status: 'unavailable', reason: hiveFailure };
 
   const one = scenarios.find((s) => s.id === 'one')!;
-  const batch = scenarios.find((s) => s.id === 'batch')!;
   let profiles: BenchResults['profiles'] = [];
   if (config.profile) {
     const profiled = [...servers.values()].filter((s) => s.spec.kind !== 'ceiling');
     log(`Profiling ${profiled.map((s) => s.label).join(', ')} under load`);
-    profiles = await profileServers(e, profiled, [one, batch], config, log);
+    profiles = await profileServers(e, profiled, scenarios.filter((s) => config.profileScenarios.includes(s.id)), config, log);
   }
   let scaling: BenchResults['scaling'] = null;
   if (config.scaling) {

@@ -6,8 +6,9 @@
  * from the synthetic demo data (subjects that have a record in every resource asked for).
  */
 import type { DemoData } from '../demo/data.ts';
+import type { SCENARIO_IDS } from './config.ts';
 
-export type ScenarioId = 'one' | 'batch' | 'verify' | 'denied';
+export type ScenarioId = (typeof SCENARIO_IDS)[number];
 export type SystemCode = 'mz-dibao' | 'zw-yichuang';
 
 /** One resource field under Person and the items asked of it, in selection order. */
