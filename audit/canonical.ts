@@ -42,26 +42,20 @@ function isScalar(v: unknown): boolean {
   }
 }
 
-/** The member names in JCS order, and whether they came in it; undefined when a name rules the fast path out. */
-function orderedNames(o: object): { names: string[]; inOrder: boolean } | undefined {
-  const names = Object.keys(o);
+/** Whether names are in JCS order; undefined when one rules the fast path out. */
+function inJcsOrder(names: readonly string[]): boolean | undefined {
   let inOrder = true;
   for (let i = 0; i < names.length; i++) {
     if (!plainName(names[i]!)) return undefined;
     if (i > 0 && !(names[i - 1]! < names[i]!)) inOrder = false;
   }
-  return { names: inOrder ? names : names.sort(), inOrder };
+  return inOrder;
 }
 
 /** A flat object (scalar members) whose members are already in JCS order. */
 function isOrderedFlat(o: object): boolean {
-  if (!isPlain(o)) return false;
   const names = Object.keys(o);
-  for (let i = 0; i < names.length; i++) {
-    if (!plainName(names[i]!) || (i > 0 && !(names[i - 1]! < names[i]!))) return false;
-    if (!isScalar((o as Record<string, unknown>)[names[i]!])) return false;
-  }
-  return true;
+  return isPlain(o) && inJcsOrder(names) === true && names.every((k) => isScalar((o as Record<string, unknown>)[k]));
 }
 
 /** A member's value JSON.stringify writes as JCS does: a scalar, or a list of scalars and ordered flat objects. */
@@ -74,14 +68,15 @@ function isSimple(v: unknown): boolean {
 
 function fastCanonical(value: object): string | undefined {
   if (Array.isArray(value) || !isPlain(value)) return undefined;
-  const order = orderedNames(value);
-  if (order === undefined) return undefined;
+  const names = Object.keys(value);
+  const inOrder = inJcsOrder(names);
+  if (inOrder === undefined) return undefined;
   const source = value as Record<string, unknown>;
-  for (const k of order.names) if (!isSimple(source[k])) return undefined;
+  for (const k of names) if (!isSimple(source[k])) return undefined;
   let ordered = source;
-  if (!order.inOrder) {
+  if (!inOrder) {
     ordered = {};
-    for (const k of order.names) ordered[k] = source[k];
+    for (const k of names.sort()) ordered[k] = source[k];
   }
   const text = JSON.stringify(ordered);
   // JSON.stringify escapes a lone surrogate as \udxxx (JCS refuses it); a string holding the

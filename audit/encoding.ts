@@ -11,7 +11,8 @@
  * decodes the lines.
  */
 import { Binary, type Document } from 'mongodb';
-import { canonicalText as canonical, recordLeaf } from './log.ts';
+import { canonicalText as canonical } from './canonical.ts';
+import { recordLeaf } from './log.ts';
 import { textLeafHash, type Hash } from './merkle.ts';
 import { packRecord, type AccessRecord, type EvidenceBlock, type StoredRecord, type Tally } from './record.ts';
 

@@ -17,7 +17,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { canonicalText } from './canonical.ts';
 import type { Db } from 'mongodb';
-import { Frontier, leafHash, type FrontierNode } from './merkle.ts';
+import { Frontier, textLeafHash, type FrontierNode } from './merkle.ts';
 import { checkpointText, signNote, type NoteSigner } from './note.ts';
 
 export const LOGS_COLLECTION = 'audit_logs';
@@ -69,16 +69,13 @@ export async function archivedPrefix(db: Db, log: string): Promise<{ size: numbe
   return { size: doc.archived.size, frontier };
 }
 
-/** The RFC 8785 canonical JSON of a stored record (Dates become ISO strings, as JSON does). */
-export { canonicalText };
-
-/** The canonical bytes of a stored record. */
+/** The canonical (RFC 8785) bytes of a stored record; Dates become ISO strings, as JSON writes them. */
 export function canonicalBytes(record: object): Buffer {
   return Buffer.from(canonicalText(record), 'utf8');
 }
 
 export function recordLeaf(record: object): Buffer {
-  return leafHash(canonicalBytes(record));
+  return textLeafHash(canonicalText(record));
 }
 
 export function newOrigin(name: string): string {

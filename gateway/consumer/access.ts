@@ -24,14 +24,9 @@ const PEER_CODE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 /** Longest statement value a refusal's record keeps as sent (the valid ones are at most 128 characters). */
 const RECORDED_MAX = 128;
 
-/**
- * A statement value for the record: as sent when short, else its first 128 characters and its
- * length; a lone surrogate (not Unicode text, so not in canonical JSON) as U+FFFD.
- */
+/** A statement value for the record: as sent when short, else its first 128 characters and its length. */
 function bounded(value: string | null): string | null {
-  if (value === null) return value;
-  if (!value.isWellFormed()) value = value.toWellFormed();
-  if (value.length <= RECORDED_MAX) return value;
+  if (value === null || value.length <= RECORDED_MAX) return value;
   let head = value.slice(0, RECORDED_MAX);
   if (/[\uD800-\uDBFF]$/.test(head)) head = head.slice(0, -1); // never half a character
   return `${head}…(${value.length} characters)`;
