@@ -23,7 +23,7 @@ type Block = EvidenceBlock & { readonly _id: unknown };
  * not there at all is left out, as in the database, and verification reports the gap.
  */
 export async function* blocksInSequence(
-  db: Db, log: string, start: number, options: { readonly withLeaves?: boolean; readonly leavesOnly?: boolean } = {},
+  db: Db, log: string, start: number, options: { readonly withLeaves?: boolean; readonly leavesOnly?: boolean; readonly from?: number } = {},
 ): AsyncGenerator<Block> {
   const collection = db.collection<EvidenceBlock>(ACCESS_COLLECTION);
   // The stored leaf hashes only when asked for (verification compares them with the records);
@@ -38,7 +38,9 @@ export async function* blocksInSequence(
     next = Math.max(next, first(b) + sizeOf(b));
     return b;
   };
-  const scan = collection.find({ log }, { projection }).batchSize(4);
+  // `from`: only blocks starting there or later (the one holding `start`, when the caller knows it),
+  // so a reader resuming far into a log does not read what it has (on MongoDB, by the log_seq index).
+  const scan = collection.find(options.from === undefined ? { log } : { log, seq: { $gte: options.from } }, { projection }).batchSize(4);
   try {
     for (let done = false; ;) {
       // What continues the sequence goes out; so does a block behind it (a duplicate), as stored.

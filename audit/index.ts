@@ -5,7 +5,8 @@ export { ensureAuditIndexes, createAuditIndexes, isFerretDB, searchAccess, type 
 export { appendAdmin, lastAdmin, adminRecordsFor, ADMIN_COLLECTION, type AdminRecord } from './admin.ts';
 export { EvidenceLog, newOrigin, recordLeaf, canonicalBytes, archivedPrefix, LOGS_COLLECTION, CHECKPOINTS_COLLECTION, type CheckpointDoc, type ArchivedPrefix, type LogDoc } from './log.ts';
 export { noteSigner, parseVerifierKey, signNote, openNote, checkpointText, parseCheckpointText, type NoteSigner, type NoteVerifier, type Checkpoint } from './note.ts';
-export { leafHash, nodeHash, rootOf, inclusionProof, consistencyProof, verifyInclusion, verifyConsistency, Frontier, type Hash } from './merkle.ts';
+export { leafHash, nodeHash, rootOf, inclusionProof, consistencyProof, inclusionRanges, consistencyRanges, verifyInclusion, verifyConsistency, Frontier, type Hash } from './merkle.ts';
+export { subtreeHashes, MissingLeafError, TREE_COLLECTION, TILE } from './tree.ts';
 export { verifyTrail, verifyLog, readLog, listLogs, proveRecord, proveConsistency, type TrailReport, type LogReport, type Problem, type ProblemKind } from './verify.ts';
 export { searchTrail, getTrailRecord, searchAdmin, recordId, parseRecordId, disclose, disclosed, TrailCursorError, DISCLOSURES_COLLECTION, type TrailFilter, type StoredAccess } from './search.ts';
 export { exportTrail, verifyExport, type ExportFormat } from './export.ts';

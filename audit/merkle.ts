@@ -28,8 +28,8 @@ export function nodeHash(left: Hash, right: Hash): Hash {
   return hash('sha256', Buffer.concat([NODE_PREFIX, left, right]), 'buffer');
 }
 
-/** The largest power of two smaller than n (n ≥ 2). */
-function split(n: number): number {
+/** The largest power of two smaller than n (n ≥ 2): where RFC 6962 splits a tree of n leaves. */
+export function split(n: number): number {
   let k = 1;
   while (k * 2 < n) k *= 2;
   return k;
@@ -65,30 +65,49 @@ export function rootOf(leaves: readonly Hash[], lo = 0, hi = leaves.length, know
   return nodeHash(rootOf(leaves, lo, lo + k, known), rootOf(leaves, lo + k, hi, known));
 }
 
-/** The audit path of leaf `index` in the tree of the first `size` leaves (RFC 6962 §2.1.1). */
-export function inclusionProof(leaves: readonly Hash[], index: number, size: number, known?: KnownNodes): Hash[] {
-  if (index < 0 || index >= size || size > leaves.length) throw new RangeError(`no leaf ${index} in a tree of ${size}`);
-  const path = (m: number, lo: number, hi: number): Hash[] => {
+/** A subtree of the leaves: [lo, hi). */
+export type Range = readonly [lo: number, hi: number];
+
+/**
+ * The subtrees whose hashes make the audit path of leaf `index` in the tree of the first `size`
+ * leaves (RFC 6962 §2.1.1), in the path's order. What they hash to is the caller's: the leaves in
+ * memory (`inclusionProof`), or stored subtree hashes (tree.ts).
+ */
+export function inclusionRanges(index: number, size: number): Range[] {
+  if (!Number.isSafeInteger(index) || !Number.isSafeInteger(size) || index < 0 || index >= size) throw new RangeError(`no leaf ${index} in a tree of ${size}`);
+  const path = (m: number, lo: number, hi: number): Range[] => {
     const n = hi - lo;
     if (n === 1) return [];
     const k = split(n);
-    return m < k ? [...path(m, lo, lo + k), rootOf(leaves, lo + k, hi, known)] : [...path(m - k, lo + k, hi), rootOf(leaves, lo, lo + k, known)];
+    return m < k ? [...path(m, lo, lo + k), [lo + k, hi]] : [...path(m - k, lo + k, hi), [lo, lo + k]];
   };
   return path(index, 0, size);
 }
 
-/** The consistency proof of the tree of `older` leaves within the tree of `newer` (RFC 6962 §2.1.2). */
-export function consistencyProof(leaves: readonly Hash[], older: number, newer: number, known?: KnownNodes): Hash[] {
-  if (older < 1 || older > newer || newer > leaves.length) throw new RangeError(`no consistency proof from ${older} to ${newer}`);
-  const sub = (m: number, lo: number, hi: number, complete: boolean): Hash[] => {
+/** The subtrees whose hashes make the consistency proof of the tree of `older` leaves within the tree of `newer` (RFC 6962 §2.1.2). */
+export function consistencyRanges(older: number, newer: number): Range[] {
+  if (!Number.isSafeInteger(older) || !Number.isSafeInteger(newer) || older < 1 || older > newer) throw new RangeError(`no consistency proof from ${older} to ${newer}`);
+  const sub = (m: number, lo: number, hi: number, complete: boolean): Range[] => {
     const n = hi - lo;
-    if (m === n) return complete ? [] : [rootOf(leaves, lo, hi, known)];
+    if (m === n) return complete ? [] : [[lo, hi]];
     const k = split(n);
     return m <= k
-      ? [...sub(m, lo, lo + k, complete), rootOf(leaves, lo + k, hi, known)]
-      : [...sub(m - k, lo + k, hi, false), rootOf(leaves, lo, lo + k, known)];
+      ? [...sub(m, lo, lo + k, complete), [lo + k, hi]]
+      : [...sub(m - k, lo + k, hi, false), [lo, lo + k]];
   };
   return older === newer ? [] : sub(older, 0, newer, true);
+}
+
+/** The audit path of leaf `index` in the tree of the first `size` leaves (RFC 6962 §2.1.1). */
+export function inclusionProof(leaves: readonly Hash[], index: number, size: number, known?: KnownNodes): Hash[] {
+  if (size > leaves.length) throw new RangeError(`no leaf ${index} in a tree of ${size}`);
+  return inclusionRanges(index, size).map(([lo, hi]) => rootOf(leaves, lo, hi, known));
+}
+
+/** The consistency proof of the tree of `older` leaves within the tree of `newer` (RFC 6962 §2.1.2). */
+export function consistencyProof(leaves: readonly Hash[], older: number, newer: number, known?: KnownNodes): Hash[] {
+  if (newer > leaves.length) throw new RangeError(`no consistency proof from ${older} to ${newer}`);
+  return consistencyRanges(older, newer).map(([lo, hi]) => rootOf(leaves, lo, hi, known));
 }
 
 /** RFC 9162 §2.1.3.2: does `path` prove leaf `index` (hash `leaf`) in the tree of `size` with `root`? */
@@ -196,11 +215,13 @@ export class Frontier {
     return out;
   }
 
-  append(leaf: Hash): void {
+  /** Appends a leaf; `completed` hears of every subtree of two leaves or more it completes (its first leaf, size, hash). */
+  append(leaf: Hash, completed?: (lo: number, size: number, hash: Hash) => void): void {
     let node = { hash: leaf, size: 1 };
     while (this.#nodes.length > 0 && this.#nodes.at(-1)!.size === node.size) {
       const left = this.#nodes.pop()!;
       node = { hash: nodeHash(left.hash, node.hash), size: left.size * 2 };
+      completed?.(this.size + 1 - node.size, node.size, node.hash);
     }
     this.#nodes.push(node);
     this.size++;

@@ -24,6 +24,7 @@ import { appendAdmin } from './admin.ts';
 import { blocksInSequence } from './blocks.ts';
 import { isReadable, recordsOf } from './encoding.ts';
 import { baseLine, verifyExport } from './export.ts';
+import { forgetArchivedNodes } from './tree.ts';
 import { archivedPrefix, CHECKPOINTS_COLLECTION, LOGS_COLLECTION, recordLeaf, type ArchivedPrefix, type CheckpointDoc, type LogDoc } from './log.ts';
 import { openNote, parseCheckpointText, type NoteVerifier } from './note.ts';
 import type { EvidenceBlock } from './record.ts';
@@ -170,6 +171,8 @@ export async function archiveTrail(db: Db, options: ArchiveOptions): Promise<Arc
       };
       await db.collection<LogDoc>(LOGS_COLLECTION).updateOne({ origin: plan.log }, { $set: { archived } }, { writeConcern: { w: 'majority', journal: true } });
       await db.collection(ACCESS_COLLECTION).deleteMany({ log: plan.log, seq: { $lt: plan.cut } }, { writeConcern: { w: 'majority', journal: true } });
+      // The stored subtree hashes wholly inside the prefix: its frontier stands in for them now.
+      await forgetArchivedNodes(db, plan.log, plan.cut);
     }
     await appendAdmin(db, {
       actor: options.actor, role: options.role, action: 'audit.archive', target: basename(options.out),

@@ -6,6 +6,7 @@ import type { Db, Document, Filter } from 'mongodb';
 import { ADMIN_COLLECTION, type AdminRecord } from './admin.ts';
 import { accessRecordsOf, blocksWith, RECORDS_PROJECTION, isReadable, recordsOf } from './encoding.ts';
 import { unpackRecord, type AccessRecord, type EvidenceBlock } from './record.ts';
+import { withStoredTree } from './tree.ts';
 import { ACCESS_COLLECTION } from './writer.ts';
 
 export type StoredAccess = AccessRecord & { readonly log: string; readonly seq: number };
@@ -96,7 +97,10 @@ export async function searchTrail(db: Db, filter: TrailFilter, first: number, af
 export async function getTrailRecord(db: Db, id: string): Promise<StoredAccess | null> {
   const ref = parseRecordId(id);
   if (!ref) return null;
-  const block = await db.collection<EvidenceBlock>(ACCESS_COLLECTION).find({ log: ref.log, seq: { $lte: ref.seq } }, { projection: RECORDS_PROJECTION }).sort({ seq: -1 }).limit(1).next();
+  // Its block by `_id`, through the log's stored tree (audit/tree.ts); past a gap in the log (a
+  // block missing), by a query on the position (an index on MongoDB, a scan on FerretDB).
+  const block = (await withStoredTree(db, ref.log, ref.seq + 1, (source) => source.blockOf(ref.seq)))
+    ?? (await db.collection<EvidenceBlock>(ACCESS_COLLECTION).find({ log: ref.log, seq: { $lte: ref.seq } }, { projection: RECORDS_PROJECTION }).sort({ seq: -1 }).limit(1).next());
   const stored = block ? recordsOf(block).filter(isReadable).find((r) => r.seq === ref.seq) : undefined;
   if (!stored || stored.aborted) return null;
   return { ...unpackRecord(stored), log: ref.log, seq: ref.seq } as StoredAccess;

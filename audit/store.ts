@@ -35,6 +35,9 @@ export async function createAuditIndexes(db: Db): Promise<void> {
   // (data subjects by subject hash, auditors by system, case …; audit/encoding.ts). `subject_last`
   // serves blocks stored as documents before the compact encoding (a compact block adds one null
   // entry to it).
+  // A record by id (`<log>#<seq>`: the block starting at or before it), the blocks of a range for
+  // proofs (tree.ts), and reading a log onward from a point: without it each is a collection scan.
+  await c.createIndex({ log: 1, seq: 1 }, { name: 'log_seq' });
   await c.createIndex({ last: -1 }, { name: 'last' });
   await c.createIndex({ keys: 1, last: -1 }, { name: 'keys_last' });
   await c.createIndex({ 'records.subject': 1, last: -1 }, { name: 'subject_last' });

@@ -5,12 +5,12 @@
  */
 import type { Db } from 'mongodb';
 import { archivedPrefix, canonicalBytes, CHECKPOINTS_COLLECTION, LOGS_COLLECTION, type CheckpointDoc } from './log.ts';
-import { consistencyProof, Frontier, inclusionProof, type Hash } from './merkle.ts';
+import { consistencyRanges, Frontier, inclusionRanges, type Hash } from './merkle.ts';
+import { MissingLeafError, subtreeHashes, withStoredTree } from './tree.ts';
 import { openNote, parseCheckpointText, type NoteVerifier } from './note.ts';
 import type { EvidenceBlock } from './record.ts';
 import { isReadable, leafOf, leavesOf, recordsOf } from './encoding.ts';
 import { blocksInSequence } from './blocks.ts';
-import { ACCESS_COLLECTION } from './writer.ts';
 
 export type ProblemKind = 'modified' | 'deleted' | 'inserted' | 'reordered' | 'truncated' | 'forged-checkpoint' | 'inconsistent-checkpoint';
 
@@ -233,41 +233,24 @@ export async function verifyTrail(db: Db, verifier: NoteVerifier, only?: string)
   return { ok: reports.every((r) => r.problems.length === 0), logs: reports };
 }
 
-/**
- * A log's leaf hashes as stored with its blocks, for proofs: no record is read or hashed (a block
- * without stored leaves has them computed from its records). A proof is checked against the signed
- * checkpoint by whoever receives it, with the leaf of the record it is given, so a stored hash that
- * was altered yields a proof that fails there, as verification would report; and a record damaged
- * elsewhere in the log does not keep the others from being proved.
- */
-async function storedLeaves(db: Db, log: string): Promise<Pick<LogContent, 'leaves' | 'base' | 'frontier'>> {
-  const { size: base, frontier } = await archivedPrefix(db, log);
-  const leaves: Hash[] = [];
-  for await (const block of blocksInSequence(db, log, base, { leavesOnly: true })) {
-    const start = block.seq ?? 0;
-    let hashes = leavesOf(block);
-    if (hashes === undefined) {
-      const full = await db.collection<EvidenceBlock>(ACCESS_COLLECTION).findOne({ _id: block._id } as object, { projection: { records: 1, lines: 1 } });
-      hashes = full ? recordsOf(full).map(leafOf) : [];
-    }
-    hashes.forEach((leaf, i) => {
-      if (start + i >= base) leaves[start + i] ??= leaf;
-    });
-  }
-  if (leaves.length < base) leaves.length = base;
-  return { leaves, base, frontier };
-}
-
 /** The inclusion proof of record `seq` in the latest checkpoint that covers it, with the canonical JSON its leaf hashes. */
 export async function proveRecord(db: Db, log: string, seq: number): Promise<{ checkpoint: string; size: number; leaf: string; proof: string[]; record: string } | null> {
   const checkpoint = await db.collection<CheckpointDoc>(CHECKPOINTS_COLLECTION).find({ log, size: { $gt: seq } }, { projection: { _id: 0 } }).sort({ size: -1 }).limit(1).next();
   if (!checkpoint) return null;
-  const content = await storedLeaves(db, log);
-  const leaf = content.leaves[seq];
-  if (!leaf || completeUpTo(content) < checkpoint.size) return null;
-  const proof = inclusionProof(content.leaves, seq, checkpoint.size, content.frontier.known());
-  const block = await db.collection<EvidenceBlock>(ACCESS_COLLECTION).find({ log, seq: { $lte: seq } }, { projection: { _id: 0, records: 1, lines: 1 } }).sort({ seq: -1 }).limit(1).next();
-  const stored = block ? recordsOf(block).filter(isReadable).find((r) => r.seq === seq) : undefined;
+  // The record's leaf and its audit path from stored subtree hashes and the leaves near it, and
+  // its block, all by `_id` (tree.ts).
+  let found: { hashes: Hash[]; block: EvidenceBlock | null };
+  try {
+    found = await withStoredTree(db, log, checkpoint.size, async (source) => ({
+      hashes: await source.hashes([[seq, seq + 1], ...inclusionRanges(seq, checkpoint.size)], seq),
+      block: await source.blockOf(seq),
+    }));
+  } catch (error) {
+    if (error instanceof MissingLeafError) return null; // a record of the tree is not there (archived, or missing)
+    throw error;
+  }
+  const [leaf, ...proof] = found.hashes as [Hash, ...Hash[]];
+  const stored = found.block ? recordsOf(found.block).filter(isReadable).find((r) => r.seq === seq) : undefined;
   if (!stored) return null;
   return {
     checkpoint: checkpoint.note, size: checkpoint.size, leaf: leaf.toString('base64'), proof: proof.map((h) => h.toString('base64')),
@@ -277,6 +260,5 @@ export async function proveRecord(db: Db, log: string, seq: number): Promise<{ c
 
 /** The consistency proof between two checkpoint sizes of a log (both at or after its archived prefix). */
 export async function proveConsistency(db: Db, log: string, older: number, newer: number): Promise<string[]> {
-  const content = await storedLeaves(db, log);
-  return consistencyProof(content.leaves, older, newer, content.frontier.known()).map((h) => h.toString('base64'));
+  return (await subtreeHashes(db, log, consistencyRanges(older, newer))).map((h) => h.toString('base64'));
 }

@@ -10,6 +10,10 @@
  * --key`), and reports records, bytes, seconds, records/s, peak RSS and peak heapUsed of the child,
  * and the peak RSS of the MongoDB-wire server during the job (its VmHWM, reset before each job, when
  * the server was started here). Constant memory means the children's peaks do not grow with N.
+ * At each size it also times the inclusion proof of one record (an auditor opening it), each in its
+ * own child and checked against the signed checkpoint: from every stored leaf, as proofs were made
+ * before the stored subtree hashes (audit/tree.ts); as the hub makes them, first filling the
+ * stored tree with what the size added; and again once it is stored.
  *
  *   BENCH_QUICK=1                  10k and 100k only
  *   BENCH_EXPORT_SIZES=10000,…     the sizes (ascending)
@@ -401,7 +405,8 @@ const signed = (n: number) => `${n >= 0 ? '+' : ''}${n.toFixed(1)}`;
 
 function verdicts(rows: readonly JobFigures[]): Verdict[] {
   const out: Verdict[] = [];
-  for (const task of [...new Set(rows.filter((r) => !r.capped).map((r) => r.task))]) {
+  // Proofs are timed, not held to constant memory (from all leaves is O(N) by design): see proofSummary.
+  for (const task of [...new Set(rows.filter((r) => !r.capped && !r.task.startsWith('prove')).map((r) => r.task))]) {
     const mine = rows.filter((r) => r.task === task && !r.capped).sort((a, b) => a.size - b.size);
     const first = mine[0]!;
     const last = mine[mine.length - 1]!;
@@ -436,6 +441,14 @@ function verdicts(rows: readonly JobFigures[]): Verdict[] {
     });
   }
   return out;
+}
+
+/** Seconds per proof by log size, for each way of proving. */
+function proofSummary(rows: readonly JobFigures[]): string[] {
+  return [...new Set(rows.filter((r) => r.task.startsWith('prove')).map((r) => r.task))].map((task) => {
+    const mine = rows.filter((r) => r.task === task).sort((a, b) => a.size - b.size);
+    return `${pad(task, 25)} ${mine.map((r) => `${r.size}: ${r.seconds.toFixed(2)} s (peak heap ${num(r.peakHeapUsedMB)} MB${r.serverCpuSeconds === null ? '' : `, server CPU ${r.serverCpuSeconds.toFixed(2)} s`})`).join('  ·  ')}`;
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -527,13 +540,18 @@ async function main(): Promise<void> {
       ['export csv', { kind: 'export', format: 'csv' satisfies ExportFormat, uri: mongo.uri, database, file: csv }, []],
       ['verify jsonl', verifyJsonl, []],
       ['verify in database', { kind: 'verify-db', uri: mongo.uri, database, key: signer.verifierKey }, []],
+      // An auditor opening a record: the proof from every leaf (before audit/tree.ts), then as the hub
+      // gives it, first filling the stored tree with what this size added, then from the stored tree.
+      ['prove from all leaves', { kind: 'prove', from: 'leaves', uri: mongo.uri, database, key: signer.verifierKey, seq: Math.floor(size / 3) }, []],
+      ['prove (fills the tree)', { kind: 'prove', from: 'tree', uri: mongo.uri, database, key: signer.verifierKey, seq: Math.floor(size / 2) }, []],
+      ['prove (tree stored)', { kind: 'prove', from: 'tree', uri: mongo.uri, database, key: signer.verifierKey, seq: Math.floor(size / 3) }, []],
     ];
     if (capped) {
       // Own files: a capped export that dies leaves a partial file, which its verification then reports.
       // Above BENCH_EXPORT_CAPPED_MAX only the (fast) verification, of the default run's file.
       const other = (job: ExportJob): ExportJob => ('file' in job ? { ...job, file: job.file.replace(/\.(jsonl|csv)$/, '-capped.$1') } : job);
       const all = size <= cappedMax || size === sizes[0];
-      for (const [task, job] of [...steps]) if (all || job.kind === 'verify') steps.push([`${task} ${CAPPED_LABEL}`, all ? other(job) : job, CAPPED_FLAGS]);
+      for (const [task, job] of [...steps]) if (job.kind !== 'prove' && (all || job.kind === 'verify')) steps.push([`${task} ${CAPPED_LABEL}`, all ? other(job) : job, CAPPED_FLAGS]);
     }
     for (const [task, job, flags] of steps) {
       const r = await measureJob(task, size, job, flags, serverPid);
@@ -566,6 +584,9 @@ async function main(): Promise<void> {
   const series = (v: Verdict) => `${v.task} ${v.peakRssMB.map((x) => x.toFixed(0)).join(' → ')} MB`;
   log(`\n  VERDICT: ${all ? 'constant memory' : 'NOT constant memory'} from ${sizes[0]} to ${sizes[sizes.length - 1]} records. Peak RSS: ${verdictList.map(series).join('; ')}` +
     `${verdictList.some((v) => v.serverRssGrowthMB !== null) ? `. MongoDB-wire server: ${verdictList.filter((v) => v.task.startsWith('export')).map((v) => `${v.task} ${v.serverPeakRssMB.map((x) => num(x, 0)).join(' → ')} MB`).join('; ')}` : ''}.`);
+  const proofs = proofSummary(jobs);
+  log(`\n== Proofs (an auditor opening a record: its inclusion proof in the latest checkpoint, checked against it)`);
+  for (const line of proofs) log(`  ${line}`);
   const total = fills.reduce((n, f) => n + f.added, 0);
   const writeSeconds = fills.reduce((n, f) => n + f.seconds, 0);
   log(`  Writing ${total} records through AuditWriter took ${writeSeconds.toFixed(0)} s (${Math.round(total / writeSeconds)} records/s).`);
@@ -573,7 +594,7 @@ async function main(): Promise<void> {
   if (keepFiles) log(`\nExport files kept in ${filesDir}`);
 
   await mkdir(dirname(out), { recursive: true });
-  await writeFile(out, `${JSON.stringify({ date: new Date().toISOString(), revision, machine, quick, maxBatch, sizes, fills, jobs, verdicts: verdictList, durationSeconds }, null, 2)}\n`);
+  await writeFile(out, `${JSON.stringify({ date: new Date().toISOString(), revision, machine, quick, maxBatch, sizes, fills, jobs, verdicts: verdictList, proofs, durationSeconds }, null, 2)}\n`);
   log(`\nWrote ${out} (${durationSeconds} s)`);
 }
 

@@ -36,13 +36,13 @@ function record(i: number): AccessRecord {
 }
 
 describe('audit indexes', () => {
-  it('can be ensured again on every restart: time and subject on MongoDB, none on FerretDB (it scans whatever exists)', async () => {
+  it('can be ensured again on every restart: position, time and subject on MongoDB, none on FerretDB (it scans whatever exists)', async () => {
     await ensureAuditIndexes(t.db);
     const ferret = await isFerretDB(t.db);
     expect(await ensureAuditIndexes(t.db)).toBe(!ferret);
     await t.db.collection(ACCESS_COLLECTION).insertOne({ probe: true });
     const names = (await t.db.collection(ACCESS_COLLECTION).indexes()).map((i) => i.name).sort();
-    expect(names).toEqual(ferret ? ['_id_'] : ['_id_', 'keys_last', 'last', 'subject_last']);
+    expect(names).toEqual(ferret ? ['_id_'] : ['_id_', 'keys_last', 'last', 'log_seq', 'subject_last']);
     await t.db.collection(ACCESS_COLLECTION).deleteMany({ probe: true });
   });
 
@@ -50,7 +50,7 @@ describe('audit indexes', () => {
     const db = t.client.db(`${t.name}_idx`);
     try {
       await createAuditIndexes(db);
-      expect((await db.collection(ACCESS_COLLECTION).indexes()).map((i) => i.name).sort()).toEqual(['_id_', 'keys_last', 'last', 'subject_last']);
+      expect((await db.collection(ACCESS_COLLECTION).indexes()).map((i) => i.name).sort()).toEqual(['_id_', 'keys_last', 'last', 'log_seq', 'subject_last']);
     } finally {
       await db.dropDatabase();
     }

@@ -1,0 +1,342 @@
+/**
+ * Proofs without reading the whole log. An inclusion or consistency proof (RFC 6962) is O(log n)
+ * subtree hashes; computing them from the leaves reads and hashes every leaf of the log, which at
+ * a province's volume (10^6–10^8 records a log) is seconds to minutes of I/O, and of CPU on the
+ * hub's event loop, for every record an auditor opens.
+ *
+ * So the hashes of the log's complete subtrees of TILE (256) leaves and more (aligned: nodes of
+ * the tree itself, as Go's sumdb/tlog stores them) are kept in `audit_tree`, one small document
+ * each, `_id` = `<size>:<first leaf>:<log>`; a node of TILE leaves also names the blocks that hold
+ * them. They are derived data, a pure function of the stored leaves, filled in order by the proof
+ * that first needs them (never on the write path). A mark per log says how far: the nodes are
+ * stored up to `size` (a multiple of TILE), the frontier there to resume from, and the blocks
+ * holding the leaves after it up to `end`, the last record the fill saw.
+ *
+ * Every read of a proof is then by `_id`, the only lookup FerretDB 1.24 answers without scanning
+ * the collection (on MongoDB all of them are index lookups): the mark, at most 2 log n nodes, and
+ * the blocks of the record's group of TILE and of the tail past the last full group. Only a proof
+ * against a checkpoint past `end` reads the blocks the log added since (a scan on FerretDB; on
+ * MongoDB the `log_seq` index).
+ *
+ * Trust: none is placed in them. Whoever receives a proof checks it against the signed checkpoint;
+ * a node hash altered in the database makes the proofs through it fail there, as an altered stored
+ * leaf does, and verification (verify.ts) never reads them. Dropping the collection only costs the
+ * next proof the fill again.
+ */
+import type { Db } from 'mongodb';
+import { blocksInSequence } from './blocks.ts';
+import { leafOf, leavesOf, recordsOf } from './encoding.ts';
+import { archivedPrefix } from './log.ts';
+import { EMPTY_ROOT, Frontier, nodeHash, PrunedError, rootOf, split, type Hash, type KnownNodes, type Range } from './merkle.ts';
+import type { EvidenceBlock } from './record.ts';
+import { ACCESS_COLLECTION } from './writer.ts';
+
+export const TREE_COLLECTION = 'audit_tree';
+/** Subtrees of this many leaves and more are kept; a power of two (tlog's tiles are 2^8 wide too). */
+export const TILE = 256;
+/** Node documents per insert while filling. */
+const FILL_BATCH = 1024;
+
+/** A block of the log: its `_id`, first sequence number and number of records. */
+interface BlockRef {
+  readonly id: unknown;
+  readonly seq: number;
+  readonly count: number;
+}
+
+interface NodeDoc {
+  readonly _id: string;
+  readonly log: string;
+  readonly lo: number;
+  readonly size: number;
+  readonly hash: Buffer | { readonly buffer: Uint8Array };
+  /** Nodes of TILE leaves: the blocks holding them, in order. */
+  blocks?: BlockRef[];
+}
+
+interface MarkDoc {
+  readonly _id: string;
+  readonly log: string;
+  /** Every complete subtree of TILE leaves or more below this size is stored. A multiple of TILE. */
+  readonly size: number;
+  /** The tree's frontier at `size`, to resume filling from. */
+  readonly nodes: ReadonlyArray<{ readonly hash: string; readonly size: number }>;
+  /** The fill saw every record up to here (exclusive), without a gap … */
+  readonly end: number;
+  /** … and these blocks hold those from `size` to `end`. */
+  readonly tail: readonly BlockRef[];
+}
+
+const nodeId = (log: string, lo: number, size: number) => `${size}:${lo}:${log}`;
+const markId = (log: string) => `mark:${log}`;
+const isPowerOfTwo = (n: number) => n > 0 && (n & (n - 1)) === 0;
+const bytesOf = (h: NodeDoc['hash']): Buffer => (Buffer.isBuffer(h) ? h : Buffer.from(h instanceof Uint8Array ? h : h.buffer));
+
+/** A perfect subtree at its own alignment: a node of the tree, stored once TILE leaves or more. */
+const storedNode = ([lo, hi]: Range, filled: number) => hi <= filled && hi - lo >= TILE && isPowerOfTwo(hi - lo) && lo % (hi - lo) === 0;
+/** A range inside one group of TILE leaves: hashed from its leaves. */
+const withinTile = ([lo, hi]: Range) => Math.floor(lo / TILE) === Math.floor((hi - 1) / TILE);
+
+export class MissingLeafError extends RangeError {
+  constructor(log: string, index: number) {
+    super(`log ${log}: record ${index} is not in the trail`);
+    this.name = 'MissingLeafError';
+  }
+}
+
+/** The stored leaf hashes of a block (computed from its records when it has none stored). */
+async function blockLeaves(db: Db, block: EvidenceBlock & { _id?: unknown }): Promise<Hash[]> {
+  const stored = leavesOf(block);
+  if (stored !== undefined) return stored;
+  const full = await db.collection<EvidenceBlock>(ACCESS_COLLECTION).findOne({ _id: block._id } as object, { projection: { records: 1, lines: 1 } });
+  return full ? recordsOf(full).map(leafOf) : [];
+}
+
+/** The state of a log's stored tree after a fill. */
+interface Filled {
+  /** Nodes are stored up to here (a multiple of TILE, or the archived prefix's size when less). */
+  readonly size: number;
+  /** Records seen without a gap up to here; the blocks holding those from `size` on. */
+  readonly end: number;
+  readonly tail: readonly BlockRef[];
+}
+
+/**
+ * Brings the stored nodes of `log` as far as its records go without a gap, from where the last fill
+ * stopped (or from the archived prefix). The leaves it read past the last full group of TILE go
+ * into `into` (a proof needs them; memory stays O(TILE)).
+ */
+async function fill(db: Db, log: string, base: number, prefix: Frontier, mark: MarkDoc | null, into: Hash[]): Promise<Filled> {
+  const tree = db.collection<NodeDoc | MarkDoc>(TREE_COLLECTION);
+  const resume = mark !== null && mark.size >= base;
+  // A mark below the archived prefix (archived since) is of no use: the fill starts at the prefix.
+  if (mark !== null && !resume) await tree.deleteOne({ _id: markId(log) });
+  let frontier: Frontier;
+  try {
+    frontier = resume ? Frontier.restore(mark.nodes.map((n) => ({ hash: Buffer.from(n.hash, 'base64'), size: n.size }))) : Frontier.restore(prefix.nodes());
+  } catch {
+    throw new StoredTreeDamaged(log);
+  }
+  if (frontier.size !== (resume ? mark.size : base)) throw new StoredTreeDamaged(log);
+  const startedAt = frontier.size;
+  let saved: { size: number; nodes: MarkDoc['nodes'] } | undefined;
+  let pending: NodeDoc[] = [];
+  let group: Hash[] = []; // leaves since the last multiple of TILE
+  let refs: BlockRef[] = []; // the blocks holding them
+  let tileNode: NodeDoc | undefined;
+  const flush = async () => {
+    if (pending.length === 0) return;
+    const docs = pending;
+    pending = [];
+    // Another process filling the same log writes the same hashes: a duplicate is that, not a conflict.
+    await tree.insertMany(docs, { ordered: false }).catch((error: unknown) => {
+      const errors = (error as { writeErrors?: Array<{ code?: number }> | { code?: number } }).writeErrors;
+      const list = Array.isArray(errors) ? errors : errors ? [errors] : [];
+      if (list.length === 0 || list.some((e) => e.code !== 11000)) throw error;
+    });
+  };
+  // From the first block of the tail the mark names (on MongoDB an index range; FerretDB scans).
+  const from = resume && mark.tail.length > 0 ? mark.tail[0]!.seq : frontier.size;
+  for await (const block of blocksInSequence(db, log, frontier.size, { leavesOnly: true, from })) {
+    const start = block.seq ?? 0;
+    const leaves = await blockLeaves(db, block);
+    if (start > frontier.size) break; // a gap: nothing after it is filled until it is there
+    const ref: BlockRef = { id: block._id, seq: start, count: leaves.length };
+    for (let i = frontier.size - start; i < leaves.length; i++) {
+      if (refs.at(-1) !== ref) refs.push(ref);
+      group.push(leaves[i]!);
+      frontier.append(leaves[i]!, (lo, size, hash) => {
+        if (size < TILE) return;
+        const node: NodeDoc = { _id: nodeId(log, lo, size), log, lo, size, hash };
+        if (size === TILE) tileNode = node;
+        pending.push(node);
+      });
+      if (frontier.size % TILE === 0) {
+        if (tileNode) tileNode.blocks = refs.map((r) => ({ ...r }));
+        tileNode = undefined;
+        saved = { size: frontier.size, nodes: frontier.nodes().map((n) => ({ hash: n.hash.toString('base64'), size: n.size })) };
+        group = [];
+        refs = [];
+      }
+    }
+    if (pending.length >= FILL_BATCH) await flush();
+  }
+  // Every node of TILE leaves or more ends on a multiple of TILE, so all of them are at or below the mark.
+  await flush();
+  group.forEach((leaf, i) => (into[frontier.size - group.length + i] = leaf));
+  const size = saved?.size ?? (resume ? mark.size : base);
+  const filled: Filled = { size, end: frontier.size, tail: refs };
+  if (frontier.size <= (resume ? mark.end : startedAt)) return filled;
+  // Only forward: a mark another process moved further stays.
+  await tree.updateOne({ _id: markId(log), end: { $lt: filled.end } }, { $set: { log, size, nodes: saved?.nodes ?? (resume ? mark.nodes : prefix.nodes().map((n) => ({ hash: n.hash.toString('base64'), size: n.size }))), end: filled.end, tail: filled.tail } }, { upsert: true })
+    .catch((error: unknown) => {
+      if ((error as { code?: number }).code !== 11000) throw error;
+    });
+  return filled;
+}
+
+/**
+ * The leaves of the given blocks, fetched by `_id`, into their places (first block wins, as
+ * verification reads them); the block holding record `keep`, with its records, into `kept`.
+ */
+async function leavesOfBlocks(db: Db, log: string, refs: readonly BlockRef[], into: Hash[], keep: number | undefined, kept: Map<number, EvidenceBlock>): Promise<void> {
+  const collection = db.collection<EvidenceBlock>(ACCESS_COLLECTION);
+  const holds = (r: BlockRef) => keep !== undefined && r.seq <= keep && keep < r.seq + r.count;
+  const blocks = await Promise.all(refs.map((r) => collection.findOne({ _id: r.id } as object, { projection: holds(r) ? { log: 1, seq: 1, leaves: 1, lines: 1, records: 1 } : { log: 1, seq: 1, leaves: 1 } })));
+  for (const block of blocks) {
+    if (!block) continue; // archived since (below the prefix), or removed: the leaves it held are missing
+    if (block.log !== log) throw new StoredTreeDamaged(log); // a reference altered to another log's block
+    const start = block.seq ?? 0;
+    if (keep !== undefined && start <= keep && (block.lines !== undefined || block.records !== undefined)) kept.set(start, block);
+    (await blockLeaves(db, block)).forEach((leaf, i) => (into[start + i] ??= leaf));
+  }
+}
+
+/** What a proof needs: the hashes of its subtrees, and the block holding its record. */
+export interface ProofSource {
+  /**
+   * The hashes of the given subtrees, in order; MissingLeafError when a record they cover is not
+   * there. With `record`, the block holding it is kept (it is among those read for the leaves).
+   */
+  hashes(ranges: readonly Range[], record?: number): Promise<Hash[]>;
+  /** The block holding record `seq`, with its records, or null. */
+  blockOf(seq: number): Promise<EvidenceBlock | null>;
+}
+
+/**
+ * The proof source of `log` for a tree of `size` records: fills the stored tree first if the last
+ * fill did not reach `size`.
+ */
+export async function proofSource(db: Db, log: string, size: number): Promise<ProofSource> {
+  const { size: base, frontier: prefix } = await archivedPrefix(db, log);
+  const known: KnownNodes = prefix.known();
+  const tree = db.collection<NodeDoc | MarkDoc>(TREE_COLLECTION);
+  const leaves: Hash[] = [];
+  const mark = (await tree.findOne({ _id: markId(log) })) as MarkDoc | null;
+  const current = mark !== null && mark.size >= base && mark.end >= size;
+  const state: Filled = current ? mark : await fill(db, log, base, prefix, mark, leaves);
+  const tiles = new Map<number, NodeDoc | null>();
+  const tileOf = async (lo: number): Promise<NodeDoc | null> => {
+    const at = lo - (lo % TILE);
+    if (!tiles.has(at)) tiles.set(at, (await tree.findOne({ _id: nodeId(log, at, TILE) })) as NodeDoc | null);
+    return tiles.get(at)!;
+  };
+  /** The blocks holding records of [lo, hi), from the stored groups and the tail. */
+  const refsFor = async (lo: number, hi: number): Promise<BlockRef[]> => {
+    const out: BlockRef[] = [];
+    // Whole groups below `size` from their nodes; the rest (past it, or the group an archived prefix cut) from the tail.
+    for (let at = lo - (lo % TILE); at < hi && at + TILE <= state.size; at += TILE) {
+      const tile = await tileOf(at);
+      if (!tile?.blocks) throw new StoredTreeDamaged(log);
+      out.push(...tile.blocks);
+    }
+    if (hi > state.size) out.push(...state.tail);
+    return out.filter((r) => r.seq < hi && r.seq + r.count > lo);
+  };
+  /** Below a stored node: a range within one group of TILE, or in the tail past the last full group, is hashed from its leaves. */
+  const fromLeaves = (r: Range) => r[1] - r[0] === 1 || withinTile(r) || r[0] >= state.size;
+  const kept = new Map<number, EvidenceBlock>();
+  const hashes = async (ranges: readonly Range[], record?: number): Promise<Hash[]> => {
+    // What the ranges need: stored nodes by id, and the leaves of what lies below TILE.
+    const nodes = new Set<string>();
+    const leafRanges: Range[] = [];
+    const plan = (r: Range): void => {
+      const [lo, hi] = r;
+      if (hi - lo === 0 || known.has(`${lo}:${hi}`)) return;
+      if (storedNode(r, state.size)) nodes.add(nodeId(log, lo, hi - lo));
+      else if (fromLeaves(r)) leafRanges.push(r);
+      else {
+        const k = split(hi - lo);
+        plan([lo, lo + k]);
+        plan([lo + k, hi]);
+      }
+    };
+    for (const r of ranges) plan(r);
+    const stored = new Map<string, Hash>();
+    const docs = await Promise.all([...nodes].map((id) => tree.findOne({ _id: id }, { projection: { hash: 1 } }) as Promise<NodeDoc | null>));
+    for (const d of docs) if (d) stored.set(d._id, bytesOf(d.hash));
+    // The blocks holding the leaves not read yet, each fetched once.
+    const wanted = new Map<number, BlockRef>();
+    for (const [lo, hi] of leafRanges) {
+      let have = true;
+      for (let i = Math.max(lo, base); i < hi && have; i++) have = leaves[i] !== undefined;
+      if (!have) for (const ref of await refsFor(Math.max(lo, base), hi)) wanted.set(ref.seq, ref);
+    }
+    await leavesOfBlocks(db, log, [...wanted.values()], leaves, record, kept);
+    const hashOf = (r: Range): Hash => {
+      const [lo, hi] = r;
+      if (hi - lo === 0) return EMPTY_ROOT;
+      const fromPrefix = known.get(`${lo}:${hi}`);
+      if (fromPrefix) return fromPrefix;
+      if (storedNode(r, state.size)) {
+        const node = stored.get(nodeId(log, lo, hi - lo));
+        if (node) return node;
+        throw new StoredTreeDamaged(log);
+      }
+      if (!fromLeaves(r)) {
+        const k = split(hi - lo);
+        return nodeHash(hashOf([lo, lo + k]), hashOf([lo + k, hi]));
+      }
+      for (let i = Math.max(lo, base); i < hi; i++) if (!leaves[i]) throw new MissingLeafError(log, i);
+      try {
+        return rootOf(leaves, lo, hi, known);
+      } catch (error) {
+        if (error instanceof PrunedError) throw new MissingLeafError(log, lo);
+        throw error;
+      }
+    };
+    return ranges.map(hashOf);
+  };
+  return {
+    hashes,
+    async blockOf(seq) {
+      if (seq < base || seq >= state.end) return null;
+      const ref = (await refsFor(seq, seq + 1)).at(0);
+      if (!ref) return null;
+      const block = kept.get(ref.seq) ?? (await db.collection<EvidenceBlock>(ACCESS_COLLECTION).findOne({ _id: ref.id } as object, { projection: { log: 1, seq: 1, lines: 1, records: 1 } }));
+      if (block && block.log !== log) throw new StoredTreeDamaged(log);
+      return block;
+    },
+  };
+}
+
+/** A node the mark says is stored is not there (removed by hand): the stored tree of the log is started again. */
+class StoredTreeDamaged extends Error {
+  constructor(log: string) {
+    super(`log ${log}: a stored subtree hash is missing`);
+  }
+}
+
+/**
+ * The hashes of the given subtrees of `log`, each within the records stored so far, in order: from
+ * the archived prefix's frontier, the stored nodes, and the leaves of what lies below TILE. Throws
+ * MissingLeafError when a record they cover is not there.
+ */
+export async function subtreeHashes(db: Db, log: string, ranges: readonly Range[]): Promise<Hash[]> {
+  const size = Math.max(0, ...ranges.map(([, hi]) => hi));
+  return withStoredTree(db, log, size, (source) => source.hashes(ranges));
+}
+
+/** Runs `work` on the proof source of `log`; once more on a fresh stored tree if the stored one lost a node. */
+export async function withStoredTree<T>(db: Db, log: string, size: number, work: (source: ProofSource) => Promise<T>): Promise<T> {
+  try {
+    return await work(await proofSource(db, log, size));
+  } catch (error) {
+    if (!(error instanceof StoredTreeDamaged)) throw error;
+    await forgetStoredTree(db, log);
+    return work(await proofSource(db, log, size));
+  }
+}
+
+/** Drops the stored tree of a log: the next proof fills it again from the records. */
+export async function forgetStoredTree(db: Db, log: string): Promise<void> {
+  await db.collection<MarkDoc>(TREE_COLLECTION).deleteOne({ _id: markId(log) });
+  await db.collection<NodeDoc>(TREE_COLLECTION).deleteMany({ log });
+}
+
+/** Drops the stored nodes of a log that lie wholly in its archived prefix (retention): proofs take those from the prefix's frontier. */
+export async function forgetArchivedNodes(db: Db, log: string, base: number): Promise<void> {
+  const docs = await db.collection<NodeDoc>(TREE_COLLECTION).find({ log, lo: { $gte: 0 } }, { projection: { _id: 1, lo: 1, size: 1 } }).toArray();
+  const gone = docs.filter((d) => d.lo + d.size <= base).map((d) => d._id);
+  if (gone.length > 0) await db.collection<NodeDoc>(TREE_COLLECTION).deleteMany({ _id: { $in: gone } });
+}
