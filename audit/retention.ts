@@ -114,7 +114,8 @@ async function planLog(db: Db, log: string, before: Date, verifier: NoteVerifier
       return [];
     }
   });
-  const cut = Math.max(0, ...authentic.map((c) => c.size));
+  // A loop, not Math.max(...sizes): a long-lived log has more checkpoints than spread arguments fit on the stack.
+  const cut = authentic.reduce((largest, c) => Math.max(largest, c.size), 0);
   if (cut <= base) return { log, reason: `${oldEnd - base} records are past retention, but no signed checkpoint ends among them yet` };
   return { log, base, cut, checkpoints: authentic.filter((c) => c.size <= cut) };
 }

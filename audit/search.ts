@@ -98,8 +98,10 @@ export async function getTrailRecord(db: Db, id: string): Promise<StoredAccess |
   const ref = parseRecordId(id);
   if (!ref) return null;
   // Its block by `_id`, through the log's stored tree (audit/tree.ts); past a gap in the log (a
-  // block missing), by a query on the position (an index on MongoDB, a scan on FerretDB).
-  const block = (await withStoredTree(db, ref.log, ref.seq + 1, (source) => source.blockOf(ref.seq)))
+  // block missing), or where the log's archived prefix is damaged, by a query on the position (an
+  // index on MongoDB, a scan on FerretDB): a record is shown whatever state the rest is in.
+  const viaTree = await withStoredTree(db, ref.log, ref.seq + 1, (source) => source.blockOf(ref.seq)).catch(() => null);
+  const block = viaTree
     ?? (await db.collection<EvidenceBlock>(ACCESS_COLLECTION).find({ log: ref.log, seq: { $lte: ref.seq } }, { projection: RECORDS_PROJECTION }).sort({ seq: -1 }).limit(1).next());
   const stored = block ? recordsOf(block).filter(isReadable).find((r) => r.seq === ref.seq) : undefined;
   if (!stored || stored.aborted) return null;

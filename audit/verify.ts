@@ -6,7 +6,7 @@
 import type { Db } from 'mongodb';
 import { archivedPrefix, canonicalBytes, CHECKPOINTS_COLLECTION, LOGS_COLLECTION, type CheckpointDoc } from './log.ts';
 import { consistencyRanges, Frontier, inclusionRanges, type Hash } from './merkle.ts';
-import { MissingLeafError, subtreeHashes, withStoredTree } from './tree.ts';
+import { subtreeHashes, withStoredTree } from './tree.ts';
 import { openNote, parseCheckpointText, type NoteVerifier } from './note.ts';
 import type { EvidenceBlock } from './record.ts';
 import { isReadable, leafOf, leavesOf, recordsOf } from './encoding.ts';
@@ -111,8 +111,17 @@ export async function readLog(db: Db, log: string): Promise<LogContent> {
       problems.push({ kind: 'inserted', log, at: start, detail: `block ${start} holds ${records.length} records, written with ${block.count}` });
     }
   }
+  return { leaves: leavesInOrder(bySeq, base, log, problems), problems, base, frontier };
+}
+
+/**
+ * The leaves by sequence number from `base` to the highest one read, each gap reported as deleted
+ * records. A loop, not `Math.max(...keys)`: spread arguments overflow the stack past ~125 000.
+ */
+export function leavesInOrder(bySeq: ReadonlyMap<number, Hash>, base: number, log: string, problems: Problem[]): Hash[] {
+  let max = base - 1;
+  for (const seq of bySeq.keys()) if (seq > max) max = seq;
   const leaves: Hash[] = [];
-  const max = Math.max(base - 1, ...bySeq.keys());
   for (let seq = base; seq <= max; seq++) {
     const leaf = bySeq.get(seq);
     if (!leaf) {
@@ -125,7 +134,7 @@ export async function readLog(db: Db, log: string): Promise<LogContent> {
     leaves[seq] = leaf;
   }
   if (leaves.length < base) leaves.length = base;
-  return { leaves, problems, base, frontier };
+  return leaves;
 }
 
 /** The first sequence number from `base` on without a leaf: the durable, gap-free prefix ends there. */
@@ -246,7 +255,9 @@ export async function proveRecord(db: Db, log: string, seq: number): Promise<{ c
       block: await source.blockOf(seq),
     }));
   } catch (error) {
-    if (error instanceof MissingLeafError) return null; // a record of the tree is not there (archived, or missing)
+    // A record of the tree is not there (archived, or missing), or the archived prefix's summary is
+    // damaged (verification says so): no proof to give.
+    if (error instanceof RangeError) return null;
     throw error;
   }
   const [leaf, ...proof] = found.hashes as [Hash, ...Hash[]];

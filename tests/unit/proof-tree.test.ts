@@ -196,6 +196,10 @@ describe('proofs from stored subtree hashes', () => {
       const second = await archive(1300, leaves); // past it (1280): the tree is filled again from the prefix
       expect(second.cut).toBeGreaterThan(1280);
       await check(leaves, second.known, [second.cut, second.cut + 1, 1499]);
+      // A damaged prefix summary leaves a record without a proof (verification reports it), not unseen.
+      await t.db.collection<LogDoc>(LOGS_COLLECTION).updateOne({ origin: other.origin }, { $set: { 'archived.nodes': [{ hash: Buffer.alloc(32).toString('base64'), size: 3 }] } });
+      expect(await proveRecord(t.db, other.origin, second.cut)).toBeNull();
+      expect(await getTrailRecord(t.db, `${other.origin}#${second.cut}`)).toMatchObject({ requestId: `req-${second.cut}`, seq: second.cut });
     } finally {
       await w.close();
     }
