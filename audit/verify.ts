@@ -6,7 +6,7 @@
 import type { Db } from 'mongodb';
 import { archivedPrefix, canonicalBytes, CHECKPOINTS_COLLECTION, LOGS_COLLECTION, type CheckpointDoc } from './log.ts';
 import { consistencyRanges, Frontier, inclusionRanges, type Hash } from './merkle.ts';
-import { subtreeHashes, withStoredTree } from './tree.ts';
+import { storedTreeEnd, subtreeHashes, withStoredTree } from './tree.ts';
 import { openNote, parseCheckpointText, type NoteVerifier } from './note.ts';
 import type { EvidenceBlock } from './record.ts';
 import { isReadable, leafOf, leavesOf, recordsOf } from './encoding.ts';
@@ -242,16 +242,25 @@ export async function verifyTrail(db: Db, verifier: NoteVerifier, only?: string)
   return { ok: reports.every((r) => r.problems.length === 0), logs: reports };
 }
 
-/** The inclusion proof of record `seq` in the latest checkpoint that covers it, with the canonical JSON its leaf hashes. */
+/**
+ * The inclusion proof of record `seq`, with the canonical JSON its leaf hashes, in the latest
+ * checkpoint that covers it and the stored tree reaches (tree.ts), else in the latest that covers
+ * it (the tree is then filled that far). A proof in any signed checkpoint is as good as in the
+ * latest; checkpoints come every few seconds while a hub writes, and filling up to each new one
+ * would read the log's new blocks for every proof (a scan on FerretDB).
+ */
 export async function proveRecord(db: Db, log: string, seq: number): Promise<{ checkpoint: string; size: number; leaf: string; proof: string[]; record: string } | null> {
-  const checkpoint = await db.collection<CheckpointDoc>(CHECKPOINTS_COLLECTION).find({ log, size: { $gt: seq } }, { projection: { _id: 0 } }).sort({ size: -1 }).limit(1).next();
+  const checkpoints = db.collection<CheckpointDoc>(CHECKPOINTS_COLLECTION);
+  const end = await storedTreeEnd(db, log);
+  const latest = (size: object) => checkpoints.find({ log, size }, { projection: { _id: 0 } }).sort({ size: -1 }).limit(1).next();
+  const checkpoint = (end > seq ? await latest({ $gt: seq, $lte: end }) : null) ?? (await latest({ $gt: seq }));
   if (!checkpoint) return null;
-  // The record's leaf and its audit path from stored subtree hashes and the leaves near it, and
-  // its block, all by `_id` (tree.ts).
+  // The record's leaf and its audit path from the stored subtree hashes, and its block, all by
+  // `_id` (tree.ts).
   let found: { hashes: Hash[]; block: EvidenceBlock | null };
   try {
     found = await withStoredTree(db, log, checkpoint.size, async (source) => ({
-      hashes: await source.hashes([[seq, seq + 1], ...inclusionRanges(seq, checkpoint.size)], seq),
+      hashes: await source.hashes([[seq, seq + 1], ...inclusionRanges(seq, checkpoint.size)]),
       block: await source.blockOf(seq),
     }));
   } catch (error) {

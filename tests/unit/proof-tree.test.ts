@@ -77,7 +77,8 @@ describe('proofs from stored subtree hashes', () => {
       if (grow > 0) await write(log.nextSeq, log.nextSeq + grow);
       const checkpoint = await latest();
       const leaves = await allLeaves(t.db);
-      for (const seq of sample(checkpoint.size)) {
+      // The newest record first: its proof is in the newest checkpoint, and brings the stored tree there.
+      for (const seq of [checkpoint.size - 1, ...sample(checkpoint.size)]) {
         const proof = (await proveRecord(t.db, log.origin, seq))!;
         expect(proof.size, `record ${seq}`).toBe(checkpoint.size);
         expect(proof.proof, `record ${seq} of ${checkpoint.size}`).toEqual(inclusionProof(leaves, seq, checkpoint.size).map((h) => h.toString('base64')));
@@ -98,9 +99,38 @@ describe('proofs from stored subtree hashes', () => {
     expect(stored).toHaveLength(expected);
   });
 
-  it('reads only the blocks around the record and past the last full group once the tree is stored', async () => {
+  it('reads no block but the record\'s own once the tree is stored', async () => {
     await proveRecord(t.db, log.origin, 5); // fills what the log added since
-    const total = await t.db.collection(ACCESS_COLLECTION).countDocuments({ log: log.origin });
+    const client = new MongoClient(t.uri, { monitorCommands: true });
+    let read = 0;
+    let tree = 0;
+    client.on('commandSucceeded', (e: CommandSucceededEvent) => {
+      const cursor = (e.reply as { cursor?: { ns?: string; firstBatch?: unknown[]; nextBatch?: unknown[] } }).cursor;
+      const docs = (cursor?.firstBatch ?? cursor?.nextBatch ?? []).length;
+      if (cursor?.ns?.endsWith(`.${ACCESS_COLLECTION}`)) read += docs;
+      if (cursor?.ns?.endsWith(`.${TREE_COLLECTION}`)) tree += docs;
+    });
+    try {
+      const db = client.db(t.db.databaseName);
+      const checkpoint = await latest();
+      for (const seq of [5, TILE + 9, log.nextSeq - 1]) {
+        read = 0;
+        tree = 0;
+        const proof = (await proveRecord(db, log.origin, seq))!;
+        expect(verifyInclusion(leafHash(Buffer.from(proof.record, 'utf8')), seq, checkpoint.size, proof.proof.map((h) => Buffer.from(h, 'base64')), checkpoint.root), `record ${seq}`).toBe(true);
+        expect(read, `blocks read for record ${seq}`).toBe(1);
+        // The mark, the nodes on the path, the record's group: O(log n) small documents.
+        expect(tree, `tree documents read for record ${seq}`).toBeLessThanOrEqual(2 + 2 * Math.ceil(Math.log2(checkpoint.size)));
+      }
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('proves an older record in the newest checkpoint the stored tree reaches, without reading what the log added since', async () => {
+    const reached = await latest();
+    await write(log.nextSeq, log.nextSeq + 300); // a newer checkpoint, past the stored tree
+    const newest = await latest();
     const client = new MongoClient(t.uri, { monitorCommands: true });
     let read = 0;
     client.on('commandSucceeded', (e: CommandSucceededEvent) => {
@@ -109,15 +139,12 @@ describe('proofs from stored subtree hashes', () => {
     });
     try {
       const db = client.db(t.db.databaseName);
-      const blocks = await t.db.collection<EvidenceBlock>(ACCESS_COLLECTION).find({ log: log.origin }, { projection: { seq: 1, count: 1 } }).toArray();
-      const size = (await latest()).size;
-      const tail = Math.floor(log.nextSeq / TILE) * TILE;
-      // The blocks holding records of 0…TILE-1 (the record's group) and of the tail past the last full group.
-      const around = blocks.filter((b) => (b.seq! < TILE) || b.seq! + b.count > tail).length;
-      const proof = (await proveRecord(db, log.origin, 5))!;
-      expect(verifyInclusion(leafHash(Buffer.from(proof.record, 'utf8')), 5, size, proof.proof.map((h) => Buffer.from(h, 'base64')), (await latest()).root)).toBe(true);
-      expect(read).toBe(around); // the record's own block among them, read once with its text
-      expect(total).toBeGreaterThan(3 * around); // so that reading the whole log could not pass
+      const old = (await proveRecord(db, log.origin, 42))!;
+      expect([old.size, read]).toEqual([reached.size, 1]);
+      expect(verifyInclusion(leafHash(Buffer.from(old.record, 'utf8')), 42, old.size, old.proof.map((h) => Buffer.from(h, 'base64')), reached.root)).toBe(true);
+      const fresh = (await proveRecord(db, log.origin, newest.size - 1))!; // past the tree: filled up to the newest checkpoint
+      expect(fresh.size).toBe(newest.size);
+      expect((await proveRecord(db, log.origin, 42))!.size).toBe(newest.size);
     } finally {
       await client.close();
     }
