@@ -114,10 +114,20 @@ async function planLog(db: Db, log: string, before: Date, verifier: NoteVerifier
       return [];
     }
   });
-  // A loop, not Math.max(...sizes): a long-lived log has more checkpoints than spread arguments fit on the stack.
-  const cut = authentic.reduce((largest, c) => Math.max(largest, c.size), 0);
+  const cut = largestSize(authentic);
   if (cut <= base) return { log, reason: `${oldEnd - base} records are past retention, but no signed checkpoint ends among them yet` };
   return { log, base, cut, checkpoints: authentic.filter((c) => c.size <= cut) };
+}
+
+/**
+ * The largest size among checkpoints (0 for none). A loop, not `Math.max(...sizes)`: a long-lived
+ * log has more checkpoints (one every 10 s while it writes) than spread arguments fit on the stack
+ * (≈ 125 000).
+ */
+export function largestSize(checkpoints: ReadonlyArray<{ readonly size: number }>): number {
+  let largest = 0;
+  for (const c of checkpoints) if (c.size > largest) largest = c.size;
+  return largest;
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -187,7 +187,7 @@ type SubjectAccessConnection { nodes: [SubjectAccess!]! pageInfo: PageInfo! }
 extend type Query {
   "The trail, newest first (auditor, admin). Every search is itself recorded."
   auditRecords(filter: AuditFilter, first: Int = 50, after: String): AuditRecordConnection!
-  "One access record with its inclusion proof in the latest checkpoint that covers it."
+  "One access record with its inclusion proof in a signed checkpoint that covers it: the latest one the stored tree reaches, else the latest."
   auditRecord(id: ID!): AuditRecordWithProof
   "The logs of the trail: one per hub process."
   auditLogs: [String!]!
