@@ -119,10 +119,10 @@ interface Filled {
 
 /**
  * Brings the stored nodes of `log` as far as its records go without a gap, from where the last fill
- * stopped (or from the archived prefix). The leaves it read past the last full group of TILE go
- * into `into` (a proof needs them; memory stays O(TILE)).
+ * stopped (or from the archived prefix), holding O(TILE) leaves at a time. The leaves past the last
+ * full group of TILE are kept with the mark (a proof needs them).
  */
-async function fill(db: Db, log: string, base: number, prefix: Frontier, mark: MarkDoc | null, into: Hash[]): Promise<Filled> {
+async function fill(db: Db, log: string, base: number, prefix: Frontier, mark: MarkDoc | null): Promise<Filled> {
   const tree = db.collection<NodeDoc | MarkDoc>(TREE_COLLECTION);
   const resume = mark !== null && mark.size >= base;
   // A mark below the archived prefix (archived since) is of no use: the fill starts at the prefix.
@@ -182,7 +182,6 @@ async function fill(db: Db, log: string, base: number, prefix: Frontier, mark: M
   }
   // Every node of TILE leaves or more ends on a multiple of TILE, so all of them are at or below the mark.
   await flush();
-  group.forEach((leaf, i) => (into[frontier.size - group.length + i] = leaf));
   const size = saved?.size ?? (resume ? mark.size : base);
   const filled: Filled = { size, end: frontier.size, tail: refs, tailLeaves: Buffer.concat(group) };
   if (frontier.size <= (resume ? mark.end : startedAt)) return filled;
@@ -213,7 +212,7 @@ export async function proofSource(db: Db, log: string, size: number): Promise<Pr
   const leaves: Hash[] = [];
   const mark = (await tree.findOne({ _id: markId(log) })) as MarkDoc | null;
   const current = mark !== null && mark.size >= base && mark.end >= size && mark.tailLeaves !== undefined;
-  const state: Filled = current ? mark : await fill(db, log, base, prefix, mark, leaves);
+  const state: Filled = current ? mark : await fill(db, log, base, prefix, mark);
   const tiles = new Map<number, NodeDoc | null>();
   const tileOf = async (lo: number): Promise<NodeDoc | null> => {
     const at = lo - (lo % TILE);
@@ -234,8 +233,8 @@ export async function proofSource(db: Db, log: string, size: number): Promise<Pr
   };
   /** Below a stored node: a range within one group of TILE, or in the tail past the last full group, is hashed from its leaves. */
   const fromLeaves = (r: Range) => r[1] - r[0] === 1 || withinTile(r) || r[0] >= state.size;
-  // The leaves past the last full group: the fill's, or the mark's copy of them.
-  hashesOf(state.tailLeaves).forEach((leaf, i, all) => (leaves[state.end - all.length + i] ??= leaf));
+  // The leaves past the last full group, kept with the mark.
+  hashesOf(state.tailLeaves).forEach((leaf, i, all) => (leaves[state.end - all.length + i] = leaf));
   const hashes = async (ranges: readonly Range[]): Promise<Hash[]> => {
     // What the ranges need: stored nodes, and the leaves of what lies below TILE (its group's node holds them).
     const nodes = new Set<string>();
