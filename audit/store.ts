@@ -9,7 +9,8 @@ import { ACCESS_COLLECTION } from './writer.ts';
 
 /**
  * The evidence indexes, where the server uses them. FerretDB 1.24 (SQLite backend) answers every
- * query but `_id` equality by scanning the collection, whatever indexes exist, yet maintains each
+ * query by scanning the collection, whatever indexes exist (an `_id` equality in SQLite itself,
+ * walking the table up to the match: tree.ts has figures), yet maintains each
  * index on every insert: there they would cost every evidence write for nothing (the audit-writer
  * micro-benchmark measures about a fifth of its throughput), so it gets none. Returns whether it
  * created them.
