@@ -28,7 +28,7 @@
  */
 import type { Db } from 'mongodb';
 import { blocksInSequence } from './blocks.ts';
-import { leafOf, leavesOf, recordsOf } from './encoding.ts';
+import { encodeLeaves, leafOf, leavesOf, recordsOf } from './encoding.ts';
 import { archivedPrefix } from './log.ts';
 import { EMPTY_ROOT, Frontier, nodeHash, PrunedError, rootOf, split, type Hash, type KnownNodes, type Range } from './merkle.ts';
 import type { EvidenceBlock } from './record.ts';
@@ -61,7 +61,7 @@ interface NodeDoc {
   blocks?: BlockRef[];
 }
 
-interface MarkDoc {
+export interface MarkDoc {
   readonly _id: string;
   readonly log: string;
   /** Every complete subtree of TILE leaves or more below this size is stored. A multiple of TILE. */
@@ -79,13 +79,8 @@ const nodeId = (log: string, lo: number, size: number) => `${size}:${lo}:${log}`
 const markId = (log: string) => `mark:${log}`;
 const isPowerOfTwo = (n: number) => n > 0 && (n & (n - 1)) === 0;
 const bytesOf = (h: Bytes): Buffer => (Buffer.isBuffer(h) ? h : Buffer.from(h instanceof Uint8Array ? h : h.buffer));
-/** Leaf hashes stored as one binary, back to hashes. */
-function hashesOf(bytes: Bytes): Hash[] {
-  const all = bytesOf(bytes);
-  const out: Hash[] = [];
-  for (let i = 0; i + 32 <= all.length; i += 32) out.push(all.subarray(i, i + 32));
-  return out;
-}
+/** Leaf hashes stored as one binary (encodeLeaves), back to hashes. */
+const hashesOf = (bytes: Bytes): Hash[] => leavesOf({ leaves: bytes }) ?? [];
 
 /** A perfect subtree at its own alignment: a node of the tree, stored once TILE leaves or more. */
 const storedNode = ([lo, hi]: Range, filled: number) => hi <= filled && hi - lo >= TILE && isPowerOfTwo(hi - lo) && lo % (hi - lo) === 0;
@@ -169,7 +164,7 @@ async function fill(db: Db, log: string, base: number, prefix: Frontier, mark: M
       });
       if (frontier.size % TILE === 0) {
         if (tileNode) {
-          tileNode.leaves = Buffer.concat(group.slice(-TILE));
+          tileNode.leaves = encodeLeaves(group.slice(-TILE));
           tileNode.blocks = refs.map((r) => ({ ...r }));
         }
         tileNode = undefined;
@@ -183,7 +178,7 @@ async function fill(db: Db, log: string, base: number, prefix: Frontier, mark: M
   // Every node of TILE leaves or more ends on a multiple of TILE, so all of them are at or below the mark.
   await flush();
   const size = saved?.size ?? (resume ? mark.size : base);
-  const filled: Filled = { size, end: frontier.size, tail: refs, tailLeaves: Buffer.concat(group) };
+  const filled: Filled = { size, end: frontier.size, tail: refs, tailLeaves: encodeLeaves(group) };
   if (frontier.size <= (resume ? mark.end : startedAt)) return filled;
   // Only forward: a mark another process moved further stays.
   await tree.updateOne({ _id: markId(log), end: { $lt: filled.end } }, { $set: { log, size, nodes: saved?.nodes ?? (resume ? mark.nodes : prefix.nodes().map((n) => ({ hash: n.hash.toString('base64'), size: n.size }))), end: filled.end, tail: filled.tail, tailLeaves: filled.tailLeaves } }, { upsert: true })
@@ -205,12 +200,12 @@ export interface ProofSource {
  * The proof source of `log` for a tree of `size` records: fills the stored tree first if the last
  * fill did not reach `size`.
  */
-export async function proofSource(db: Db, log: string, size: number): Promise<ProofSource> {
+export async function proofSource(db: Db, log: string, size: number, read?: StoredTree): Promise<ProofSource> {
   const { size: base, frontier: prefix } = await archivedPrefix(db, log);
   const known: KnownNodes = prefix.known();
   const tree = db.collection<NodeDoc | MarkDoc>(TREE_COLLECTION);
   const leaves: Hash[] = [];
-  const mark = (await tree.findOne({ _id: markId(log) })) as MarkDoc | null;
+  const { mark } = read ?? (await storedTree(db, log));
   const current = mark !== null && mark.size >= base && mark.end >= size && mark.tailLeaves !== undefined;
   const state: Filled = current ? mark : await fill(db, log, base, prefix, mark);
   const tiles = new Map<number, NodeDoc | null>();
@@ -320,10 +315,13 @@ export async function subtreeHashes(db: Db, log: string, ranges: readonly Range[
   return withStoredTree(db, log, size, (source) => source.hashes(ranges));
 }
 
-/** Runs `work` on the proof source of `log`; once more on a fresh stored tree if the stored one lost a node. */
-export async function withStoredTree<T>(db: Db, log: string, size: number, work: (source: ProofSource) => Promise<T>): Promise<T> {
+/**
+ * Runs `work` on the proof source of `log` (from the stored tree `read`, when the caller has read
+ * it already); once more on a fresh stored tree if the stored one lost a node.
+ */
+export async function withStoredTree<T>(db: Db, log: string, size: number, work: (source: ProofSource) => Promise<T>, read?: StoredTree): Promise<T> {
   try {
-    return await work(await proofSource(db, log, size));
+    return await work(await proofSource(db, log, size, read));
   } catch (error) {
     if (!(error instanceof StoredTreeDamaged)) throw error;
     await forgetStoredTree(db, log);
@@ -331,10 +329,15 @@ export async function withStoredTree<T>(db: Db, log: string, size: number, work:
   }
 }
 
-/** How far the stored tree of a log reaches: records up to here (exclusive) are proved without reading the log. */
-export async function storedTreeEnd(db: Db, log: string): Promise<number> {
-  const mark = (await db.collection<MarkDoc>(TREE_COLLECTION).findOne({ _id: markId(log) }, { projection: { end: 1 } })) as Pick<MarkDoc, 'end'> | null;
-  return mark?.end ?? 0;
+/** The stored tree of a log as its mark says: `end`, how far it reaches (records below it are proved without reading the log). */
+export interface StoredTree {
+  readonly end: number;
+  readonly mark: MarkDoc | null;
+}
+
+export async function storedTree(db: Db, log: string): Promise<StoredTree> {
+  const mark = (await db.collection<MarkDoc>(TREE_COLLECTION).findOne({ _id: markId(log) })) as MarkDoc | null;
+  return { end: mark?.end ?? 0, mark };
 }
 
 /** Drops the stored tree of a log: the next proof fills it again from the records. */

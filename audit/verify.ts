@@ -6,7 +6,7 @@
 import type { Db } from 'mongodb';
 import { archivedPrefix, canonicalBytes, CHECKPOINTS_COLLECTION, LOGS_COLLECTION, type CheckpointDoc } from './log.ts';
 import { consistencyRanges, Frontier, inclusionRanges, type Hash } from './merkle.ts';
-import { storedTreeEnd, subtreeHashes, withStoredTree } from './tree.ts';
+import { storedTree, subtreeHashes, withStoredTree } from './tree.ts';
 import { openNote, parseCheckpointText, type NoteVerifier } from './note.ts';
 import type { EvidenceBlock } from './record.ts';
 import { isReadable, leafOf, leavesOf, recordsOf } from './encoding.ts';
@@ -251,9 +251,9 @@ export async function verifyTrail(db: Db, verifier: NoteVerifier, only?: string)
  */
 export async function proveRecord(db: Db, log: string, seq: number): Promise<{ checkpoint: string; size: number; leaf: string; proof: string[]; record: string } | null> {
   const checkpoints = db.collection<CheckpointDoc>(CHECKPOINTS_COLLECTION);
-  const end = await storedTreeEnd(db, log);
+  const tree = await storedTree(db, log);
   const latest = (size: object) => checkpoints.find({ log, size }, { projection: { _id: 0 } }).sort({ size: -1 }).limit(1).next();
-  const checkpoint = (end > seq ? await latest({ $gt: seq, $lte: end }) : null) ?? (await latest({ $gt: seq }));
+  const checkpoint = (tree.end > seq ? await latest({ $gt: seq, $lte: tree.end }) : null) ?? (await latest({ $gt: seq }));
   if (!checkpoint) return null;
   // The record's leaf and its audit path from the stored subtree hashes, and its block, all by
   // `_id` (tree.ts).
@@ -262,7 +262,7 @@ export async function proveRecord(db: Db, log: string, seq: number): Promise<{ c
     found = await withStoredTree(db, log, checkpoint.size, async (source) => ({
       hashes: await source.hashes([[seq, seq + 1], ...inclusionRanges(seq, checkpoint.size)]),
       block: await source.blockOf(seq),
-    }));
+    }), tree);
   } catch (error) {
     // A record of the tree is not there (archived, or missing), or the archived prefix's summary is
     // damaged (verification says so): no proof to give.
