@@ -276,6 +276,8 @@ export const hubConnectorFactory: ConnectorFactory = {
   // Not retried unless the catalogue says so: a call that timed out may have been served there,
   // and a second one would be recorded and charged against the remote grant's quota again.
   defaultRetries: 0,
+  // Each read carries its request's statement (who asks, why, which case): never combined.
+  perRequest: true,
   create(name, config, context) {
     return new HubConnector(name, {
       url: String(config['url']),

@@ -7,9 +7,11 @@
  * `registerConnectorKind`.
  *
  * Common properties, the same for every kind and validated here (resilience.ts): `retry`
- * (retries, initialDelayMs, maxDelayMs), `breaker` (failures, cooldownMs), and `timeoutMs` for
- * kinds whose own schema has none. Every connector created is wrapped in a ResilientConnector
- * (per-call timeout, retries within the request's deadline, circuit breaker).
+ * (retries, initialDelayMs, maxDelayMs), `breaker` (failures, cooldownMs), `collapse` (combine
+ * concurrent requests' reads into one call; default true, always false for kinds that declare
+ * `perRequest`), and `timeoutMs` for kinds whose own schema has none. Every connector created is
+ * wrapped in a ResilientConnector (collapsing, per-call timeout, retries within the request's
+ * deadline, circuit breaker).
  */
 import type { ValidateFunction } from 'ajv/dist/2020.js';
 import { createAjv, toViolations, ValidationError, type Violation } from '../schema/ajv.ts';
@@ -20,7 +22,7 @@ import { mongoConnectorFactory } from './mongo.ts';
 import { mysqlConnectorFactory } from './mysql.ts';
 import { postgresConnectorFactory } from './postgres.ts';
 import {
-  breakerConfigSchema, COMMON_PROPERTIES, DEFAULT_TIMEOUT_MS, ResilientConnector, retryConfigSchema, timeoutConfigSchema,
+  breakerConfigSchema, collapseConfigSchema, COMMON_PROPERTIES, DEFAULT_TIMEOUT_MS, ResilientConnector, retryConfigSchema, timeoutConfigSchema,
   type ResilienceSettings,
 } from './resilience.ts';
 import { restConnectorFactory } from './rest.ts';
@@ -34,9 +36,9 @@ const ownTimeout = new WeakSet<ConnectorFactory>();
 const commonValidators = {
   withTimeout: ajv.compile({
     type: 'object',
-    properties: { retry: retryConfigSchema, breaker: breakerConfigSchema, timeoutMs: timeoutConfigSchema },
+    properties: { retry: retryConfigSchema, breaker: breakerConfigSchema, collapse: collapseConfigSchema, timeoutMs: timeoutConfigSchema },
   }),
-  withoutTimeout: ajv.compile({ type: 'object', properties: { retry: retryConfigSchema, breaker: breakerConfigSchema } }),
+  withoutTimeout: ajv.compile({ type: 'object', properties: { retry: retryConfigSchema, breaker: breakerConfigSchema, collapse: collapseConfigSchema } }),
 };
 
 /**
@@ -81,6 +83,8 @@ interface Checked {
   readonly settings?: Record<string, unknown>;
   /** The common properties, defaults applied. */
   readonly resilience?: ResilienceSettings;
+  /** Whether concurrent reads of different requests may share one call (`collapse`). */
+  readonly collapse?: boolean;
 }
 
 function knownKinds(): string {
@@ -114,6 +118,12 @@ function check(where: string, config: unknown): Checked {
     ...(validate(settings) ? [] : toViolations(where, validate.errors)),
     ...(validateCommon(common) ? [] : toViolations(where, validateCommon.errors)),
   ];
+  if (factory.perRequest === true && config['collapse'] === true) {
+    violations.push({
+      where, path: '/collapse', rule: 'const',
+      message: `must be false for kind "${kind}": its reads pass each request's statement on, so reads of different requests are never combined`,
+    });
+  }
   if (violations.length > 0) return { violations, factory };
   const timeoutMs = own ? settings['timeoutMs'] : common['timeoutMs'];
   const retrySettings = common['retry'] as ResilienceSettings['retry'];
@@ -124,7 +134,7 @@ function check(where: string, config: unknown): Checked {
     retry: factory.defaultRetries !== undefined && !retriesGiven ? { ...retrySettings, retries: factory.defaultRetries } : retrySettings,
     breaker: common['breaker'] as ResilienceSettings['breaker'],
   };
-  return { violations: [], factory, settings, resilience };
+  return { violations: [], factory, settings, resilience, collapse: factory.perRequest !== true && common['collapse'] !== false };
 }
 
 /**
@@ -140,9 +150,12 @@ export function validateConnectorConfig(where: string, config: unknown): Violati
  * connector, wrapped in its timeout, retry and circuit-breaker policies (resilience.ts).
  */
 export function createConnector(name: string, config: unknown, context: ConnectorContext): ResilientConnector {
-  const { violations, factory, settings, resilience } = check(`connector "${name}"`, config);
+  const { violations, factory, settings, resilience, collapse } = check(`connector "${name}"`, config);
   if (violations.length > 0 || factory === undefined || settings === undefined || resilience === undefined) throw new ValidationError(violations);
-  return new ResilientConnector(factory.create(name, settings, context), resilience, context.onEvent, context.onCall);
+  const onCombined = context.onCombined && ((reads: number) => context.onCombined?.(name, reads));
+  return new ResilientConnector(factory.create(name, settings, context), resilience, context.onEvent, context.onCall, {
+    collapse: collapse === true, ...(onCombined ? { onCombined } : {}),
+  });
 }
 
 registerConnectorKind(restConnectorFactory);

@@ -5,8 +5,12 @@
  *
  * One `fetchMany` through the wrapper:
  *
- *     retry (this call)  →  circuit breaker (this connector)  →  attempt (timeoutMs)  →  the kind's fetchMany
+ *     collapse (concurrent reads)  →  retry (this call)  →  circuit breaker (this connector)  →  attempt (timeoutMs)  →  the kind's fetchMany
  *
+ * - **Collapse** (collapse.ts; the common property `collapse`, default true, never for kinds whose
+ *   reads carry the request's statement): the reads of one dataset and items that concurrent
+ *   requests make within one turn of the event loop go out as one call; everything below happens
+ *   once for that call.
  * - **Per-call timeout**: each attempt gets `timeoutMs` (the kind's own setting, or the common one
  *   for kinds without it, default 5000). Past it the attempt's signal aborts and the attempt fails
  *   with UpstreamTimeoutError at once, whether or not the kind honours its signal. (A plain
@@ -33,6 +37,7 @@ import {
   type CircuitBreakerPolicy, type IBackoff, type IBackoffFactory, type IRetryBackoffContext,
 } from 'cockatiel';
 import { raceSignal } from './batch.ts';
+import { CallCollapser } from './collapse.ts';
 import type { ConfigSchema, Connector, ConnectorCall, ConnectorEvent, FetchRequest, HealthStatus, SourceChange, UpstreamRecord } from './types.ts';
 import { ConflictingRecordsError, UpstreamError, UpstreamTimeoutError } from './types.ts';
 
@@ -63,7 +68,7 @@ export const DEFAULT_COOLDOWN_MS = 10_000;
 export const MIN_RETRY_WINDOW_MS = 50;
 
 /** Names the registry handles for every kind; a kind's own schema must not declare them. */
-export const COMMON_PROPERTIES = ['retry', 'breaker'] as const;
+export const COMMON_PROPERTIES = ['retry', 'breaker', 'collapse'] as const;
 
 /** JSON Schemas of the common connector properties (defaults applied by the registry). */
 export const retryConfigSchema: ConfigSchema = {
@@ -87,6 +92,13 @@ export const breakerConfigSchema: ConfigSchema = {
     failures: { type: 'integer', minimum: 1, maximum: 100_000, default: DEFAULT_BREAKER_FAILURES, description: 'consecutive failed attempts that open the circuit' },
     cooldownMs: { type: 'integer', minimum: 100, maximum: 3_600_000, default: DEFAULT_COOLDOWN_MS, description: 'open this long (calls fail at once), then one probe call' },
   },
+};
+
+/** The common `collapse`: whether concurrent reads of different requests may share one call (collapse.ts). */
+export const collapseConfigSchema: ConfigSchema = {
+  type: 'boolean',
+  default: true,
+  description: 'combine the reads of one dataset and items that concurrent requests make into one batch call; false: one call per request',
 };
 
 /** The common `timeoutMs`, for kinds whose own schema has none (e.g. `file`). */
@@ -178,7 +190,17 @@ function withinDeadline(
   };
 }
 
-/** Runs a connector's calls under its timeout, retry and circuit-breaker policies. */
+export interface CallOptions {
+  /** Combine the concurrent reads of different requests into one call (collapse.ts; the `collapse` property). */
+  readonly collapse?: boolean;
+  /** Told the number of reads each combined call serves (for metrics). */
+  readonly onCombined?: (reads: number) => void;
+}
+
+/**
+ * Runs a connector's calls under its timeout, retry and circuit-breaker policies, after combining
+ * concurrent reads of one dataset into one call where the connector's `collapse` allows it.
+ */
 export class ResilientConnector implements Connector {
   readonly name: string;
   readonly kind: string;
@@ -190,14 +212,19 @@ export class ResilientConnector implements Connector {
   readonly #onCall: ((call: ConnectorCall) => void) | undefined;
   /** When the circuit last opened (`Date.now()`). */
   #openedAt = 0;
+  readonly #collapser: CallCollapser | undefined;
 
-  constructor(inner: Connector, settings: ResilienceSettings, onEvent?: (event: ConnectorEvent) => void, onCall?: (call: ConnectorCall) => void) {
+  constructor(
+    inner: Connector, settings: ResilienceSettings, onEvent?: (event: ConnectorEvent) => void, onCall?: (call: ConnectorCall) => void,
+    options: CallOptions = {},
+  ) {
     this.name = inner.name;
     this.kind = inner.kind;
     this.settings = settings;
     this.#inner = inner;
     this.#onEvent = onEvent;
     this.#onCall = onCall;
+    this.#collapser = options.collapse ? new CallCollapser(this.name, (request) => this.#call(request), options.onCombined) : undefined;
     this.#breaker = circuitBreaker(handleWhen(isDepartmentFailure), {
       halfOpenAfter: settings.breaker.cooldownMs,
       breaker: new ConsecutiveBreaker(settings.breaker.failures),
@@ -239,7 +266,11 @@ export class ResilientConnector implements Connector {
     }
   }
 
-  async fetchMany(request: FetchRequest): Promise<Array<UpstreamRecord | null>> {
+  fetchMany(request: FetchRequest): Promise<Array<UpstreamRecord | null>> {
+    return this.#collapser ? this.#collapser.fetch(request) : this.#call(request);
+  }
+
+  async #call(request: FetchRequest): Promise<Array<UpstreamRecord | null>> {
     if (request.signal?.aborted) throw request.signal.reason;
     if (request.keys.length === 0) return this.#inner.fetchMany(request);
     const bounds = new CallBounds(request.signal, request.deadline);

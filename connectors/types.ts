@@ -87,6 +87,8 @@ export interface ConnectorContext {
   readonly onEvent?: (event: ConnectorEvent) => void;
   /** Told when each `fetchMany` through the resilience wrapper ends (for metrics). */
   readonly onCall?: (call: ConnectorCall) => void;
+  /** Told the number of requests' reads each combined call serves (collapse.ts; for metrics). */
+  readonly onCombined?: (connector: string, reads: number) => void;
 }
 
 /** One finished department call (retries included): how it ended and how long it took. No keys, no data. */
@@ -118,6 +120,11 @@ export interface ConnectorFactory {
   create(name: string, config: Record<string, unknown>, context: ConnectorContext): Connector;
   /** The kind's default of `retry.retries` when the config gives none (default: the registry's). */
   readonly defaultRetries?: number;
+  /**
+   * True for kinds whose reads pass the request's statement (`FetchRequest.context`) on to the
+   * source: reads of different requests are then never combined into one call (`collapse` is false).
+   */
+  readonly perRequest?: boolean;
 }
 
 /**

@@ -205,6 +205,10 @@ export async function createRuntime(options: RuntimeOptions): Promise<HubRuntime
               metrics.upstreamDuration.observe({ connector: call.connector, outcome: call.outcome }, call.durationMs / 1000);
               if (call.outcome !== 'ok' && call.outcome !== 'cancelled') metrics.upstreamErrors.inc({ connector: call.connector, outcome: call.outcome });
             },
+            onCombined: (connector, reads) => {
+              metrics.upstreamCombinedCalls.inc({ connector });
+              metrics.upstreamCombined.inc({ connector }, reads);
+            },
           }));
           metrics.circuitState.set({ connector: entry.name }, CIRCUIT_STATE.closed);
         }

@@ -86,6 +86,20 @@ export class HubMetrics {
     registers: [this.registry],
   });
 
+  readonly upstreamCombined = new Counter({
+    name: 'hub_upstream_combined_reads_total',
+    help: 'Reads of concurrent requests served by a shared department call (connector collapse), by connector; calls are counted by hub_upstream_request_duration_seconds',
+    labelNames: ['connector'] as const,
+    registers: [this.registry],
+  });
+
+  readonly upstreamCombinedCalls = new Counter({
+    name: 'hub_upstream_combined_calls_total',
+    help: 'Department calls that served the reads of two or more requests (connector collapse), by connector',
+    labelNames: ['connector'] as const,
+    registers: [this.registry],
+  });
+
   readonly circuitState = new Gauge({
     name: 'hub_upstream_circuit_state',
     help: 'Circuit breaker state per connector: 0 closed, 1 half-open, 2 open',
