@@ -217,6 +217,25 @@ describe('batching and evidence', () => {
     const raw = JSON.stringify(records);
     for (const id of ids) expect(raw).not.toContain(id);
   });
+  it('serves two statements of one document from one shared department call, each with its own answer and records', async () => {
+    const [first, second] = t.data.persons.filter((p) => p.role === 'head').slice(0, 2);
+    const before = t.departments.gongan.callsFor('hukou');
+    const res = await t.query(t.tokens.mz, `query ($a: String!, $b: String!) {
+      one: access(purpose: "${DIBAO}", caseId: "DB-SHARED-1", operator: "mz-op") { person(idNumber: $a) { hukou { gender relation } } }
+      two: access(purpose: "${DIBAO}", caseId: "DB-SHARED-2", operator: "mz-op") { person(idNumber: $b) { hukou { gender relation } } }
+    }`, { a: first!.idNumber, b: second!.idNumber });
+    expect(res.body.errors).toBeUndefined();
+    const data = res.body.data as Record<string, { person: { hukou: Record<string, unknown> } }>;
+    expect(data['one']!.person.hukou).toEqual({ gender: first!.gender, relation: '户主' });
+    expect(data['two']!.person.hukou).toEqual({ gender: second!.gender, relation: '户主' });
+    // The loaders of the two statements (one per case) reached the connector together: one call.
+    expect(t.departments.gongan.callsFor('hukou') - before).toBe(1);
+    const records = await auditFor(res.headers.get('x-request-id')!);
+    expect(records.map((r) => [r.caseId, r.subject]).sort()).toEqual([
+      ['DB-SHARED-1', subjectHash(t.subjectKey, first!.idNumber)],
+      ['DB-SHARED-2', subjectHash(t.subjectKey, second!.idNumber)],
+    ]);
+  });
 });
 
 describe('a department system that is down', () => {
