@@ -43,10 +43,12 @@ interface AbRun {
   readonly p99Ms: number;
   readonly cpuMsPerQuery: number;
   readonly mongoCpuMsPerQuery: number | null;
+  /** REST lookups the sample departments answered per query (calls shared among requests count once). */
+  readonly restCallsPerQuery: number;
   readonly errors: number;
 }
 
-const FIGURES = ['rps', 'p99Ms', 'cpuMsPerQuery', 'mongoCpuMsPerQuery'] as const;
+const FIGURES = ['rps', 'p99Ms', 'cpuMsPerQuery', 'mongoCpuMsPerQuery', 'restCallsPerQuery'] as const;
 type Figure = (typeof FIGURES)[number];
 
 interface FigureSummary {
@@ -160,9 +162,9 @@ async function main(): Promise<void> {
         const r = await loadRun(e, server, scenario, config.seconds, config);
         runs.push({
           round, side, scenario: scenario.id, rps: r.load.rps, p99Ms: r.load.p99Ms, cpuMsPerQuery: r.cpuMsPerQuery,
-          mongoCpuMsPerQuery: r.mongoCpuMsPerQuery, errors: r.load.errors + r.load.timeouts + r.load.non2xx,
+          mongoCpuMsPerQuery: r.mongoCpuMsPerQuery, restCallsPerQuery: r.loadRestCallsPerQuery, errors: r.load.errors + r.load.timeouts + r.load.non2xx,
         });
-        log(`  round ${round} ${scenario.id.padEnd(6)} (${side}) ${String(r.load.rps).padStart(8)} req/s  p99 ${r.load.p99Ms} ms  CPU ${r.cpuMsPerQuery} ms/q  mongo ${r.mongoCpuMsPerQuery ?? '–'} ms/q`);
+        log(`  round ${round} ${scenario.id.padEnd(6)} (${side}) ${String(r.load.rps).padStart(8)} req/s  p99 ${r.load.p99Ms} ms  CPU ${r.cpuMsPerQuery} ms/q  mongo ${r.mongoCpuMsPerQuery ?? '–'} ms/q  REST calls ${r.loadRestCallsPerQuery}/q`);
       }
     }
   }
@@ -179,7 +181,7 @@ async function main(): Promise<void> {
   await writeFile(out, JSON.stringify(results, null, 2) + '\n');
 
   log(`\n== (B)/(A) per round, and the median ratio — (A) ${describeA}, (B) ${describeB}\n`);
-  const labels: Record<Figure, string> = { rps: 'req/s', p99Ms: 'p99 ms', cpuMsPerQuery: 'hub CPU ms/q', mongoCpuMsPerQuery: 'mongo CPU ms/q' };
+  const labels: Record<Figure, string> = { rps: 'req/s', p99Ms: 'p99 ms', cpuMsPerQuery: 'hub CPU ms/q', mongoCpuMsPerQuery: 'mongo CPU ms/q', restCallsPerQuery: 'REST calls/q' };
   for (const s of summary) {
     log(`${s.scenario} (non-2xx and errors: ${s.errors})`);
     for (const f of FIGURES) {

@@ -18,6 +18,8 @@
  *   BENCH_HUB_TRUSTED=enforce  what-if: trusted documents enforced, the scenarios' operations
  *                              registered for every system (default off, the hub's default)
  *   BENCH_HUB_NODE_FLAGS='--max-semi-space-size=32'  what-if: Node/V8 flags of the hub's process
+ *   BENCH_HUB_COLLAPSE=0       what-if: the hub's connectors with `collapse: false` (one department call per request)
+ *   BENCH_PLAIN_COLLAPSE=1     what-if: (a) and (b) share department calls among requests as the hub does
  *   BENCH_PROFILE=1            CPU-profile (b) and (c) under load (default on, off in quick mode)
  *   BENCH_PROFILE_SECONDS=4    seconds per profiled run
  *   BENCH_PROFILE_SCENARIOS=one,batch  the scenarios profiled (any of one, batch, verify, denied)
@@ -51,6 +53,10 @@ export interface BenchConfig {
   readonly hubTrusted: 'off' | 'enforce';
   /** What-if: Node/V8 flags of the hub's process (each `--name` or `--name=value`). */
   readonly hubNodeFlags: readonly string[];
+  /** Whether the hub's connectors share calls among concurrent requests (its default; BENCH_HUB_COLLAPSE=0: what-if off). */
+  readonly hubCollapse: boolean;
+  /** Whether (a) and (b) share calls too (default off: a plain gateway batches within a request only). */
+  readonly plainCollapse: boolean;
 }
 
 /** The ids of the scenarios (`scenarios.ts`). */
@@ -118,6 +124,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
     },
     hubTrusted: trustedMode(env['BENCH_HUB_TRUSTED']),
     hubNodeFlags: nodeFlags(env['BENCH_HUB_NODE_FLAGS']),
+    hubCollapse: flag(env, 'BENCH_HUB_COLLAPSE', true),
+    plainCollapse: flag(env, 'BENCH_PLAIN_COLLAPSE', false),
   };
 }
 

@@ -122,7 +122,7 @@ export async function createEnvironment(log: (line: string) => void): Promise<Be
 }
 
 /** What a bench hub may run with instead of the hub's defaults (what-ifs; BENCH_HUB_*). */
-export type HubSettings = Pick<ServerSpec, 'audit' | 'trustedDocuments' | 'nodeFlags'>;
+export type HubSettings = Pick<ServerSpec, 'audit' | 'trustedDocuments' | 'nodeFlags' | 'collapse'>;
 
 /** The spec of a server process of this environment: one process on a free loopback port. */
 export function serverSpec(e: BenchEnvironment, kind: ServerKind, keepProfile: boolean, settings: HubSettings = {}): ServerSpec {
@@ -140,8 +140,9 @@ export function serverSpec(e: BenchEnvironment, kind: ServerKind, keepProfile: b
 }
 
 /** The what-ifs of the configuration as hub settings (empty: the hub's defaults). */
-export function whatIfSettings(config: Pick<BenchConfig, 'hubAudit' | 'hubTrusted' | 'hubNodeFlags'>): HubSettings {
+export function whatIfSettings(config: Pick<BenchConfig, 'hubAudit' | 'hubTrusted' | 'hubNodeFlags' | 'hubCollapse'>): HubSettings {
   return {
+    ...(config.hubCollapse ? {} : { collapse: false }),
     ...(Object.keys(config.hubAudit).length ? { audit: config.hubAudit } : {}),
     ...(config.hubTrusted === 'enforce' ? { trustedDocuments: 'enforce' as const } : {}),
     ...(config.hubNodeFlags.length ? { nodeFlags: config.hubNodeFlags } : {}),

@@ -7,7 +7,7 @@ import type { BenchConfig } from './config.ts';
 import type { BenchEnvironment } from './environment.ts';
 import { runLoad } from './load/driver.ts';
 import type { LoadResult } from './load/types.ts';
-import { requestHeaders } from './probe.ts';
+import { requestHeaders, restCalls } from './probe.ts';
 import type { Scenario, ScenarioId } from './scenarios.ts';
 import type { ServerHandle } from './servers/control.ts';
 import type { ServerKind } from './servers/protocol.ts';
@@ -30,6 +30,8 @@ export interface RunRecord {
   readonly cpuMsPerQuery: number;
   readonly mongoCpuMsPerQuery: number | null;
   readonly departmentsCpuMsPerQuery: number;
+  /** REST lookups the sample departments answered per query during the load (shared calls count once). */
+  readonly loadRestCallsPerQuery: number;
 }
 
 export interface ServerSummary {
@@ -47,6 +49,7 @@ export interface ServerSummary {
   readonly cpuMsPerQuery: number;
   readonly mongoCpuMsPerQuery: number | null;
   readonly departmentsCpuMsPerQuery: number;
+  readonly loadRestCallsPerQuery: number;
 }
 
 export const median = (values: readonly number[]): number => {
@@ -58,6 +61,9 @@ export const median = (values: readonly number[]): number => {
 
 const mb = (bytes: number) => Math.round((bytes / 1024 / 1024) * 10) / 10;
 
+/** Calls per query, to two decimals. */
+export const perCall = (calls: number, requests: number): number => Math.round((calls / Math.max(1, requests)) * 100) / 100;
+
 export async function loadRun(env: BenchEnvironment, server: ServerHandle, scenario: Scenario, seconds: number, config: BenchConfig): Promise<Omit<RunRecord, 'round' | 'server' | 'scenario'>> {
   const hub = server.spec.kind === 'hub';
   const cpu0 = (await server.call('memory')).cpuMicros; // also starts a new peak window
@@ -65,6 +71,7 @@ export async function loadRun(env: BenchEnvironment, server: ServerHandle, scena
   const docs0 = hub ? await env.auditCount() : 0;
   const mongo0 = await env.mongoCpuMicros();
   const own0 = process.cpuUsage();
+  const rest0 = restCalls(env);
   const load = await runLoad({
     url: server.url,
     bodies: scenario.bodies,
@@ -74,6 +81,7 @@ export async function loadRun(env: BenchEnvironment, server: ServerHandle, scena
     maxRequests: config.maxRequests,
   });
   const own = process.cpuUsage(own0);
+  const rest1 = restCalls(env);
   const mongo1 = await env.mongoCpuMicros();
   const memory = await server.call('memory');
   const written1 = hub ? (await server.call('audit')).written : 0;
@@ -84,6 +92,7 @@ export async function loadRun(env: BenchEnvironment, server: ServerHandle, scena
     cpuMsPerQuery: perQuery(memory.cpuMicros - cpu0),
     mongoCpuMsPerQuery: mongo0 === null || mongo1 === null ? null : perQuery(mongo1 - mongo0),
     departmentsCpuMsPerQuery: perQuery(own.user + own.system),
+    loadRestCallsPerQuery: perCall(rest1 - rest0, load.requests),
     load,
     peakRssMB: mb(memory.windowPeakRss),
     auditPerSecond: hub ? perSecond(written1 - written0) : null,
@@ -112,6 +121,7 @@ export function summariseRuns(runs: readonly RunRecord[], scenario: ScenarioId, 
     cpuMsPerQuery: median(mine.map((r) => r.cpuMsPerQuery)),
     mongoCpuMsPerQuery: mine.some((r) => r.mongoCpuMsPerQuery === null) ? null : median(mine.map((r) => r.mongoCpuMsPerQuery ?? 0)),
     departmentsCpuMsPerQuery: median(mine.map((r) => r.departmentsCpuMsPerQuery)),
+    loadRestCallsPerQuery: median(mine.map((r) => r.loadRestCallsPerQuery)),
   };
 }
 

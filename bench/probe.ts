@@ -48,7 +48,8 @@ export function requestHeaders(env: BenchEnvironment, scenario: Scenario): Recor
   };
 }
 
-function restCalls(env: BenchEnvironment): number {
+/** REST lookups the sample departments (公安, 民政) have answered so far. */
+export function restCalls(env: BenchEnvironment): number {
   return env.departments.gongan.calls + env.departments.minzheng.calls;
 }
 

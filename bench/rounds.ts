@@ -8,9 +8,9 @@
 import type { BenchConfig } from './config.ts';
 import type { BenchEnvironment } from './environment.ts';
 import { runLoad } from './load/driver.ts';
-import { loadRun, summariseRuns, type RunRecord, type ServerSummary } from './measure.ts';
+import { loadRun, perCall, summariseRuns, type RunRecord, type ServerSummary } from './measure.ts';
 import type { PeerKind } from './peer.ts';
-import { requestHeaders } from './probe.ts';
+import { requestHeaders, restCalls } from './probe.ts';
 import type { Scenario, ScenarioId } from './scenarios.ts';
 import type { ServerHandle } from './servers/control.ts';
 import type { PeerHandle } from './servers/peer-control.ts';
@@ -39,6 +39,7 @@ export async function peerLoadRun(env: BenchEnvironment, peer: MeasuredPeer, sce
   const cpu0 = (await peer.handle.call('memory')).cpuMicros; // also starts a new peak window
   const mongo0 = await env.mongoCpuMicros();
   const own0 = process.cpuUsage();
+  const rest0 = restCalls(env);
   const load = await runLoad({
     url: peer.handle.url,
     bodies,
@@ -48,6 +49,7 @@ export async function peerLoadRun(env: BenchEnvironment, peer: MeasuredPeer, sce
     maxRequests: config.maxRequests,
   });
   const own = process.cpuUsage(own0);
+  const rest1 = restCalls(env);
   const mongo1 = await env.mongoCpuMicros();
   const memory = await peer.handle.call('memory');
   const perQuery = (micros: number) => Math.round(micros / Math.max(1, load.requests)) / 1000;
@@ -55,6 +57,7 @@ export async function peerLoadRun(env: BenchEnvironment, peer: MeasuredPeer, sce
     cpuMsPerQuery: perQuery(memory.cpuMicros - cpu0),
     mongoCpuMsPerQuery: mongo0 === null || mongo1 === null ? null : perQuery(mongo1 - mongo0),
     departmentsCpuMsPerQuery: perQuery(own.user + own.system),
+    loadRestCallsPerQuery: perCall(rest1 - rest0, load.requests),
     load,
     peakRssMB: mb(memory.windowPeakRss),
     auditPerSecond: null,

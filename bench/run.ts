@@ -63,7 +63,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 
 function specFor(e: BenchEnvironment, kind: ServerKind): ServerSpec {
   // What-ifs are the hub's: (a) and (b) run as they always do.
-  return serverSpec(e, kind, config.profileSave, kind === 'hub' || kind === 'hub-noaudit' ? whatIfSettings(config) : {});
+  return serverSpec(e, kind, config.profileSave, kind === 'hub' || kind === 'hub-noaudit' ? whatIfSettings(config) : config.plainCollapse ? { collapse: true } : {});
 }
 
 function sameData(e: BenchEnvironment, scenario: Scenario, probes: ReadonlyMap<ServerKind, ProbeResult>): ScenarioFigures['sameData'] {

@@ -34,6 +34,7 @@ export function scenarioTable(results: BenchResults): string {
         n(f.mongoCpuMsPerQuery, 3),
         n(f.departmentsCpuMsPerQuery, 3),
         n(f.upstreamPerQuery, 2),
+        n(f.loadRestCallsPerQuery, 2),
         f.auditPerQuery === null ? '–' : n(f.auditPerQuery, 0),
         int(f.auditPerSecond),
         n(f.peakRssMB),
@@ -41,7 +42,7 @@ export function scenarioTable(results: BenchResults): string {
       ]);
     }
   }
-  return table(['scenario', 'server', 'req/s', 'p50 ms', 'p99 ms', 'CPU ms/q', 'mongo ms/q', 'dept ms/q', 'upstream/q', 'audit/q', 'audit rec/s', 'peak RSS MB', 'non2xx/err'], rows, 2);
+  return table(['scenario', 'server', 'req/s', 'p50 ms', 'p99 ms', 'CPU ms/q', 'mongo ms/q', 'dept ms/q', 'upstream/q', 'REST calls/q', 'audit/q', 'audit rec/s', 'peak RSS MB', 'non2xx/err'], rows, 2);
 }
 
 export function ratioTable(results: BenchResults): string {

@@ -65,8 +65,9 @@ function listen(server: Server, port: number): Promise<string> {
 async function startKind(spec: ServerSpec, env: NodeJS.ProcessEnv): Promise<{ running: Running; counter: CallCounter }> {
   const counter = new CallCounter();
   registerCountingKinds(counter);
-  const catalogue = withCountedConnectors(await loadHubCatalogue(CATALOGUE_DIR, env));
-  if (spec.kind === 'hub' || spec.kind === 'hub-noaudit') {
+  const hub = spec.kind === 'hub' || spec.kind === 'hub-noaudit';
+  const catalogue = withCountedConnectors(await loadHubCatalogue(CATALOGUE_DIR, env), spec.collapse ?? (hub ? undefined : false));
+  if (hub) {
     return { running: await startBenchHub(spec, CATALOGUE_DIR, catalogue, env, spec.kind === 'hub-noaudit'), counter };
   }
 

@@ -46,15 +46,24 @@ export function registerCountingKinds(counter: CallCounter): void {
       kind: `${PREFIX}${kind}`,
       configSchema: factory.configSchema,
       create: (name, config, context) => counted(factory.create(name, config, context), counter),
+      ...(factory.defaultRetries === undefined ? {} : { defaultRetries: factory.defaultRetries }),
+      ...(factory.perRequest === true ? { perRequest: true } : {}),
     });
   }
 }
 
-/** The catalogue with its connectors switched to the counted kinds. */
-export function withCountedConnectors(catalogue: Catalogue): Catalogue {
+/**
+ * The catalogue with its connectors switched to the counted kinds, and with `collapse` set on
+ * every connector whose kind allows it when given (undefined: as the catalogue says).
+ */
+export function withCountedConnectors(catalogue: Catalogue, collapse?: boolean): Catalogue {
+  const shares = (kind: string) => collapse !== undefined && connectorFactory(kind)?.perRequest !== true;
   return {
     ...catalogue,
-    connectors: catalogue.connectors.map((c) => ({ name: c.name, config: { ...c.config, kind: `${PREFIX}${c.config.kind}` } })),
+    connectors: catalogue.connectors.map((c) => ({
+      name: c.name,
+      config: { ...c.config, kind: `${PREFIX}${c.config.kind}`, ...(shares(c.config.kind) ? { collapse } : {}) },
+    })),
   };
 }
 

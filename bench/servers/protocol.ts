@@ -28,6 +28,11 @@ export interface ServerSpec {
   readonly trustedDocuments?: 'enforce';
   /** Node/V8 flags of the server process (what-if). */
   readonly nodeFlags?: readonly string[];
+  /**
+   * The connectors' `collapse` (calls shared among concurrent requests): undefined = the hub's
+   * default (on) for the hub, off for (a) and (b), which batch within a request only.
+   */
+  readonly collapse?: boolean;
 }
 
 export interface CallCounts {
