@@ -20,6 +20,22 @@ function within<T>(work: (signal: AbortSignal) => Promise<T>, fallback: T): Prom
 }
 
 export function useReadiness(runtime: HubRuntime): Plugin {
+  const plugin = readinessCheck(runtime);
+  const { onRequest } = plugin;
+  if (onRequest === undefined) return plugin;
+  return {
+    ...plugin,
+    // Yoga's check also tests a URLPattern against the URL of every request (≈ 1 % of the hub's
+    // CPU under load); for the pattern {pathname: '/ready'} that is the pathname test, so only the
+    // requests that can be readiness checks reach it.
+    onRequest(payload) {
+      if (payload.url.pathname !== '/ready' && !payload.request.url.endsWith('/ready')) return;
+      return onRequest(payload);
+    },
+  };
+}
+
+function readinessCheck(runtime: HubRuntime): Plugin {
   return useReadinessCheck({
     endpoint: '/ready',
     async check() {
