@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  ConflictingRecordsError, createConnector, UpstreamError, UpstreamTimeoutError, validateConnectorConfig, type Connector, type FetchRequest,
+  ConflictingRecordsError, createConnector, registerConnectorKind, UpstreamError, UpstreamTimeoutError, validateConnectorConfig, type Connector, type FetchRequest,
 } from '../../connectors/index.ts';
 import { startMisbehavingDepartment, type MisbehavingDepartment } from '../support/misbehaving-department.ts';
 
@@ -152,6 +152,32 @@ describe('request collapsing', () => {
     expect(soon).toBeInstanceOf(UpstreamTimeoutError);
     expect(late).toBeInstanceOf(UpstreamTimeoutError);
   }, 10_000); // alone, the later read would wait for its own deadline or the 30 s timeout
+
+  it('never combines the reads of a kind that passes each request\'s statement on (perRequest), each keeping its context', async () => {
+    const seen: FetchRequest[] = [];
+    registerConnectorKind({
+      kind: 'per-request-probe',
+      perRequest: true,
+      configSchema: { type: 'object', additionalProperties: false, properties: {} },
+      create: (name) => ({
+        name, kind: 'per-request-probe',
+        fetchMany: async (request) => {
+          seen.push(request);
+          return request.keys.map((idNumber) => ({ idNumber, maritalStatus: '已婚' }));
+        },
+        health: async () => ({ ok: true }),
+        close: async () => undefined,
+      }),
+    });
+    const connector = createConnector('remote', { kind: 'per-request-probe' }, { baseDir: process.cwd() });
+    open.push(connector);
+    const context = (requestId: string) => ({ requestId, purpose: 'P', caseId: 'C', operator: 'o', department: 'd', system: 's' });
+    await Promise.all([
+      connector.fetchMany(read([A], { context: context('r-1') })),
+      connector.fetchMany(read([B], { context: context('r-2') })),
+    ]);
+    expect(seen.map((r) => [r.keys, r.context?.requestId])).toEqual([[[A], 'r-1'], [[B], 'r-2']]);
+  });
 
   it('is a boolean common property, and must stay off for a kind whose reads carry the request (hub)', () => {
     expect(validateConnectorConfig('c.yaml', { kind: 'rest', baseUrl: 'http://h', collapse: 'yes' })).toEqual([
