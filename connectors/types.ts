@@ -27,7 +27,9 @@ export interface FetchRequest {
   readonly deadline?: number;
   /**
    * Who asks and why, for connectors that pass it on (another region's hub records the access
-   * under the same request id). Department systems behind other kinds never see it.
+   * under the same request id). Department systems behind other kinds never see it. Absent on a
+   * call that serves the reads of several requests (collapse.ts): a kind that reads it must
+   * declare `perRequest` in its factory, and its reads are then never combined.
    */
   readonly context?: AccessContext;
 }

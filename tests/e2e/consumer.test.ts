@@ -220,6 +220,8 @@ describe('batching and evidence', () => {
   it('serves two statements of one document from one shared department call, each with its own answer and records', async () => {
     const [first, second] = t.data.persons.filter((p) => p.role === 'head').slice(0, 2);
     const before = t.departments.gongan.callsFor('hukou');
+    const shared = async () => (await t.hub.runtime.metrics.upstreamCombinedCalls.get()).values.find((v) => v.labels['connector'] === 'gongan-rest')?.value ?? 0;
+    const sharedBefore = await shared();
     const res = await t.query(t.tokens.mz, `query ($a: String!, $b: String!) {
       one: access(purpose: "${DIBAO}", caseId: "DB-SHARED-1", operator: "mz-op") { person(idNumber: $a) { hukou { gender relation } } }
       two: access(purpose: "${DIBAO}", caseId: "DB-SHARED-2", operator: "mz-op") { person(idNumber: $b) { hukou { gender relation } } }
@@ -230,6 +232,7 @@ describe('batching and evidence', () => {
     expect(data['two']!.person.hukou).toEqual({ gender: second!.gender, relation: '户主' });
     // The loaders of the two statements (one per case) reached the connector together: one call.
     expect(t.departments.gongan.callsFor('hukou') - before).toBe(1);
+    expect(await shared() - sharedBefore).toBe(1);
     const records = await auditFor(res.headers.get('x-request-id')!);
     expect(records.map((r) => [r.caseId, r.subject]).sort()).toEqual([
       ['DB-SHARED-1', subjectHash(t.subjectKey, first!.idNumber)],
