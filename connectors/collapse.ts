@@ -3,17 +3,17 @@
  * within one turn of the event loop become one call to the department system (the keys of all of
  * them in one batch look-up), and each request gets the answers for its own keys.
  *
- * A department's front-end system answers a batch of 50 keys for about the price of one: fewer
- * calls spare it, and the hub, the connection set-up, the request and the parse of each call.
- * Nothing about an access changes: every request is decided, charged and recorded on its own
- * before its read is queued here, and each gets its own copy of each answer (`answerInOrder`), so
- * masking one request's answer cannot touch another's. Calls are combined only when the department
- * sees nothing of the request behind them (the built-in kinds but `hub` send only the dataset,
- * the keys and the items), and only for the same dataset, key field and items: a request is never
- * sent items it did not ask for.
+ * A department's front-end system answers one batch of keys for much less than as many calls:
+ * fewer calls spare it, and spare the hub the request, the connection's write and the parse of
+ * each. Nothing about an access changes: every request is decided and charged on its own before
+ * its read is queued here, and recorded on its own after; each gets its own copy of each answer
+ * (`answerInOrder`), so masking one request's answer cannot touch another's. Calls are combined
+ * only when the department sees nothing of the request behind them (the built-in kinds but `hub`
+ * send only the dataset, the keys and the items), and only for the same dataset, key field and
+ * items: a request is never sent items it did not ask for.
  *
  * The window is the rest of the current turn of the event loop (`setImmediate`): a lone request
- * waits for nothing, and under load the requests whose reads became due together share a call.
+ * waits for no timer, and under load the requests whose reads became due together share a call.
  *
  * One combined call:
  * - ends by the earliest deadline among its requests (their deadlines differ by the time between
