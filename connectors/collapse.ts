@@ -28,7 +28,7 @@ import type { FetchRequest, UpstreamRecord } from './types.ts';
 import { ConflictingRecordsError, UpstreamError } from './types.ts';
 
 /** No combined call carries more keys than this (a request above it is sent alone). */
-export const MAX_COLLAPSED_KEYS = 10_000;
+const MAX_COLLAPSED_KEYS = 10_000;
 
 type Answers = Array<UpstreamRecord | null>;
 
