@@ -42,13 +42,15 @@ interface AbRun {
   readonly rps: number;
   readonly p99Ms: number;
   readonly cpuMsPerQuery: number;
+  /** Per cent of the run the hub's event loop ran callbacks. */
+  readonly loopBusyPercent: number | null;
   readonly mongoCpuMsPerQuery: number | null;
   /** REST lookups the sample departments answered per query (calls shared among requests count once). */
   readonly restCallsPerQuery: number;
   readonly errors: number;
 }
 
-const FIGURES = ['rps', 'p99Ms', 'cpuMsPerQuery', 'mongoCpuMsPerQuery', 'restCallsPerQuery'] as const;
+const FIGURES = ['rps', 'p99Ms', 'cpuMsPerQuery', 'loopBusyPercent', 'mongoCpuMsPerQuery', 'restCallsPerQuery'] as const;
 type Figure = (typeof FIGURES)[number];
 
 interface FigureSummary {
@@ -161,10 +163,10 @@ async function main(): Promise<void> {
       for (const [side, server] of order) {
         const r = await loadRun(e, server, scenario, config.seconds, config);
         runs.push({
-          round, side, scenario: scenario.id, rps: r.load.rps, p99Ms: r.load.p99Ms, cpuMsPerQuery: r.cpuMsPerQuery,
+          round, side, scenario: scenario.id, rps: r.load.rps, p99Ms: r.load.p99Ms, cpuMsPerQuery: r.cpuMsPerQuery, loopBusyPercent: r.loopBusyPercent,
           mongoCpuMsPerQuery: r.mongoCpuMsPerQuery, restCallsPerQuery: r.loadRestCallsPerQuery, errors: r.load.errors + r.load.timeouts + r.load.non2xx,
         });
-        log(`  round ${round} ${scenario.id.padEnd(6)} (${side}) ${String(r.load.rps).padStart(8)} req/s  p99 ${r.load.p99Ms} ms  CPU ${r.cpuMsPerQuery} ms/q  mongo ${r.mongoCpuMsPerQuery ?? '–'} ms/q  REST calls ${r.loadRestCallsPerQuery}/q`);
+        log(`  round ${round} ${scenario.id.padEnd(6)} (${side}) ${String(r.load.rps).padStart(8)} req/s  p99 ${r.load.p99Ms} ms  CPU ${r.cpuMsPerQuery} ms/q  loop ${r.loopBusyPercent ?? '–'} %  mongo ${r.mongoCpuMsPerQuery ?? '–'} ms/q  REST calls ${r.loadRestCallsPerQuery}/q`);
       }
     }
   }
@@ -181,7 +183,7 @@ async function main(): Promise<void> {
   await writeFile(out, JSON.stringify(results, null, 2) + '\n');
 
   log(`\n== (B)/(A) per round, and the median ratio — (A) ${describeA}, (B) ${describeB}\n`);
-  const labels: Record<Figure, string> = { rps: 'req/s', p99Ms: 'p99 ms', cpuMsPerQuery: 'hub CPU ms/q', mongoCpuMsPerQuery: 'mongo CPU ms/q', restCallsPerQuery: 'REST calls/q' };
+  const labels: Record<Figure, string> = { rps: 'req/s', p99Ms: 'p99 ms', cpuMsPerQuery: 'hub CPU ms/q', loopBusyPercent: 'hub loop busy %', mongoCpuMsPerQuery: 'mongo CPU ms/q', restCallsPerQuery: 'REST calls/q' };
   for (const s of summary) {
     log(`${s.scenario} (non-2xx and errors: ${s.errors})`);
     for (const f of FIGURES) {

@@ -18,6 +18,24 @@ export async function findPidByArgument(needle: string): Promise<number | undefi
   return undefined;
 }
 
+/** The whole machine's CPU time since boot, all cores, in clock ticks: busy and in total (Linux /proc/stat), or null. */
+export async function machineCpuTicks(): Promise<{ busy: number; total: number } | null> {
+  const stat = await readFile('/proc/stat', 'utf8').catch(() => undefined);
+  const line = stat?.split('\n').find((l) => l.startsWith('cpu '));
+  if (!line) return null;
+  // user nice system idle iowait irq softirq steal (guest time is counted in user already)
+  const ticks = line.trim().split(/\s+/).slice(1, 9).map(Number);
+  if (ticks.length < 8 || ticks.some((t) => !Number.isFinite(t))) return null;
+  const total = ticks.reduce((s, t) => s + t, 0);
+  return { busy: total - ticks[3]! - ticks[4]!, total };
+}
+
+/** Per cent of all cores busy between two readings of machineCpuTicks (any process, this machine's other tenants included). */
+export function busyPercent(before: { busy: number; total: number } | null, after: { busy: number; total: number } | null): number | null {
+  if (!before || !after || after.total <= before.total) return null;
+  return Math.round((1000 * (after.busy - before.busy)) / (after.total - before.total)) / 10;
+}
+
 /** User + system CPU time of a process, microseconds, or null when unreadable. */
 export async function processCpuMicros(pid: number): Promise<number | null> {
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);

@@ -4,13 +4,14 @@
  * Medians over rounds are reported; ratios are computed from the medians and per round.
  */
 import type { BenchConfig } from './config.ts';
+import { busyPercent, machineCpuTicks } from './cpu.ts';
 import type { BenchEnvironment } from './environment.ts';
 import { runLoad } from './load/driver.ts';
 import type { LoadResult } from './load/types.ts';
 import { requestHeaders, restCalls } from './probe.ts';
 import type { Scenario, ScenarioId } from './scenarios.ts';
 import type { ServerHandle } from './servers/control.ts';
-import type { ServerKind } from './servers/protocol.ts';
+import type { MemoryStats, ServerKind } from './servers/protocol.ts';
 
 export const KINDS: readonly ServerKind[] = ['ceiling', 'plain', 'hub'];
 /** Measured alongside when BENCH_DECOMPOSE is on: the hub with audit writes discarded. */
@@ -30,6 +31,12 @@ export interface RunRecord {
   readonly cpuMsPerQuery: number;
   readonly mongoCpuMsPerQuery: number | null;
   readonly departmentsCpuMsPerQuery: number;
+  /** Per cent of the run the server's event loop was running callbacks (`performance.eventLoopUtilization`). */
+  readonly loopBusyPercent: number | null;
+  /** CPU time per query of the load generator (autocannon's process), ms. */
+  readonly loadCpuMsPerQuery: number;
+  /** Per cent of all the machine's cores busy during the run, whatever process (/proc/stat; null elsewhere). */
+  readonly machineBusyPercent: number | null;
   /** REST lookups the sample departments answered per query during the load (shared calls count once). */
   readonly loadRestCallsPerQuery: number;
 }
@@ -49,6 +56,9 @@ export interface ServerSummary {
   readonly cpuMsPerQuery: number;
   readonly mongoCpuMsPerQuery: number | null;
   readonly departmentsCpuMsPerQuery: number;
+  readonly loopBusyPercent: number | null;
+  readonly loadCpuMsPerQuery: number;
+  readonly machineBusyPercent: number | null;
   readonly loadRestCallsPerQuery: number;
 }
 
@@ -64,17 +74,31 @@ const mb = (bytes: number) => Math.round((bytes / 1024 / 1024) * 10) / 10;
 /** Calls per query, to two decimals. */
 export const perCall = (calls: number, requests: number): number => Math.round((calls / Math.max(1, requests)) * 100) / 100;
 
-export async function loadRun(env: BenchEnvironment, server: ServerHandle, scenario: Scenario, seconds: number, config: BenchConfig): Promise<Omit<RunRecord, 'round' | 'server' | 'scenario'>> {
-  const hub = server.spec.kind === 'hub';
-  const cpu0 = (await server.call('memory')).cpuMicros; // also starts a new peak window
-  const written0 = hub ? (await server.call('audit')).written : 0;
-  const docs0 = hub ? await env.auditCount() : 0;
+/** Per cent of the time between two readings the server's event loop ran callbacks (mean over workers). */
+function loopBusy(before: MemoryStats, after: MemoryStats): number | null {
+  const active = after.loopActiveMs - before.loopActiveMs;
+  const idle = after.loopIdleMs - before.loopIdleMs;
+  return active + idle > 0 ? Math.round((1000 * active) / (active + idle)) / 10 : null;
+}
+
+/** What the server process answers about itself (both the servers' and the peers' RPC). */
+interface Measurable {
+  readonly url: string;
+  call(op: 'memory'): Promise<MemoryStats>;
+}
+
+/** A bounded load run and the CPU every part of the machine spent on it (no audit figures). */
+export async function measuredLoad(
+  env: BenchEnvironment, server: Measurable, bodies: readonly string[], scenario: Scenario, seconds: number, config: BenchConfig,
+): Promise<Omit<RunRecord, 'round' | 'server' | 'scenario' | 'auditPerSecond' | 'auditDocsPerSecond'>> {
+  const start = await server.call('memory'); // also starts a new peak window
   const mongo0 = await env.mongoCpuMicros();
+  const machine0 = await machineCpuTicks();
   const own0 = process.cpuUsage();
   const rest0 = restCalls(env);
   const load = await runLoad({
     url: server.url,
-    bodies: scenario.bodies,
+    bodies,
     headers: requestHeaders(env, scenario),
     connections: config.connections,
     seconds,
@@ -82,19 +106,33 @@ export async function loadRun(env: BenchEnvironment, server: ServerHandle, scena
   });
   const own = process.cpuUsage(own0);
   const rest1 = restCalls(env);
+  const machine1 = await machineCpuTicks();
   const mongo1 = await env.mongoCpuMicros();
   const memory = await server.call('memory');
-  const written1 = hub ? (await server.call('audit')).written : 0;
-  const docs1 = hub ? await env.auditCount() : 0;
-  const perSecond = (n: number) => Math.round(n / load.seconds);
   const perQuery = (micros: number) => Math.round(micros / Math.max(1, load.requests)) / 1000;
   return {
-    cpuMsPerQuery: perQuery(memory.cpuMicros - cpu0),
+    cpuMsPerQuery: perQuery(memory.cpuMicros - start.cpuMicros),
+    loopBusyPercent: loopBusy(start, memory),
     mongoCpuMsPerQuery: mongo0 === null || mongo1 === null ? null : perQuery(mongo1 - mongo0),
     departmentsCpuMsPerQuery: perQuery(own.user + own.system),
+    loadCpuMsPerQuery: perQuery(load.cpuMicros),
+    machineBusyPercent: busyPercent(machine0, machine1),
     loadRestCallsPerQuery: perCall(rest1 - rest0, load.requests),
     load,
     peakRssMB: mb(memory.windowPeakRss),
+  };
+}
+
+export async function loadRun(env: BenchEnvironment, server: ServerHandle, scenario: Scenario, seconds: number, config: BenchConfig): Promise<Omit<RunRecord, 'round' | 'server' | 'scenario'>> {
+  const hub = server.spec.kind === 'hub';
+  const written0 = hub ? (await server.call('audit')).written : 0;
+  const docs0 = hub ? await env.auditCount() : 0;
+  const run = await measuredLoad(env, server, scenario.bodies, scenario, seconds, config);
+  const written1 = hub ? (await server.call('audit')).written : 0;
+  const docs1 = hub ? await env.auditCount() : 0;
+  const perSecond = (n: number) => Math.round(n / run.load.seconds);
+  return {
+    ...run,
     auditPerSecond: hub ? perSecond(written1 - written0) : null,
     auditDocsPerSecond: hub ? perSecond(docs1 - docs0) : null,
   };
@@ -121,6 +159,9 @@ export function summariseRuns(runs: readonly RunRecord[], scenario: ScenarioId, 
     cpuMsPerQuery: median(mine.map((r) => r.cpuMsPerQuery)),
     mongoCpuMsPerQuery: mine.some((r) => r.mongoCpuMsPerQuery === null) ? null : median(mine.map((r) => r.mongoCpuMsPerQuery ?? 0)),
     departmentsCpuMsPerQuery: median(mine.map((r) => r.departmentsCpuMsPerQuery)),
+    loopBusyPercent: mine.some((r) => r.loopBusyPercent === null) ? null : median(mine.map((r) => r.loopBusyPercent ?? 0)),
+    loadCpuMsPerQuery: median(mine.map((r) => r.loadCpuMsPerQuery)),
+    machineBusyPercent: mine.some((r) => r.machineBusyPercent === null) ? null : median(mine.map((r) => r.machineBusyPercent ?? 0)),
     loadRestCallsPerQuery: median(mine.map((r) => r.loadRestCallsPerQuery)),
   };
 }

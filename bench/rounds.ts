@@ -7,10 +7,8 @@
  */
 import type { BenchConfig } from './config.ts';
 import type { BenchEnvironment } from './environment.ts';
-import { runLoad } from './load/driver.ts';
-import { loadRun, perCall, summariseRuns, type RunRecord, type ServerSummary } from './measure.ts';
+import { loadRun, measuredLoad, summariseRuns, type RunRecord, type ServerSummary } from './measure.ts';
 import type { PeerKind } from './peer.ts';
-import { requestHeaders, restCalls } from './probe.ts';
 import type { Scenario, ScenarioId } from './scenarios.ts';
 import type { ServerHandle } from './servers/control.ts';
 import type { PeerHandle } from './servers/peer-control.ts';
@@ -30,39 +28,11 @@ export interface PeerRunRecord extends Omit<RunRecord, 'server'> {
 
 type RunFigures = Omit<RunRecord, 'round' | 'server' | 'scenario'>;
 
-const mb = (bytes: number) => Math.round((bytes / 1024 / 1024) * 10) / 10;
-
 /** One bounded load run against a peer, measured as loadRun measures (a) and (b). */
 export async function peerLoadRun(env: BenchEnvironment, peer: MeasuredPeer, scenario: Scenario, seconds: number, config: BenchConfig): Promise<RunFigures> {
   const bodies = peer.bodies.get(scenario.id);
   if (!bodies) throw new Error(`${peer.handle.label} does not answer scenario ${scenario.id}`);
-  const cpu0 = (await peer.handle.call('memory')).cpuMicros; // also starts a new peak window
-  const mongo0 = await env.mongoCpuMicros();
-  const own0 = process.cpuUsage();
-  const rest0 = restCalls(env);
-  const load = await runLoad({
-    url: peer.handle.url,
-    bodies,
-    headers: requestHeaders(env, scenario),
-    connections: config.connections,
-    seconds,
-    maxRequests: config.maxRequests,
-  });
-  const own = process.cpuUsage(own0);
-  const rest1 = restCalls(env);
-  const mongo1 = await env.mongoCpuMicros();
-  const memory = await peer.handle.call('memory');
-  const perQuery = (micros: number) => Math.round(micros / Math.max(1, load.requests)) / 1000;
-  return {
-    cpuMsPerQuery: perQuery(memory.cpuMicros - cpu0),
-    mongoCpuMsPerQuery: mongo0 === null || mongo1 === null ? null : perQuery(mongo1 - mongo0),
-    departmentsCpuMsPerQuery: perQuery(own.user + own.system),
-    loadRestCallsPerQuery: perCall(rest1 - rest0, load.requests),
-    load,
-    peakRssMB: mb(memory.windowPeakRss),
-    auditPerSecond: null,
-    auditDocsPerSecond: null,
-  };
+  return { ...(await measuredLoad(env, peer.handle, bodies, scenario, seconds, config)), auditPerSecond: null, auditDocsPerSecond: null };
 }
 
 interface Participant {

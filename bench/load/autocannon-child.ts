@@ -18,6 +18,7 @@ function run(spec: LoadSpec): Promise<LoadResult> {
   const latencies = new Float64Array(spec.maxRequests + spec.connections);
   let count = 0;
   let bytes = 0;
+  const cpu0 = process.cpuUsage();
   return new Promise((resolve, reject) => {
     const instance = autocannon(
       {
@@ -34,6 +35,7 @@ function run(spec: LoadSpec): Promise<LoadResult> {
       (error, result) => {
         clearTimeout(guard);
         if (error) return reject(error);
+        const cpu = process.cpuUsage(cpu0);
         const sorted = latencies.subarray(0, count).sort();
         let sum = 0;
         for (const v of sorted) sum += v;
@@ -51,6 +53,7 @@ function run(spec: LoadSpec): Promise<LoadResult> {
           non2xx: result.non2xx,
           statusCodes,
           bytesPerResponse: count ? Math.round(bytes / count) : 0,
+          cpuMicros: cpu.user + cpu.system,
         });
       },
     );

@@ -27,4 +27,6 @@ export interface LoadResult {
   readonly non2xx: number;
   readonly statusCodes: Readonly<Record<string, number>>;
   readonly bytesPerResponse: number;
+  /** CPU time the load generator itself used during the run (user + system), µs. */
+  readonly cpuMicros: number;
 }

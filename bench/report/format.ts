@@ -31,8 +31,11 @@ export function scenarioTable(results: BenchResults): string {
         n(f.p50Ms, 2),
         n(f.p99Ms, 2),
         n(f.cpuMsPerQuery, 3),
+        n(f.loopBusyPercent, 0),
         n(f.mongoCpuMsPerQuery, 3),
         n(f.departmentsCpuMsPerQuery, 3),
+        n(f.loadCpuMsPerQuery, 3),
+        n(f.machineBusyPercent, 0),
         n(f.upstreamPerQuery, 2),
         n(f.loadRestCallsPerQuery, 2),
         f.auditPerQuery === null ? '–' : n(f.auditPerQuery, 0),
@@ -42,7 +45,7 @@ export function scenarioTable(results: BenchResults): string {
       ]);
     }
   }
-  return table(['scenario', 'server', 'req/s', 'p50 ms', 'p99 ms', 'CPU ms/q', 'mongo ms/q', 'dept ms/q', 'upstream/q', 'REST calls/q', 'audit/q', 'audit rec/s', 'peak RSS MB', 'non2xx/err'], rows, 2);
+  return table(['scenario', 'server', 'req/s', 'p50 ms', 'p99 ms', 'CPU ms/q', 'loop %', 'mongo ms/q', 'dept ms/q', 'load ms/q', 'busy %', 'upstream/q', 'REST calls/q', 'audit/q', 'audit rec/s', 'peak RSS MB', 'non2xx/err'], rows, 2);
 }
 
 export function ratioTable(results: BenchResults): string {

@@ -7,6 +7,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { performance as nodePerformance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { loadHubCatalogue } from '../../gateway/runtime.ts';
 import { ROOT } from '../config.ts';
@@ -111,7 +112,8 @@ class MemorySampler {
     const windowPeakRss = this.#peak;
     this.#peak = rss;
     const cpu = process.cpuUsage();
-    return { rss, windowPeakRss, maxRss: process.resourceUsage().maxRSS * 1024, cpuMicros: cpu.user + cpu.system };
+    const loop = nodePerformance.eventLoopUtilization();
+    return { rss, windowPeakRss, maxRss: process.resourceUsage().maxRSS * 1024, cpuMicros: cpu.user + cpu.system, loopActiveMs: loop.active, loopIdleMs: loop.idle };
   }
 }
 
@@ -157,7 +159,10 @@ function combine(op: Op, results: readonly unknown[]): unknown {
     case 'memory': {
       const all = results as MemoryStats[];
       const sum = (f: (m: MemoryStats) => number) => all.reduce((s, m) => s + f(m), 0);
-      return { rss: sum((m) => m.rss), windowPeakRss: sum((m) => m.windowPeakRss), maxRss: sum((m) => m.maxRss), cpuMicros: sum((m) => m.cpuMicros) } satisfies MemoryStats;
+      return {
+        rss: sum((m) => m.rss), windowPeakRss: sum((m) => m.windowPeakRss), maxRss: sum((m) => m.maxRss), cpuMicros: sum((m) => m.cpuMicros),
+        loopActiveMs: sum((m) => m.loopActiveMs), loopIdleMs: sum((m) => m.loopIdleMs),
+      } satisfies MemoryStats;
     }
     case 'audit':
       return { written: (results as AuditStats[]).reduce((s, a) => s + a.written, 0) } satisfies AuditStats;

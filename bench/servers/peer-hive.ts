@@ -12,6 +12,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { performance as nodePerformance } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { InProcessProfiler } from './profile.ts';
@@ -89,7 +90,8 @@ class MemorySampler {
     const windowPeakRss = this.#peak;
     this.#peak = rss;
     const cpu = process.cpuUsage();
-    return { rss, windowPeakRss, maxRss: process.resourceUsage().maxRSS * 1024, cpuMicros: cpu.user + cpu.system };
+    const loop = nodePerformance.eventLoopUtilization();
+    return { rss, windowPeakRss, maxRss: process.resourceUsage().maxRSS * 1024, cpuMicros: cpu.user + cpu.system, loopActiveMs: loop.active, loopIdleMs: loop.idle };
   }
 }
 

@@ -49,6 +49,9 @@ export interface MemoryStats {
   readonly maxRss: number;
   /** CPU time used so far (user + system), microseconds. */
   readonly cpuMicros: number;
+  /** The event loop's time so far running callbacks and waiting for events, ms (summed over workers). */
+  readonly loopActiveMs: number;
+  readonly loopIdleMs: number;
 }
 
 export interface AuditStats {
