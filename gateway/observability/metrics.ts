@@ -5,9 +5,10 @@
  * connector names and grant ids only: never a subject key, a token or a case number.
  *
  * The names and labels are listed in README.md (Observability) and queried by
- * ops/grafana/yiwang-hub.json; tests/unit/grafana-dashboard.test.ts keeps the two in step.
+ * ops/grafana/yiwang-hub.json; tests/unit/observability.test.ts keeps the two in step.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Seconds: from a cached look-up (sub-millisecond) to the default upstream deadline (10 s). */
@@ -145,6 +146,7 @@ export class HubMetrics {
   readonly grantsCacheAge: Gauge;
   readonly tokenCacheAge: Gauge;
   readonly tokenCacheEntries: Gauge;
+  readonly eventLoopBusy: Counter;
 
   /** `scrapeToken`: the bearer token `/metrics` requires (ignored when shorter than MIN_SCRAPE_TOKEN). */
   constructor(sources: MetricSources = {}, options: { readonly processMetrics?: boolean; readonly scrapeToken?: string | undefined } = {}) {
@@ -175,6 +177,21 @@ export class HubMetrics {
       help: 'Token look-ups cached',
       registers,
       collect() { this.set(sources.tokenCacheEntries?.() ?? 0); },
+    });
+    // Its rate is the loop's utilization: near 1 the process is bound by its own CPU (add
+    // processes or cores); well below 1 under load its requests are waiting (departments, commits).
+    let counted = 0;
+    this.eventLoopBusy = new Counter({
+      name: 'hub_event_loop_busy_seconds_total',
+      help: 'Seconds the process\'s event loop spent running callbacks since the process started; its rate is the loop\'s utilization (0–1)',
+      registers,
+      collect() {
+        const busy = performance.eventLoopUtilization().active / 1000;
+        if (busy > counted) {
+          this.inc(busy - counted);
+          counted = busy;
+        }
+      },
     });
     if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
   }

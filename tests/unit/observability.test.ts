@@ -96,6 +96,17 @@ describe('metrics', () => {
     expect(await a.text()).toMatch(/hub_grants_cache_age_seconds [45]\.\d+|hub_grants_cache_age_seconds 5\b/);
     expect(await b.text()).not.toContain('operation="X"');
   });
+
+  it("counts the seconds the event loop ran callbacks: a 300 ms spin between scrapes adds about 0.3 s", async () => {
+    const m = new HubMetrics({}, { processMetrics: false });
+    const busy = async () => Number((await m.text()).match(/^hub_event_loop_busy_seconds_total (\S+)$/m)?.[1]);
+    const before = await busy();
+    const until = performance.now() + 300;
+    while (performance.now() < until) Math.sqrt(Math.random());
+    const after = await busy();
+    expect(after - before).toBeGreaterThanOrEqual(0.29);
+    expect(after - before).toBeLessThan(1);
+  });
 });
 
 describe('configuration', () => {
