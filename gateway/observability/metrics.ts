@@ -89,7 +89,7 @@ export class HubMetrics {
 
   readonly upstreamCombined = new Counter({
     name: 'hub_upstream_combined_reads_total',
-    help: 'Reads of concurrent requests served by a shared department call (connector collapse), by connector; calls are counted by hub_upstream_request_duration_seconds',
+    help: 'Reads of concurrent requests served by a shared department call (connector collapse), by connector; the shared calls are hub_upstream_combined_calls_total',
     labelNames: ['connector'] as const,
     registers: [this.registry],
   });

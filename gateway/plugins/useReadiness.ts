@@ -29,7 +29,7 @@ export function useReadiness(runtime: HubRuntime): Plugin {
     // CPU under load); for the pattern {pathname: '/ready'} that is the pathname test, so only the
     // requests that can be readiness checks reach it.
     onRequest(payload) {
-      if (payload.url.pathname !== '/ready' && !payload.request.url.endsWith('/ready')) return;
+      if (payload.url.pathname !== '/ready') return;
       return onRequest(payload);
     },
   };
