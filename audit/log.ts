@@ -139,6 +139,18 @@ export class EvidenceLog {
     return first;
   }
 
+  /**
+   * Gives back the sequence numbers from `seq` on, reserved for blocks that were not written and
+   * never will be as they were (a taken claim stopped their write; see writer.ts). Only numbers of
+   * the latest write, none of them durable yet, can be given back.
+   */
+  release(seq: number): void {
+    if (seq < this.#frontier.size || seq > this.#next || [...this.#waiting.keys()].some((s) => s >= seq)) {
+      throw new Error(`cannot give back sequence numbers from ${seq}: the log is at ${this.#frontier.size}, reserved up to ${this.#next}`);
+    }
+    this.#next = seq;
+  }
+
   /** Records that the leaves from `seq` on are durable; signs a checkpoint when enough accumulated. */
   durable(seq: number, leaves: Buffer[]): void {
     this.#waiting.set(seq, leaves);

@@ -14,8 +14,17 @@
  * would not give this: a server may apply a later block and never the earlier one of a client
  * that died (MongoDB interrupts a disconnected client's operations; a network reorders), leaving
  * a gap that nothing fills and that verification rightly reports as deleted records.
+ *
+ * Claims. A record appended with a claim (`append(record, claim)`) is written as a block of its own
+ * whose `_id` is the claim, after the other blocks of its write: the unique `_id` makes the write
+ * of the record and the taking of the claim one and the same insert, exact across every instance
+ * (a verification attempt is counted by the very document that records it: one commit, not two).
+ * A claim another document holds stops the ordered insert there: the blocks before it have landed
+ * and are durable, its append rejects with ClaimTakenError (its caller may try the next claim), and
+ * the records after it go back to the head of the queue, to be numbered again from its sequence
+ * number: the log stays gap-free.
  */
-import type { Collection, Db, WriteConcern } from 'mongodb';
+import { MongoBulkWriteError, type Collection, type Db, type WriteConcern } from 'mongodb';
 import { encodeBlock, fillerBlock, leavesOf } from './encoding.ts';
 import { EvidenceLog, newOrigin } from './log.ts';
 import type { AccessRecord, EvidenceBlock } from './record.ts';
@@ -26,6 +35,17 @@ export class AuditUnavailableError extends Error {
   constructor(options?: { cause?: unknown }) {
     super('The audit trail cannot be written, so no data is served. Try again later.', options);
     this.name = 'AuditUnavailableError';
+  }
+}
+
+/** The claim of a record appended with one is held by another document: the record was not written. */
+export class ClaimTakenError extends Error {
+  readonly claim: string;
+
+  constructor(claim: string) {
+    super(`claim ${claim} is taken`);
+    this.name = 'ClaimTakenError';
+    this.claim = claim;
   }
 }
 
@@ -61,10 +81,35 @@ export interface AuditWriterOptions {
 
 interface Pending {
   readonly record: AccessRecord;
+  /** The `_id` of the block of its own this record is written as (see Claims above). */
+  readonly claim?: string;
   readonly since: number;
   settled: boolean;
   readonly resolve: () => void;
   readonly reject: (e: Error) => void;
+}
+
+interface Block {
+  readonly seq: number;
+  readonly batch: Pending[];
+  readonly doc: EvidenceBlock;
+  readonly leaves: Buffer[];
+  /** The claim this block's `_id` is (one record appended with a claim). */
+  readonly claim: string | undefined;
+}
+
+/**
+ * The index of the block an ordered insert stopped at because its claim is taken, when that is the
+ * one and only thing that went wrong (a duplicate key on a claimed block, everything before it
+ * inserted, no write-concern error); undefined for any other failure.
+ */
+function takenClaimAt(error: unknown, blocks: readonly Block[]): number | undefined {
+  if (!(error instanceof MongoBulkWriteError) || error.result.getWriteConcernError() !== undefined) return undefined;
+  const errors = Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors];
+  if (errors.length !== 1 || errors[0]!.code !== 11000) return undefined;
+  const at = errors[0]!.index;
+  if (blocks[at]?.claim === undefined || error.insertedCount !== at) return undefined;
+  return at;
 }
 
 export class AuditWriter {
@@ -116,9 +161,18 @@ export class AuditWriter {
     return this.#queue.length;
   }
 
-  /** Appends one record; resolves when it is durable. */
-  append(record: AccessRecord): Promise<void> {
-    return this.appendMany([record]);
+  /**
+   * Appends one record; resolves when it is durable. With a claim: as a block of its own whose
+   * `_id` is the claim; rejects with ClaimTakenError, the record unwritten, if another holds it.
+   */
+  append(record: AccessRecord, claim?: string): Promise<void> {
+    if (claim === undefined) return this.appendMany([record]);
+    if (this.#closed) return Promise.reject(new AuditUnavailableError());
+    const since = performance.now();
+    const wait = new Promise<void>((resolve, reject) => this.#queue.push({ record, claim, since, settled: false, resolve, reject }));
+    this.#schedule();
+    this.#watchDeadlines();
+    return wait;
   }
 
   /** Appends records; resolves when all of them are durable. */
@@ -189,20 +243,15 @@ export class AuditWriter {
         return;
       }
     }
-    const blocks: Array<{ seq: number; batch: Pending[]; doc: EvidenceBlock; leaves: Buffer[] }> = [];
-    while (blocks.length < this.#maxInFlight && this.#queue.length > 0) {
-      const taken = this.#queue.splice(0, this.#maxBatch);
-      // A record with no canonical JSON (only hostile input makes one) fails its own append, never
-      // the block or the process: the others are numbered on without it.
-      const leftOut = new Set<number>();
-      const seq = this.log.nextSeq;
-      const encoded = encodeBlock(this.log.origin, seq, taken.map((p) => p.record), undefined, (index) => leftOut.add(index));
-      const batch = leftOut.size === 0 ? taken : taken.filter((_, i) => !leftOut.has(i));
-      if (leftOut.size > 0) this.#refuse([...leftOut].map((i) => taken[i]!));
-      if (batch.length === 0) continue;
-      this.log.reserve(batch.length);
-      blocks.push({ seq, batch, ...encoded });
-    }
+    const blocks: Block[] = [];
+    // Up to maxInFlight blocks of maxBatch records; the claimed ones among them each a block of its
+    // own, after the others (a taken claim stops the ordered insert: what follows it is written again).
+    const taken = this.#queue.splice(0, this.#maxBatch * this.#maxInFlight);
+    const claimed: Pending[] = [];
+    const plain: Pending[] = [];
+    for (const p of taken) (p.claim === undefined ? plain : claimed).push(p);
+    for (let i = 0; i < plain.length; i += this.#maxBatch) this.#encode(plain.slice(i, i + this.#maxBatch), blocks);
+    for (const p of claimed) this.#encode([p], blocks);
     if (blocks.length === 0) {
       for (const done of this.#idle.splice(0)) done();
       return;
@@ -218,6 +267,22 @@ export class AuditWriter {
     });
   }
 
+  /** Numbers and encodes the records as the next block (a claimed record's has its claim as `_id`). */
+  #encode(taken: Pending[], blocks: Block[]): void {
+    // A record with no canonical JSON (only hostile input makes one) fails its own append, never
+    // the block or the process: the others are numbered on without it.
+    const leftOut = new Set<number>();
+    const seq = this.log.nextSeq;
+    const encoded = encodeBlock(this.log.origin, seq, taken.map((p) => p.record), undefined, (index) => leftOut.add(index));
+    const batch = leftOut.size === 0 ? taken : taken.filter((_, i) => !leftOut.has(i));
+    if (leftOut.size > 0) this.#refuse([...leftOut].map((i) => taken[i]!));
+    if (batch.length === 0) return;
+    this.log.reserve(batch.length);
+    const claim = batch.length === 1 ? batch[0]!.claim : undefined;
+    const doc = claim === undefined ? encoded.doc : ({ _id: claim, ...encoded.doc } as EvidenceBlock);
+    blocks.push({ seq, batch, doc, leaves: encoded.leaves, claim });
+  }
+
   /** Fails the appends of records that cannot be written at all (see encodeBlock); what the error says holds no record content. */
   #refuse(pending: readonly Pending[]): void {
     const e = new AuditUnavailableError({ cause: new Error('the access record has no canonical JSON (a string that is not well-formed Unicode?)') });
@@ -230,12 +295,17 @@ export class AuditWriter {
   }
 
   /** One write of consecutive blocks; on failure, settles every block of it before returning. */
-  async #write(blocks: ReadonlyArray<{ seq: number; batch: Pending[]; doc: EvidenceBlock; leaves: Buffer[] }>): Promise<void> {
+  async #write(blocks: readonly Block[]): Promise<void> {
     const started = performance.now();
     try {
       // Ordered: the server applies the blocks in sequence and stops at the first it cannot.
       await this.#collection.insertMany(blocks.map((b) => b.doc), { ordered: true, writeConcern: this.#writeConcern });
     } catch (error) {
+      const at = takenClaimAt(error, blocks);
+      if (at !== undefined) {
+        this.#claimTaken(blocks, at, started);
+        return;
+      }
       this.failingSince ??= Date.now();
       const count = blocks.reduce((n, b) => n + b.batch.length, 0);
       this.#onError?.(error, count);
@@ -252,6 +322,11 @@ export class AuditWriter {
       for (const b of blocks) if (!(await this.#settle(b.seq, b.batch.length, b.leaves))) break;
       return;
     }
+    this.#landed(blocks, started);
+  }
+
+  /** The blocks are durable: into the log, and their appends resolve. */
+  #landed(blocks: readonly Block[], started: number): void {
     for (const b of blocks) {
       this.log.durable(b.seq, b.leaves);
       this.written += b.batch.length;
@@ -265,10 +340,29 @@ export class AuditWriter {
       }
     }
     try {
-      this.#onCommit?.(blocks.map((b) => b.batch.length), performance.now() - started);
+      if (blocks.length > 0) this.#onCommit?.(blocks.map((b) => b.batch.length), performance.now() - started);
     } catch {
       // A metrics listener's failure must not touch the evidence.
     }
+  }
+
+  /**
+   * The ordered insert stopped at block `at`, whose claim another document holds: the blocks before
+   * it landed, it and those after it did not. Its append rejects with ClaimTakenError; the records
+   * after it go back to the head of the queue (those whose request is still waiting), and their
+   * sequence numbers, from its own on, are given back, so the next write numbers on without a gap.
+   */
+  #claimTaken(blocks: readonly Block[], at: number, started: number): void {
+    this.#landed(blocks.slice(0, at), started);
+    const failed = blocks[at]!;
+    for (const p of failed.batch) {
+      if (p.settled) continue;
+      p.settled = true;
+      p.reject(new ClaimTakenError(failed.claim!));
+    }
+    this.log.release(failed.seq);
+    const again = blocks.slice(at + 1).flatMap((b) => b.batch).filter((p) => !p.settled);
+    this.#queue.unshift(...again);
   }
 
   /**

@@ -1,7 +1,7 @@
 /**
  * Builds access records from a request and appends them, awaited: no audit record, no data.
  */
-import { subjectHash, type AccessRecord, type Decision } from '../audit/index.ts';
+import { subjectHash, type AccessRecord, type AttemptKey, type Decision } from '../audit/index.ts';
 import type { GrantRef } from '../policies/index.ts';
 import type { SubjectType } from '../schema/index.ts';
 import type { HubContext } from './context.ts';
@@ -81,6 +81,21 @@ export async function recordAccess(ctx: HubContext, e: EvidenceInput): Promise<v
   try {
     const record = accessRecord(ctx, e);
     await inSpan(ctx.runtime.tracing.tracer, 'hub.audit.commit', ctx.trace, { 'hub.action': e.action, 'hub.decision': e.decision, 'hub.resource': e.resource?.code ?? '' }, () => ctx.runtime.audit.append(record));
+  } catch {
+    throw hubError('AUDIT_UNAVAILABLE', 'The audit trail cannot be written, so no data is served. Try again later.');
+  }
+}
+
+/**
+ * Appends a verification's record as its attempt (audit/attempts.ts): the record and the count of
+ * the attempt are one durable write. Resolves with the attempt's number, or null when the limit is
+ * reached (nothing written: the caller records the refusal); throws AUDIT_UNAVAILABLE otherwise.
+ */
+export async function recordAttempt(ctx: HubContext, e: EvidenceInput, key: AttemptKey, day: string, limit: number): Promise<number | null> {
+  try {
+    const record = accessRecord(ctx, e);
+    return await inSpan(ctx.runtime.tracing.tracer, 'hub.audit.commit', ctx.trace, { 'hub.action': e.action, 'hub.decision': e.decision, 'hub.resource': e.resource?.code ?? '' }, () =>
+      ctx.runtime.attempts.record(key, day, limit, (attempt) => ({ ...record, attempt })));
   } catch {
     throw hubError('AUDIT_UNAVAILABLE', 'The audit trail cannot be written, so no data is served. Try again later.');
   }

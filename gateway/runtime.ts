@@ -10,7 +10,7 @@ import { createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import { MongoClient, type Db } from 'mongodb';
 import type { Logger } from 'pino';
 import { LRUCache } from 'lru-cache';
-import { AuditWriter, EvidenceLog, detectTopology, ensureAuditIndexes, evidenceWriteConcern, newOrigin, noteSigner, type NoteSigner } from '../audit/index.ts';
+import { AuditWriter, EvidenceLog, VerificationAttempts, detectTopology, ensureAuditIndexes, evidenceWriteConcern, newOrigin, noteSigner, type NoteSigner } from '../audit/index.ts';
 import { createConnector, validateConnectorConfig, type Connector } from '../connectors/index.ts';
 import { compilePolicy, dayIn, type CompiledPolicy, type Principal, type WorkCalendar } from '../policies/index.ts';
 import {
@@ -18,7 +18,7 @@ import {
   type Catalogue, type Purpose, type RecordValidator, type Resource,
 } from '../schema/index.ts';
 import {
-  AttemptCounter, bumpRevision, definitionOf, ensureApplicationIndexes, ensureConsentIndexes, ensureCorrectionIndexes, ensureDemandIndexes, GrantStore,
+  bumpRevision, definitionOf, ensureApplicationIndexes, ensureConsentIndexes, ensureCorrectionIndexes, ensureDemandIndexes, GrantStore,
   loadResources, OpenCorrections, QualityCounter, QuotaCounter, RevisionWatcher, SlotStore,
 } from '../store/index.ts';
 import type { HubConfig } from './config.ts';
@@ -59,7 +59,8 @@ export interface HubRuntime {
   /** OpenTelemetry tracer (a no-op one unless `tracing.enabled`). */
   readonly tracing: HubTracing;
   readonly quotas: QuotaCounter;
-  readonly attempts: AttemptCounter;
+  /** Verification attempts, counted by their records (audit/attempts.ts). */
+  readonly attempts: VerificationAttempts;
   /** Data-quality counts of this process, written every `quality.flushSeconds` (no write per request). */
   readonly quality: QualityCounter;
   /** Open correction requests (数据纠错), in memory: what responses flag as disputed. */
@@ -182,7 +183,6 @@ export async function createRuntime(options: RuntimeOptions): Promise<HubRuntime
         if (asked > granted) metrics.quotaUnits.inc({ grant, result: 'refused' }, asked - granted);
       },
     });
-    const attempts = new AttemptCounter(slots);
     const grants = new GrantStore(db);
     await grants.refresh();
     const corrections = new OpenCorrections(db);
@@ -266,6 +266,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<HubRuntime
       },
       deadlineMs: config.audit.deadlineMs,
     });
+    const attempts = new VerificationAttempts(audit);
     const authenticator = new Authenticator(db, { cacheTtlMs: config.auth.cacheSeconds * 1000, deadlineMs: config.audit.deadlineMs });
     const policies = new LRUCache<string, CompiledPolicy>({ max: 10_000 });
     let generation = 0;

@@ -10,7 +10,7 @@ export {
 } from './applications.ts';
 export { CONSENTS, ensureConsentIndexes, insertConsent, getConsent, withdrawConsent, consentsOfSubject } from './consents.ts';
 export { DEMANDS, ensureDemandIndexes, insertDemand, getDemand, changeDemand, listDemands } from './demands.ts';
-export { SlotStore, QuotaCounter, AttemptCounter, SLOT_COLLECTION, MARK_COLLECTION, LEASE_FROM, LEASE_SIZE, slotStart } from './quotas.ts';
+export { SlotStore, QuotaCounter, SLOT_COLLECTION, MARK_COLLECTION, LEASE_FROM, LEASE_SIZE, slotStart } from './quotas.ts';
 export {
   RESOURCES, ensureResourceIndexes, syncResourcesFromFiles, loadResources, getResource, insertResource, replaceResource, definitionOf, type StoredResource,
 } from './resources.ts';

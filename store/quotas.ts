@@ -1,6 +1,6 @@
 /**
  * Counters that must hold exactly across hub instances: a grant's daily quota (subjects served per
- * day) and verification attempts per (system, subject, resource) per day.
+ * day). (Verification attempts are counted by the evidence itself: audit/attempts.ts.)
  *
  * Why slots and not `$inc`: a conditional `updateOne({ used: { $lt: limit } }, { $inc })` is atomic
  * on MongoDB, but FerretDB 1.24 (our servers) applies concurrent updates of one document as
@@ -22,10 +22,7 @@
  * used up to the limit), but units of a block another process holds are not available to this one,
  * so near the limit one process may refuse while another can still serve up to 63 more; units of a
  * lease held by a process that stops are not used that day; and `used` counts leased units as used.
- * Counters of at most 1 024 a day (most quotas) are exact to the unit, as before, and
- * verification attempts are never leased, whatever their limit (`take(…, leases = false)`).
- * Each attempt is exact and numbered across instances. A benchmark that raises the limit past
- * 1 024 still pays one slot per attempt, as a deployment does.
+ * Counters of at most 1 024 a day (most quotas) are exact to the unit, as before.
  *
  * Cost: the hot path only inserts. FerretDB 1.24 answers queries on this collection, even a find
  * by `_id`, by scanning it (a count measured 28 µs per document), while an insert's unique check
@@ -54,7 +51,7 @@ function slotEnd(start: number): number {
 
 interface SlotDoc {
   _id: string;
-  /** The counter: `q|<grant>|<day>` or `v|<system>|<resource>|<subject hash>|<day>`. */
+  /** The counter: `q|<grant>|<day>`. */
   key: string;
   day: string;
   /** First unit held by this document. */
@@ -69,8 +66,6 @@ interface Want {
   readonly limit: number;
   /** Keep a high-water mark for this counter (large limits: a fresh process starts near the top). */
   readonly marks: boolean;
-  /** Past LEASE_FROM, claim blocks of LEASE_SIZE units (false: every unit its own slot, whatever the limit). */
-  readonly leases: boolean;
   remaining: number;
   readonly taken: number[];
   collided: boolean;
@@ -124,13 +119,8 @@ export class SlotStore {
     await this.#collection.createIndex({ day: 1 }, { name: 'day' });
   }
 
-  /**
-   * Takes up to `n` slots of `key` within `limit`; resolves with the slot numbers taken (fewer at the
-   * limit). `leases: false` keeps every unit a slot of its own past LEASE_FROM too (a counter whose
-   * every unit must be exact across instances, numbered and durable before it is used). A counter
-   * is always taken with the same `leases`.
-   */
-  take(key: string, day: string, n: number, limit: number, marks: boolean, leases = true): Promise<number[]> {
+  /** Takes up to `n` slots of `key` within `limit`; resolves with the slot numbers taken (fewer at the limit). */
+  take(key: string, day: string, n: number, limit: number, marks: boolean): Promise<number[]> {
     void this.#forgetBefore(day).catch(() => undefined);
     if (n <= 0 || limit <= 0) return Promise.resolve([]);
     // Units of a block this process leased are handed out without a round trip.
@@ -144,7 +134,7 @@ export class SlotStore {
         reject(new Error(`counter reservation missed its ${this.#deadlineMs} ms deadline`));
       }, this.#deadlineMs);
       const want: Want = {
-        key, day, limit, marks, leases, remaining: n - leased.length, taken: leased, collided: false, abandoned: false,
+        key, day, limit, marks, remaining: n - leased.length, taken: leased, collided: false, abandoned: false,
         resolve: (slots) => { clearTimeout(timer); resolve(slots); },
         reject: (error) => { clearTimeout(timer); reject(error); },
       };
@@ -201,8 +191,8 @@ export class SlotStore {
         let need = wants.reduce((sum, w) => sum + w.remaining, 0);
         let next = await this.#start(first);
         while (need > 0 && next <= limit) {
-          const start = first.leases ? slotStart(next) : next;
-          const end = first.leases ? slotEnd(start) : start;
+          const start = slotStart(next);
+          const end = slotEnd(start);
           docs.push(end === start ? { _id: `${key}#${start}`, key, day: first.day, slot: start } : { _id: `${key}#${start}`, key, day: first.day, slot: start, end });
           need -= Math.min(end, limit) - Math.max(next, start) + 1;
           next = end + 1;
@@ -265,27 +255,27 @@ export class SlotStore {
     }
   }
 
-  async #exists(key: string, slot: number, leases: boolean): Promise<boolean> {
-    return (await this.#collection.findOne({ _id: `${key}#${leases ? slotStart(slot) : slot}` }, { projection: { _id: 1 } })) !== null;
+  async #exists(key: string, slot: number): Promise<boolean> {
+    return (await this.#collection.findOne({ _id: `${key}#${slotStart(slot)}` }, { projection: { _id: 1 } })) !== null;
   }
 
   /**
    * Slots taken so far: the highest slot (they are taken densely), searched upward from the mark;
    * leased blocks count whole, less what this process has not handed out of its own lease.
    */
-  async used(key: string, leases = true): Promise<number> {
+  async used(key: string): Promise<number> {
     const mark = (await this.#marks.findOne({ _id: key }))?.high ?? 0;
     let low = Math.max(mark, (this.#next.get(key) ?? 1) - 1);
-    if (low > 0 && !(await this.#exists(key, low, leases))) low = 0;
+    if (low > 0 && !(await this.#exists(key, low))) low = 0;
     let step = 1;
-    while (await this.#exists(key, low + step, leases)) {
+    while (await this.#exists(key, low + step)) {
       low += step;
       step *= 2;
     }
     let high = low + step;
     while (high - low > 1) {
       const middle = Math.floor((low + high) / 2);
-      if (await this.#exists(key, middle, leases)) low = middle;
+      if (await this.#exists(key, middle)) low = middle;
       else high = middle;
     }
     // What this process still holds of its lease is not used yet (other processes' leases count).
@@ -328,23 +318,5 @@ export class QuotaCounter {
 
   used(grant: string, day: string): Promise<number> {
     return this.#slots.used(`q|${grant}|${day}`);
-  }
-}
-
-/** Verification attempts (核验) per (system, subject, resource) per day. */
-export class AttemptCounter {
-  readonly #slots: SlotStore;
-
-  constructor(slots: SlotStore) {
-    this.#slots = slots;
-  }
-
-  /** Counts one attempt; returns its number (1-based), or null past `limit` (then nothing is counted). */
-  async attempt(key: { system: string; subject: string; resource: string }, day: string, limit: number): Promise<number | null> {
-    // A handful of slots per counter (5 by default): no mark needed, probing from slot 1 is cheap.
-    // Never leased, whatever the limit: every attempt is counted durably, across instances, before
-    // its answer, and numbered exactly in its record (a lease would hand out numbers from memory).
-    const [slot] = await this.#slots.take(`v|${key.system}|${key.resource}|${key.subject}|${day}`, day, 1, limit, limit > 64, false);
-    return slot ?? null;
   }
 }

@@ -6,10 +6,10 @@ import { checkPurpose, decideVerify, DEFAULT_VERIFY_ATTEMPTS } from '../../polic
 import { creditCodeProblem, idNumberProblem, type Consent, type SubjectType } from '../../schema/index.ts';
 import { getConsent } from '../../store/index.ts';
 import type { AccessScope, HubContext, SubjectRef } from '../context.ts';
-import { hashOf, recordAccess } from '../evidence.ts';
+import { hashOf, recordAccess, recordAttempt, type EvidenceInput } from '../evidence.ts';
 import { hubError, refusalError } from '../errors.ts';
 import { inSpan } from '../observability/tracing.ts';
-import { applyConsent, chargeDailyQuota, stateful } from './obligations.ts';
+import { applyConsent, chargeDailyQuota } from './obligations.ts';
 import { countFailure, flagDisputed } from './quality.ts';
 import { loaderFor, upstreamFailure } from './records.ts';
 
@@ -148,19 +148,25 @@ const verify: Resolver<AccessScope, { resource: string; key: string; claims: Rec
     throw refusalError(consentRefusal, { resource: r.code });
   }
   // Repeated guesses recover a value (365 tries find a birth date): attempts per (system, subject,
-  // resource) per day are limited, across every instance, and each is numbered in the audit record.
+  // resource) per day are limited, across every instance. Each record past this point is the
+  // attempt's count and carries its number (audit/attempts.ts): one durable write for both.
   const summary = scope.policy.grantSummary.get(r.code);
   const limit = summary?.verifyPerDay ?? DEFAULT_VERIFY_ATTEMPTS;
-  const attempt = await stateful(ctx, 'verification attempt count', () => ctx.runtime.attempts.attempt({ system: ctx.principal.id, subject: hashOf(ctx, args.key), resource: r.code }, scope.today, limit));
-  if (attempt === null) {
+  const who = { system: ctx.principal.id, subject: hashOf(ctx, args.key), resource: r.code };
+  const exceeded = async (): Promise<never> => {
     const message = `Verification of ${r.code} for this subject is limited to ${limit} attempts a day for your system; the limit is reached. Try again tomorrow.`;
     await recordAccess(ctx, { ...base, refused: claimed, grants: decision.grants, decision: 'deny', code: 'QUOTA_EXCEEDED', denial: 'VERIFY_ATTEMPTS_EXCEEDED', reason: message, attempt: limit + 1 });
     throw hubError('QUOTA_EXCEEDED', message, { resource: r.code, reason: 'VERIFY_ATTEMPTS_EXCEEDED' });
-  }
+  };
+  /** The record of this attempt, numbered; past the limit (found by its claim), the refusal instead. */
+  const attempt = async (e: EvidenceInput): Promise<void> => {
+    if ((await recordAttempt(ctx, e, who, scope.today, limit)) === null) await exceeded();
+  };
+  if (ctx.runtime.attempts.exhausted(who, scope.today, limit)) await exceeded();
   const charged = await chargeDailyQuota(ctx, scope, r, summary, args.key);
   if (charged && 'refusal' in charged) {
     const { refusal: quota } = charged;
-    await recordAccess(ctx, { ...base, refused: claimed, grants: decision.grants, decision: 'deny', code: quota.code, denial: quota.denial ?? null, reason: quota.message, attempt });
+    await attempt({ ...base, refused: claimed, grants: decision.grants, decision: 'deny', code: quota.code, denial: quota.denial ?? null, reason: quota.message });
     throw refusalError(quota, { resource: r.code });
   }
   const grants = charged ? [charged.grant, ...decision.grants.filter((g) => g.id !== charged.grant.id)] : decision.grants;
@@ -170,11 +176,11 @@ const verify: Resolver<AccessScope, { resource: string; key: string; claims: Rec
   } catch (error) {
     const failed = upstreamFailure(ctx, error, r.code);
     countFailure(ctx, r, scope.today, failed.code);
-    await recordAccess(ctx, { ...base, refused: claimed, grants, decision: 'deny', code: failed.code, reason: failed.reason, attempt });
+    await attempt({ ...base, refused: claimed, grants, decision: 'deny', code: failed.code, reason: failed.reason });
     throw failed.error;
   }
   const mismatched = record ? claimed.filter((item) => normalize(record[item]) !== normalize(args.claims[item])) : claimed;
-  await recordAccess(ctx, { ...base, verified: claimed, grants, decision: 'allow', reason: record ? null : 'no record for this subject', consent: consented.consent, attempt });
+  await attempt({ ...base, verified: claimed, grants, decision: 'allow', reason: record ? null : 'no record for this subject', consent: consented.consent });
   // A compared value an open correction request disputes: a mismatch may be the provider's error.
   if (record) flagDisputed(ctx, info, r, args.key, claimed, false);
   return { match: record !== null && mismatched.length === 0, mismatched };

@@ -3,7 +3,7 @@
  * 64 handed out from memory. Two SlotStores on one database stand for two hub processes.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AttemptCounter, LEASE_FROM, LEASE_SIZE, MARK_COLLECTION, QuotaCounter, SLOT_COLLECTION, SlotStore, slotStart } from '../../store/index.ts';
+import { LEASE_FROM, LEASE_SIZE, QuotaCounter, SLOT_COLLECTION, SlotStore, slotStart } from '../../store/index.ts';
 import { testDatabase, type TestDatabase } from '../support/mongo.ts';
 
 const DAY = '2026-11-23';
@@ -77,21 +77,5 @@ describe('leased blocks', () => {
     expect(await later.take(key, DAY, 1, 1_000_000, true)).toEqual([1089]);
     // Seen from the first process: its 58 unused units are not counted; the later one's block is.
     expect(await new QuotaCounter(first).used('restart', DAY)).toBe(1152 - 58);
-  });
-});
-
-describe('verification attempts', () => {
-  it('are never leased: past 1 024 a day, two processes still number them 1 025, 1 026, one slot document each', async () => {
-    // 1 024 attempts already counted today (the mark says so too, as a busy counter's would).
-    const who = { system: 'sys-a', resource: 'RES', subject: 'h-subject' };
-    const key = `v|${who.system}|${who.resource}|${who.subject}|${DAY}`;
-    await t.db.collection(SLOT_COLLECTION).insertMany(Array.from({ length: 1024 }, (_, i) => ({ _id: `${key}#${i + 1}` as never, key, day: DAY, slot: i + 1 })));
-    await t.db.collection(MARK_COLLECTION).insertOne({ _id: key as never, high: 1024, day: DAY });
-    const first = new AttemptCounter(new SlotStore(t.db));
-    const second = new AttemptCounter(new SlotStore(t.db));
-    expect(await first.attempt(who, DAY, 1_000_000)).toBe(1025);
-    expect(await second.attempt(who, DAY, 1_000_000)).toBe(1026);
-    const docs = await t.db.collection(SLOT_COLLECTION).find({ key, slot: { $gt: 1024 } }).sort({ slot: 1 }).toArray();
-    expect(docs.map((d) => [d['slot'], d['end'] ?? null])).toEqual([[1025, null], [1026, null]]);
   });
 });
