@@ -93,9 +93,10 @@ export async function recordAccess(ctx: HubContext, e: EvidenceInput): Promise<v
  */
 export async function recordAttempt(ctx: HubContext, e: EvidenceInput, key: AttemptKey, day: string, limit: number): Promise<number | null> {
   try {
-    const record = accessRecord(ctx, e);
+    // Built once, when a number is free (a request refused at the limit counts no decision of its own here).
+    let record: AccessRecord | undefined;
     return await inSpan(ctx.runtime.tracing.tracer, 'hub.audit.commit', ctx.trace, { 'hub.action': e.action, 'hub.decision': e.decision, 'hub.resource': e.resource?.code ?? '' }, () =>
-      ctx.runtime.attempts.record(key, day, limit, (attempt) => ({ ...record, attempt })));
+      ctx.runtime.attempts.record(key, day, limit, (attempt) => ({ ...(record ??= accessRecord(ctx, e)), attempt })));
   } catch {
     throw hubError('AUDIT_UNAVAILABLE', 'The audit trail cannot be written, so no data is served. Try again later.');
   }

@@ -148,6 +148,25 @@ describe('exact counters across instances', () => {
     expect(attempts).toEqual(['allow:1', 'allow:2', 'allow:3', 'allow:4', 'allow:5', 'deny:6', 'deny:6', 'deny:6']);
   });
 
+  it('answers exactly the limit of 8 verifications sent at once to one instance, and counts each decision as its record says', async () => {
+    const { child } = t.data.births[3]!;
+    const decisions = async () => {
+      const values = (await t.hub.runtime.metrics.decisions.get()).values.filter((v) => v.labels['action'] === 'verify' && v.labels['resource'] === 'WJ-BIRTH-CERT');
+      return Object.fromEntries(values.map((v) => [`${String(v.labels['decision'])}/${String(v.labels['code'])}`, v.value]));
+    };
+    const before = await decisions();
+    const responses = await Promise.all(Array.from({ length: 8 }, () => postGraphQL(t.url, t.tokens.zw, `{ access(purpose: "${CSYJS}", caseId: "c-vc", operator: "op") {
+      verify(resource: "WJ-BIRTH-CERT", key: "${child}", claims: { motherIdNumber: "11010519491231002X" }) { match } } }`)));
+    const outcomes = responses.map((res) => String(res.body.errors?.[0]?.extensions?.['reason'] ?? 'answered')).sort();
+    expect(outcomes).toEqual([...Array(3).fill('VERIFY_ATTEMPTS_EXCEEDED'), ...Array(5).fill('answered')]);
+    await t.hub.runtime.audit.flush();
+    const records = await searchAccess(t.hubDb.db, { system: 'zw-yichuang', resource: 'WJ-BIRTH-CERT', limit: 100 });
+    expect(records.filter((r) => r.caseId === 'c-vc').map((r) => `${r.decision}:${r.attempt}`).sort()).toEqual(['allow:1', 'allow:2', 'allow:3', 'allow:4', 'allow:5', 'deny:6', 'deny:6', 'deny:6']);
+    const after = await decisions();
+    const delta = (key: string) => (after[key] ?? 0) - (before[key] ?? 0);
+    expect([delta('allow/none'), delta('deny/QUOTA_EXCEEDED')]).toEqual([5, 3]);
+  });
+
   it('lets exactly one of two officers acting on the same grant version at once succeed, the other gets CONFLICT', async () => {
     const grant = await grantThrough('officer-mz', 'officer-ga', {
       resource: 'GA-VEHICLE', purposes: ['440000-DIBAO-001'], items: [{ name: 'vehicleCount', access: 'clear' }],
