@@ -9,7 +9,9 @@
  * its record costs anyway (before, a slot document was inserted first and the record after it: two
  * commits in sequence). Numbers are taken densely from 1: a process hands them out in order from
  * memory, and a claim another instance took moves it past that number (a fresh process probes
- * from 1: at most `limit` writes, 5 by default). No number above the limit is ever claimed, so at
+ * from 1: at most `limit` writes, 5 by default; for limits above 64, a lossy high-water mark per
+ * counter, raised every 64 attempts, lets it start near the top after its first collision instead).
+ * No number above the limit is ever claimed, so at
  * most `limit` attempts are answered, under any concurrency. A refused request (limit reached)
  * writes its own record, which claims nothing.
  *
@@ -17,8 +19,20 @@
  * landed; its number is not handed out again by this process (at worst the subject's system has one
  * attempt fewer that day: the safe direction for a limit on guessing).
  */
+import type { Collection, Db } from 'mongodb';
 import type { AccessRecord } from './record.ts';
 import { ClaimTakenError, type AuditWriter } from './writer.ts';
+
+/** High-water marks of busy counters (shared with the quota slots' marks: store/quotas.ts cleans them up by `day`). */
+export const ATTEMPT_MARKS_COLLECTION = 'slot_marks';
+/** Limits above this keep a mark; a mark is raised every MARK_EVERY attempts. */
+const MARK_EVERY = 64;
+
+interface MarkDoc {
+  readonly _id: string;
+  readonly high: number;
+  readonly day: string;
+}
 
 export interface AttemptKey {
   readonly system: string;
@@ -32,12 +46,15 @@ export const attemptCounter = (key: AttemptKey, day: string): string => `v|${key
 
 export class VerificationAttempts {
   readonly #writer: Pick<AuditWriter, 'append'>;
+  readonly #marks: Collection<MarkDoc> | undefined;
   /** The next number to try, per counter of the current day. */
   readonly #next = new Map<string, number>();
   #day = '';
 
-  constructor(writer: Pick<AuditWriter, 'append'>) {
+  /** `db`: where the marks of limits above 64 are kept (without: none, probing from 1). */
+  constructor(writer: Pick<AuditWriter, 'append'>, db?: Db) {
     this.#writer = writer;
+    this.#marks = db?.collection<MarkDoc>(ATTEMPT_MARKS_COLLECTION);
   }
 
   /** Whether this process knows the limit is reached today (a request is then refused before anything else). */
@@ -52,17 +69,32 @@ export class VerificationAttempts {
    */
   async record(key: AttemptKey, day: string, limit: number, build: (attempt: number) => AccessRecord): Promise<number | null> {
     const counter = attemptCounter(key, day);
-    for (;;) {
+    const marked = this.#marks !== undefined && limit > MARK_EVERY;
+    for (let probing = false; ; probing = true) {
       const n = this.#take(counter, day, true);
       if (n > limit) return null;
       try {
-        await this.#writer.append(build(n), `${counter}#${n}`);
+        await this.#writer.append(build(n), `${counter}#${n}`, probing);
+        if (marked && n % MARK_EVERY === 0) await this.#raise(counter, day, n);
         return n;
       } catch (error) {
         if (!(error instanceof ClaimTakenError)) throw error;
-        // Another instance holds n: this process's numbers go on after it (already past n).
+        // Another instance holds n: this process's numbers go on after it (already past n), from
+        // the counter's mark on if it has one (first collision only: a mark is at most 63 behind).
+        if (marked && !probing) await this.#skipTo(counter, day);
       }
     }
+  }
+
+  /** Moves the counter's next number past its mark (a lost read only costs more collisions). */
+  async #skipTo(counter: string, day: string): Promise<void> {
+    const mark = await this.#marks!.findOne({ _id: counter }).catch(() => null);
+    if (mark !== null && mark.high + 1 > this.#take(counter, day, false)) this.#next.set(counter, mark.high + 1);
+  }
+
+  /** Raises the counter's mark (lossy: a failed raise only costs a later process more collisions). */
+  async #raise(counter: string, day: string, high: number): Promise<void> {
+    await this.#marks!.updateOne({ _id: counter }, { $max: { high }, $setOnInsert: { day } }, { upsert: true }).catch(() => undefined);
   }
 
   /** The next number of the counter, handed out (`advance`) or only looked at. */

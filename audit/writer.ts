@@ -83,6 +83,8 @@ interface Pending {
   readonly record: AccessRecord;
   /** The `_id` of the block of its own this record is written as (see Claims above). */
   readonly claim?: string;
+  /** The claim follows one found taken: more likely taken too, so written after the others. */
+  readonly probing?: boolean;
   readonly since: number;
   settled: boolean;
   readonly resolve: () => void;
@@ -164,12 +166,14 @@ export class AuditWriter {
   /**
    * Appends one record; resolves when it is durable. With a claim: as a block of its own whose
    * `_id` is the claim; rejects with ClaimTakenError, the record unwritten, if another holds it.
+   * `probing`: the claim follows one found taken (it goes after the other claims of its write, so
+   * that a taken one stops no claim that would have landed).
    */
-  append(record: AccessRecord, claim?: string): Promise<void> {
+  append(record: AccessRecord, claim?: string, probing = false): Promise<void> {
     if (claim === undefined) return this.appendMany([record]);
     if (this.#closed) return Promise.reject(new AuditUnavailableError());
     const since = performance.now();
-    const wait = new Promise<void>((resolve, reject) => this.#queue.push({ record, claim, since, settled: false, resolve, reject }));
+    const wait = new Promise<void>((resolve, reject) => this.#queue.push({ record, claim, probing, since, settled: false, resolve, reject }));
     this.#schedule();
     this.#watchDeadlines();
     return wait;
@@ -245,11 +249,14 @@ export class AuditWriter {
     }
     const blocks: Block[] = [];
     // Up to maxInFlight blocks of maxBatch records; the claimed ones among them each a block of its
-    // own, after the others (a taken claim stops the ordered insert: what follows it is written again).
+    // own, after the others (a taken claim stops the ordered insert: what follows it is written
+    // again), and the probing ones last.
     const taken = this.#queue.splice(0, this.#maxBatch * this.#maxInFlight);
     const claimed: Pending[] = [];
+    const probing: Pending[] = [];
     const plain: Pending[] = [];
-    for (const p of taken) (p.claim === undefined ? plain : claimed).push(p);
+    for (const p of taken) (p.claim === undefined ? plain : p.probing ? probing : claimed).push(p);
+    claimed.push(...probing);
     for (let i = 0; i < plain.length; i += this.#maxBatch) this.#encode(plain.slice(i, i + this.#maxBatch), blocks);
     for (const p of claimed) this.#encode([p], blocks);
     if (blocks.length === 0) {

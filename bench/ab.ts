@@ -149,7 +149,9 @@ async function main(): Promise<void> {
   const scenarios = all.filter((s) => wanted.includes(s.id));
   const a = await startServer(`(A) ${describeA}`, serverSpec(e, 'hub', false), baselineSide?.childPath);
   servers.push(a);
-  const b = await startServer(`(B) ${describeB}`, serverSpec(e, 'hub', false, whatIf));
+  // (B) on a database of its own: the hubs' exact counters (verification attempts, daily quotas)
+  // would otherwise be advanced by one and found taken by the other, a cost no single deployment has.
+  const b = await startServer(`(B) ${describeB}`, { ...serverSpec(e, 'hub', false, whatIf), database: await e.secondHubDatabase('hub_b') });
   servers.push(b);
   log('Probing: same data and records per query on both');
   for (const scenario of scenarios) await checkSameWork(e, a, b, scenario);

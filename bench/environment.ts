@@ -11,7 +11,7 @@ import { MongoClient, type Db } from 'mongodb';
 import { ACCESS_COLLECTION } from '../audit/index.ts';
 import { generateDemoData, type DemoData } from '../demo/data.ts';
 import { startDepartments, type DepartmentSystems } from '../demo/environment.ts';
-import { issueToken } from '../gateway/credentials.ts';
+import { CREDENTIALS_COLLECTION, issueToken } from '../gateway/credentials.ts';
 import { provisionMongo, type MongoProvision } from '../gateway/mongo/provision.ts';
 import { loadHubCatalogue } from '../gateway/runtime.ts';
 import type { Catalogue } from '../schema/index.ts';
@@ -38,8 +38,14 @@ export interface BenchEnvironment {
   readonly subjectKeyHex: string;
   /** A throwaway database (dropped by `close`). */
   scratchDb(name: string): Db;
-  /** Documents in the hub's audit_access collection ($collStats count: cheap on MongoDB and FerretDB). */
-  auditCount(): Promise<number>;
+  /** Documents in a hub database's audit_access collection (default the hub's; $collStats count: cheap on MongoDB and FerretDB). */
+  auditCount(database?: string): Promise<number>;
+  /**
+   * Another hub database (throwaway) that accepts the same tokens: for a second hub whose state
+   * must not mix with the first's (an A/B's two hubs: counters that one advances, the other
+   * would find taken). Returns its name.
+   */
+  secondHubDatabase(name: string): Promise<string>;
   /** CPU time of the MongoDB-wire server process, µs (null when it was not started here or /proc is absent). */
   mongoCpuMicros(): Promise<number | null>;
   close(): Promise<void>;
@@ -104,9 +110,15 @@ export async function createEnvironment(log: (line: string) => void): Promise<Be
       tokens,
       subjectKeyHex: randomBytes(32).toString('hex'),
       scratchDb,
-      async auditCount() {
+      async secondHubDatabase(name: string) {
+        const db = scratchDb(name);
+        const credentials = await hubDb.collection(CREDENTIALS_COLLECTION).find().toArray();
+        await db.collection(CREDENTIALS_COLLECTION).insertMany(credentials);
+        return db.databaseName;
+      },
+      async auditCount(database?: string) {
         try {
-          const stats = await hubDb.collection(ACCESS_COLLECTION).aggregate<{ count?: number }>([{ $collStats: { count: {} } }]).toArray();
+          const stats = await (database === undefined ? hubDb : client.db(database)).collection(ACCESS_COLLECTION).aggregate<{ count?: number }>([{ $collStats: { count: {} } }]).toArray();
           return stats.reduce((sum, s) => sum + (s.count ?? 0), 0);
         } catch {
           return 0; // the collection does not exist yet

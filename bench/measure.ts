@@ -126,10 +126,10 @@ export async function measuredLoad(
 export async function loadRun(env: BenchEnvironment, server: ServerHandle, scenario: Scenario, seconds: number, config: BenchConfig): Promise<Omit<RunRecord, 'round' | 'server' | 'scenario'>> {
   const hub = server.spec.kind === 'hub';
   const written0 = hub ? (await server.call('audit')).written : 0;
-  const docs0 = hub ? await env.auditCount() : 0;
+  const docs0 = hub ? await env.auditCount(server.spec.database) : 0;
   const run = await measuredLoad(env, server, scenario.bodies, scenario, seconds, config);
   const written1 = hub ? (await server.call('audit')).written : 0;
-  const docs1 = hub ? await env.auditCount() : 0;
+  const docs1 = hub ? await env.auditCount(server.spec.database) : 0;
   const perSecond = (n: number) => Math.round(n / run.load.seconds);
   return {
     ...run,

@@ -68,7 +68,7 @@ export async function probe(env: BenchEnvironment, server: ServerHandle | ProbeT
   const before = (await server.call('counts')).calls;
   const restBefore = restCalls(env);
   const writtenBefore = hub ? (await server.call('audit')).written : 0;
-  const docsBefore = hub ? await env.auditCount() : 0;
+  const docsBefore = hub ? await env.auditCount(server.spec.database) : 0;
   const statuses: number[] = [];
   const answers: unknown[] = [];
   const errorCodes: string[] = [];
@@ -98,7 +98,7 @@ export async function probe(env: BenchEnvironment, server: ServerHandle | ProbeT
     restCallsPerQuery: restPerQuery,
     callsByDataset,
     auditPerQuery: hub ? ((await server.call('audit')).written - writtenBefore) / queries : null,
-    auditDocsPerQuery: hub ? ((await env.auditCount()) - docsBefore) / queries : null,
+    auditDocsPerQuery: hub ? ((await env.auditCount(server.spec.database)) - docsBefore) / queries : null,
     statuses,
     errorCodes,
     bodies: answers,

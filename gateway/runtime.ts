@@ -266,7 +266,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<HubRuntime
       },
       deadlineMs: config.audit.deadlineMs,
     });
-    const attempts = new VerificationAttempts(audit);
+    const attempts = new VerificationAttempts(audit, db);
     const authenticator = new Authenticator(db, { cacheTtlMs: config.auth.cacheSeconds * 1000, deadlineMs: config.audit.deadlineMs });
     const policies = new LRUCache<string, CompiledPolicy>({ max: 10_000 });
     let generation = 0;

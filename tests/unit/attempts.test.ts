@@ -4,7 +4,8 @@
  * instances; a taken claim moves a process on, and the log of every writer stays gap-free.
  */
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MongoClient } from 'mongodb';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   ACCESS_COLLECTION, AuditWriter, ClaimTakenError, EvidenceLog, noteSigner, parseVerifierKey, subjectHash, VerificationAttempts, verifyTrail,
   attemptCounter, type AccessRecord, type EvidenceBlock,
@@ -36,7 +37,7 @@ async function instance(): Promise<{ writer: AuditWriter; attempts: Verification
   await log.register();
   const writer = new AuditWriter(t.db, { log, writeConcern: { w: 1 } });
   writers.push(writer);
-  return { writer, attempts: new VerificationAttempts(writer) };
+  return { writer, attempts: new VerificationAttempts(writer, t.db) };
 }
 
 const blocks = () => t.db.collection<EvidenceBlock & { _id: string }>(ACCESS_COLLECTION);
@@ -105,6 +106,18 @@ describe('verification attempts', () => {
     expect(await later.attempts.record(who, DAY, 5, (attempt) => record(412, { subject: who.subject, attempt }))).toBeNull();
   });
 
+  it('with a limit above 64, a process that knows nothing yet starts from the counter\'s mark: attempt 131 after 130 in 4 writes, not 131', async () => {
+    const first = await instance();
+    const who = { system: 'zw-yichuang', resource: 'WJ-BIRTH-CERT', subject: subject('busy') };
+    for (let i = 0; i < 130; i++) await first.attempts.record(who, DAY, 1000, (attempt) => record(700 + i, { subject: who.subject, attempt }));
+    const later = await instance();
+    let writes = 0;
+    const counted = new VerificationAttempts({ append: (r, claim, probing) => { writes++; return later.writer.append(r, claim, probing); } }, t.db);
+    expect(await counted.record(who, DAY, 1000, (attempt) => record(900, { subject: who.subject, attempt }))).toBe(131);
+    // #1 taken, then the mark (128): #129, #130 taken, #131 free.
+    expect(writes).toBe(4);
+  });
+
   it('a claimed append whose claim is taken rejects with ClaimTakenError, unwritten, and the records written with it land', async () => {
     const { writer } = await instance();
     await blocks().insertOne({ _id: 'taken#1' as never, probe: true } as never);
@@ -117,5 +130,26 @@ describe('verification attempts', () => {
     const mine = await blocks().find({ log: writer.log.origin }).sort({ seq: 1 }).toArray();
     expect(mine.map((b) => [b.seq, lineOf(b).requestId])).toEqual([[0, 'req-500'], [1, 'req-502']]);
     expect(mine[1]!._id).toBe('free#1');
+  });
+
+  it('a claim that follows a taken one goes after the others of its write, so it stops none of them: one insert for both', async () => {
+    const monitored = new MongoClient(inject('mongoUri'), { monitorCommands: true });
+    let inserts = 0;
+    monitored.on('commandStarted', (e) => { if (e.commandName === 'insert' && e.databaseName === t.name) inserts++; });
+    await monitored.connect();
+    try {
+      const log = new EvidenceLog(monitored.db(t.name), { origin: `yiwang-hub/attempts/${++n}`, signer });
+      const writer = new AuditWriter(monitored.db(t.name), { log, writeConcern: { w: 1 } });
+      await blocks().insertOne({ _id: 'again#1' as never, probe: true } as never);
+      inserts = 0;
+      const probing = writer.append(record(800), 'again#1', true);
+      const fresh = writer.append(record(801), 'fresh#1');
+      await expect(probing).rejects.toBeInstanceOf(ClaimTakenError);
+      await fresh;
+      expect(inserts).toBe(1);
+      await writer.close();
+    } finally {
+      await monitored.close();
+    }
   });
 });
