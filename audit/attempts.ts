@@ -11,9 +11,8 @@
  * memory, and a claim another instance took moves it past that number (a fresh process probes
  * from 1: at most `limit` writes, 5 by default; for limits above 64, a lossy high-water mark per
  * counter, raised every 64 attempts, lets it start near the top after its first collision instead).
- * No number above the limit is ever claimed, so at
- * most `limit` attempts are answered, under any concurrency. A refused request (limit reached)
- * writes its own record, which claims nothing.
+ * No number above the limit is ever claimed, so at most `limit` attempts are answered, under any
+ * concurrency. A refused request (limit reached) writes its own record, which claims nothing.
  *
  * An attempt whose write failed otherwise (database unreachable, deadline) may or may not have
  * landed; its number is not handed out again by this process (at worst the subject's system has one
