@@ -7,7 +7,10 @@
  *   block sent after one it has not got yet (if that happens within 1 s), which it then never
  *   gets: the moment a writer with blocks in flight at once leaves a gap;
  * - two hubs writing one database at once each keep their own log: every log verifies, and the
- *   records equal the requests.
+ *   records equal the requests;
+ * - verification attempts, counted by their records' claims, stay exact across a SIGKILL and a
+ *   restart: the restarted hub finds the killed one's numbers taken and numbers past them, and
+ *   every log verifies.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -18,6 +21,7 @@ import { ACCESS_COLLECTION, LOGS_COLLECTION, recordsOf, isReadable, noteSigner, 
 import { generateDemoData } from '../../demo/data.ts';
 import { startDepartments, type DepartmentSystems } from '../../demo/environment.ts';
 import { issueToken } from '../../gateway/credentials.ts';
+import { copyDemoCatalogue, type CatalogueCopy } from '../support/catalogue.ts';
 import { DEMO_CATALOGUE } from '../support/hub.ts';
 import { testDatabase, type TestDatabase } from '../support/mongo.ts';
 import { killHubProcesses, sleep, startHubProcess, startJitterProxy, type HubProcess, type JitterProxy, personReads, type ReadOutcome } from '../support/processes.ts';
@@ -34,6 +38,7 @@ let dir: string;
 let departmentDb: TestDatabase;
 const databases: TestDatabase[] = [];
 const proxies: JitterProxy[] = [];
+const catalogues: CatalogueCopy[] = [];
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'hub-durability-'));
@@ -49,6 +54,7 @@ afterAll(async () => {
   await departmentDb?.drop();
   await Promise.allSettled(proxies.map((p) => p.close()));
   await Promise.allSettled(databases.map((d) => d.drop()));
+  await Promise.allSettled(catalogues.map((c) => c.remove()));
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -63,7 +69,7 @@ interface Setup {
 }
 
 /** A database of its own, and a config for `hub serve` on it with a signing key in a file. */
-async function setup(name: string, options: { audit?: Record<string, unknown>; jitterMs?: number } = {}): Promise<Setup> {
+async function setup(name: string, options: { audit?: Record<string, unknown>; jitterMs?: number; catalogue?: string } = {}): Promise<Setup> {
   const db = await testDatabase(name);
   databases.push(db);
   const proxy = options.jitterMs ? await startJitterProxy(db.uri, options.jitterMs) : undefined;
@@ -75,7 +81,7 @@ async function setup(name: string, options: { audit?: Record<string, unknown>; j
   await writeFile(configPath, [
     'server: { host: 127.0.0.1, port: 0, graphiql: false }',
     `mongodb: { uri: "${hubUri}", database: ${db.name} }`,
-    `catalogue: ${DEMO_CATALOGUE}`,
+    `catalogue: ${options.catalogue ?? DEMO_CATALOGUE}`,
     'subjectKey: { file: subject.key }',
     'log: { level: info }',
     `audit: ${JSON.stringify({ signingKey: { file: `${name}.signing.key` }, keyName: KEY_NAME, checkpointSeconds: 0.2, ...options.audit })}`,
@@ -242,5 +248,74 @@ describe('two hub processes on one database under parallel load', () => {
       // Stopped gracefully: the last checkpoint covers every record of the log.
       expect(report.logs.find((l) => l.log === x.log)).toMatchObject({ records: x.requests, uncheckpointed: 0 });
     }
+  }, 120_000);
+});
+
+describe('verification attempts across a SIGKILL and a restart', () => {
+  it('number every answered attempt once per subject, the restarted hub past the killed one\'s claims, and every log verifies', async () => {
+    const catalogue = await copyDemoCatalogue();
+    catalogues.push(catalogue);
+    // 1 000 a day (the most a grant may allow): the load does not run into the limit, and the
+    // restarted hub's first collisions take it to the counters' marks.
+    await catalogue.edit('grants.yaml', (t) => t.replace('quota: { perDay: 5000, maxBatch: 20 }', 'quota: { perDay: 5000, maxBatch: 20, verifyPerDay: 1000 }'));
+    const s = await setup('durability_verify', { jitterMs: 50, catalogue: catalogue.dir });
+    const token = await issueToken(s.db.db, { kind: 'system', id: 'zw-yichuang', department: 'ZW' }, 'durability test');
+    const births = data.births;
+    expect(births.length).toBeGreaterThan(0);
+    const verify = async (url: string, id: string): Promise<{ id: string; answered: boolean }> => {
+      const birth = births[Number.parseInt(id.slice(-4), 36) % births.length]!;
+      try {
+        const res = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'x-request-id': id },
+          body: JSON.stringify({ query: `query ($key: String!, $claims: Claims!) { access(purpose: "440000-CSYJS-001", caseId: "CSYJS-DURABILITY", operator: "op") {
+            verify(resource: "WJ-BIRTH-CERT", key: $key, claims: $claims) { match } } }`, variables: { key: birth.child, claims: { motherIdNumber: birth.mother } } }),
+          signal: AbortSignal.timeout(15_000),
+        });
+        const body = (await res.json()) as { data?: { access?: { verify?: { match?: boolean } } }; errors?: unknown[] };
+        return { id, answered: res.status === 200 && !body.errors && body.data?.access?.verify?.match === true };
+      } catch {
+        return { id, answered: false };
+      }
+    };
+    const answered: string[] = [];
+    for (let round = 0; round < 2; round++) {
+      const hub = await s.start();
+      let killed = false;
+      const loading = Promise.all(Array.from({ length: 12 }, async (_, w) => {
+        for (let i = 0; i < 2000 && !killed; i++) {
+          const o = await verify(hub.url, `v${round}-${w}-${i.toString(36).padStart(4, '0')}`);
+          if (o.answered) answered.push(o.id);
+        }
+      }));
+      await sleep(1000 + Math.random() * 500);
+      s.proxy!.freeze();
+      hub.child.kill('SIGKILL');
+      killed = true;
+      expect((await hub.stop('SIGKILL', 10_000)).signal).toBe('SIGKILL');
+      await loading;
+    }
+    const last = await s.start();
+    const after = await verify(last.url, 'v-after-0000');
+    expect(after.answered).toBe(true);
+    answered.push(after.id);
+    expect((await last.stop('SIGTERM')).code).toBe(0);
+
+    const blocks = await s.db.db.collection<EvidenceBlock>(ACCESS_COLLECTION).find({}, { projection: { records: 1, lines: 1 } }).toArray();
+    const records = blocks.flatMap((b) => recordsOf(b).filter(isReadable)).filter((r) => !r.aborted && r.action === 'verify');
+    const byRequest = new Map<string, number>();
+    for (const r of records) byRequest.set(r.requestId!, (byRequest.get(r.requestId!) ?? 0) + 1);
+    expect(answered.filter((id) => byRequest.get(id) !== 1), 'answered verifications without exactly one record').toEqual([]);
+    // Per subject, no attempt number twice, whichever process claimed it.
+    const numbers = new Map<string, number[]>();
+    for (const r of records) numbers.set(r.subject!, [...(numbers.get(r.subject!) ?? []), r.attempt!]);
+    for (const [subject, list] of numbers) expect(new Set(list).size, `attempt numbers of ${subject.slice(0, 8)}…`).toBe(list.length);
+    // The last hub's one attempt comes after every number claimed before it for its subject.
+    const mine = records.find((r) => r.requestId === after.id)!;
+    expect(mine.attempt).toBe(Math.max(...numbers.get(mine.subject!)!));
+    const report = await verifyTrail(s.db.db, s.verifier);
+    expect(problemsOf(report).filter((l) => l.problems.length > 0)).toEqual([]);
+    expect(report.logs).toHaveLength(3);
+    console.log(`verify under SIGKILL: ${answered.length} answered, ${records.length} records, ${numbers.size} subjects, highest attempt ${Math.max(...records.map((r) => r.attempt!))}`);
   }, 120_000);
 });
