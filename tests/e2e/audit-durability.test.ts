@@ -258,7 +258,9 @@ describe('verification attempts across a SIGKILL and a restart', () => {
     // 1 000 a day (the most a grant may allow): the load does not run into the limit, and the
     // restarted hub's first collisions take it to the counters' marks.
     await catalogue.edit('grants.yaml', (t) => t.replace('quota: { perDay: 5000, maxBatch: 20 }', 'quota: { perDay: 5000, maxBatch: 20, verifyPerDay: 1000 }'));
-    const s = await setup('durability_verify', { jitterMs: 50, catalogue: catalogue.dir });
+    // Writes delayed by up to 10 ms: a restarted hub probes up to 63 numbers past the mark, each a
+    // write its request waits for, within the 2 s deadline.
+    const s = await setup('durability_verify', { jitterMs: 10, catalogue: catalogue.dir });
     const token = await issueToken(s.db.db, { kind: 'system', id: 'zw-yichuang', department: 'ZW' }, 'durability test');
     const births = data.births;
     expect(births.length).toBeGreaterThan(0);

@@ -106,7 +106,7 @@ describe('verification attempts', () => {
     expect(await later.attempts.record(who, DAY, 5, (attempt) => record(412, { subject: who.subject, attempt }))).toBeNull();
   });
 
-  it('with a limit above 16, a process that knows nothing yet starts from the counter\'s mark: attempt 131 after 130 in 4 writes, not 131', async () => {
+  it('with a limit above 64, a process that knows nothing yet starts from the counter\'s mark: attempt 131 after 130 in 4 writes, not 131', async () => {
     const first = await instance();
     const who = { system: 'zw-yichuang', resource: 'WJ-BIRTH-CERT', subject: subject('busy') };
     for (let i = 0; i < 130; i++) await first.attempts.record(who, DAY, 1000, (attempt) => record(700 + i, { subject: who.subject, attempt }));
