@@ -2,7 +2,7 @@
  * No audit record, no data: when the hub's MongoDB stops answering, requests get
  * AUDIT_UNAVAILABLE and not one item of the record.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -26,6 +26,22 @@ afterAll(async () => {
   await rm(dataDir, { recursive: true, force: true });
 });
 
+/**
+ * Waits until every thread of the process is stopped (state T in /proc): SIGSTOP reaches a busy
+ * multi-threaded server's threads one by one, and on a loaded machine one may still answer a
+ * command a few milliseconds after the signal was sent.
+ */
+async function stoppedCompletely(pid: number): Promise<void> {
+  const deadline = performance.now() + 5000;
+  for (;;) {
+    const tasks = await readdir(`/proc/${pid}/task`);
+    const states = await Promise.all(tasks.map(async (t) => (await readFile(`/proc/${pid}/task/${t}/stat`, 'utf8').catch(() => ') T')).split(') ')[1]?.[0]));
+    if (states.every((s) => s === 'T' || s === 't')) return;
+    if (performance.now() > deadline) throw new Error(`process ${pid} not stopped within 5 s: thread states ${states.join('')}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
 /** GET /ready: its status and how long it took to answer. */
 async function ready(): Promise<{ status: number; ms: number }> {
   const started = performance.now();
@@ -42,6 +58,7 @@ it('fails closed within the deadline while the server is stalled, and recovers b
 
   process.kill(mongo.pid!, 'SIGSTOP');
   try {
+    await stoppedCompletely(mongo.pid!);
     const started = performance.now();
     const res = await t.query(t.tokens.zw, query);
     const ms = performance.now() - started;
