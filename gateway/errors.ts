@@ -2,7 +2,7 @@
  * The one place where hub failures become GraphQL errors with `extensions.code`.
  * Messages say what a person can do; they never carry stack traces, record data or secrets.
  */
-import { GraphQLError } from 'graphql';
+import { GraphQLError, responsePathAsArray, type GraphQLResolveInfo } from 'graphql';
 import { AuditUnavailableError } from '../audit/index.ts';
 import { UpstreamError, UpstreamRefusal, UpstreamTimeoutError } from '../connectors/index.ts';
 import type { Refusal } from '../policies/index.ts';
@@ -46,23 +46,34 @@ const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
  * quarter of the hub's CPU on a refused request (bench/README.md, lever 3). Faults (anything else
  * thrown) keep theirs for the logs.
  */
-export function hubError(code: ErrorCode, message: string, extra: Record<string, unknown> = {}): GraphQLError {
+/** Where a resolver throws: its field's nodes and path (a resolver's `info`). */
+export type ErrorPosition = Pick<GraphQLResolveInfo, 'fieldNodes' | 'path'>;
+
+/**
+ * `at`: the resolver's `info`, for an error thrown by the field itself. The error then carries its
+ * locations and path already, so graphql-js passes it on as it is instead of wrapping it in a
+ * copy (and yoga copies one error, not two, before it writes the response).
+ */
+export function hubError(code: ErrorCode, message: string, extra: Record<string, unknown> = {}, at?: ErrorPosition): GraphQLError {
   const status = HTTP_STATUS[code];
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = 0;
   try {
-    return new GraphQLError(message, { extensions: { ...(status ? { http: { status } } : {}), ...extra, code } });
+    return new GraphQLError(message, {
+      extensions: { ...(status ? { http: { status } } : {}), ...extra, code },
+      ...(at ? { nodes: at.fieldNodes, path: responsePathAsArray(at.path) } : {}),
+    });
   } finally {
     Error.stackTraceLimit = limit;
   }
 }
 
-export function refusalError(refusal: Refusal, extra: Record<string, unknown> = {}): GraphQLError {
+export function refusalError(refusal: Refusal, extra: Record<string, unknown> = {}, at?: ErrorPosition): GraphQLError {
   return hubError(refusal.code, refusal.message, {
     ...extra,
     ...(refusal.denial ? { reason: refusal.denial } : {}),
     ...(refusal.grant ? { grant: refusal.grant.id, grantVersion: refusal.grant.version } : {}),
-  });
+  }, at);
 }
 
 /** Maps a failure below the resolver to the code a client can act on. */

@@ -32,7 +32,7 @@ function bounded(value: string | null): string | null {
   return `${head}…(${value.length} characters)`;
 }
 
-const access: Resolver<unknown, AccessArgs, AccessScope> = async (_p, args, ctx) => {
+const access: Resolver<unknown, AccessArgs, AccessScope> = async (_p, args, ctx, info) => {
   const day = ctx.runtime.today();
   const statement = { purpose: args.purpose ?? null, caseId: args.caseId ?? null, operator: args.operator ?? null };
   const refuse = async (code: string, message: string, error: Error) => {
@@ -43,11 +43,11 @@ const access: Resolver<unknown, AccessArgs, AccessScope> = async (_p, args, ctx)
   };
   if (ctx.principal.kind !== 'system') {
     const message = 'Only registered department systems may request shared records.';
-    return refuse('FORBIDDEN', message, hubError('FORBIDDEN', message));
+    return refuse('FORBIDDEN', message, hubError('FORBIDDEN', message, {}, info));
   }
   if (![statement.purpose, statement.caseId, statement.operator].every((v) => v === null || v.isWellFormed())) {
     const message = 'purpose, caseId and operator must be Unicode text: one holds a lone surrogate (a \\uD800–\\uDFFF escape without its pair).';
-    return refuse('BAD_USER_INPUT', message, hubError('BAD_USER_INPUT', message));
+    return refuse('BAD_USER_INPUT', message, hubError('BAD_USER_INPUT', message, {}, info));
   }
   if (args.onBehalfOf) {
     // 跨域通办: another region's hub names the consumer it asks for; only a registered peer hub may.
@@ -55,11 +55,11 @@ const access: Resolver<unknown, AccessArgs, AccessScope> = async (_p, args, ctx)
     const { department, system } = args.onBehalfOf;
     if (!peer) {
       const message = 'onBehalfOf is for hubs of other regions registered as peer hubs (peerHub: true); your system is not one.';
-      return refuse('FORBIDDEN', message, hubError('FORBIDDEN', message, { argument: 'onBehalfOf' }));
+      return refuse('FORBIDDEN', message, hubError('FORBIDDEN', message, { argument: 'onBehalfOf' }, info));
     }
     if (!PEER_CODE.test(department) || !PEER_CODE.test(system)) {
       const message = 'onBehalfOf names a department and a system by their codes (letters, digits, _ . -).';
-      return refuse('BAD_USER_INPUT', message, hubError('BAD_USER_INPUT', message, { argument: 'onBehalfOf' }));
+      return refuse('BAD_USER_INPUT', message, hubError('BAD_USER_INPUT', message, { argument: 'onBehalfOf' }, info));
     }
     ctx.onBehalfOf = `${department}/${system}`;
   }
@@ -73,11 +73,11 @@ const access: Resolver<unknown, AccessArgs, AccessScope> = async (_p, args, ctx)
     span.setAttribute('hub.purpose', checked.purpose.code);
     return { check: checked, policy: ctx.runtime.policyFor(ctx.principal, checked.purpose, day) };
   });
-  if (!check.ok) return refuse(check.refusal.code, check.refusal.message, refusalError(check.refusal));
+  if (!check.ok) return refuse(check.refusal.code, check.refusal.message, refusalError(check.refusal, {}, info));
   const consentRef = args.consentRef?.trim() || null;
   if (consentRef !== null && !CONSENT_REF.test(consentRef)) {
     const message = 'consentRef must be the reference the citizen portal returned when it recorded the consent (letters, digits, _ . : -).';
-    return refuse('BAD_USER_INPUT', message, hubError('BAD_USER_INPUT', message, { argument: 'consentRef' }));
+    return refuse('BAD_USER_INPUT', message, hubError('BAD_USER_INPUT', message, { argument: 'consentRef' }, info));
   }
   let consent: Promise<Consent | null> | undefined;
   return {
@@ -139,13 +139,13 @@ const verify: Resolver<AccessScope, { resource: string; key: string; claims: Rec
     const refused = decision.allowed ? decision.refusals.map((x) => x.item) : claimed;
     const why = refusal ?? { code: 'FORBIDDEN' as const, message: `Resource ${r.code} may not be verified.` };
     await recordAccess(ctx, { ...base, refused, grants: decision.grants, decision: 'deny', code: why.code, denial: why.denial ?? null, reason: why.message });
-    throw refusalError(why, { resource: r.code });
+    throw refusalError(why, { resource: r.code }, info);
   }
   const consented = await applyConsent(ctx, scope, r, args.key, decision.permits);
   const consentRefusal = consented.refused[0]?.refusal;
   if (consentRefusal) {
     await recordAccess(ctx, { ...base, refused: consented.refused.map((x) => x.item), grants: decision.grants, decision: 'deny', code: consentRefusal.code, denial: consentRefusal.denial ?? null, reason: consentRefusal.message });
-    throw refusalError(consentRefusal, { resource: r.code });
+    throw refusalError(consentRefusal, { resource: r.code }, info);
   }
   // Repeated guesses recover a value (365 tries find a birth date): attempts per (system, subject,
   // resource) per day are limited, across every instance. Each record past this point is the
@@ -156,7 +156,7 @@ const verify: Resolver<AccessScope, { resource: string; key: string; claims: Rec
   const exceeded = async (): Promise<never> => {
     const message = `Verification of ${r.code} for this subject is limited to ${limit} attempts a day for your system; the limit is reached. Try again tomorrow.`;
     await recordAccess(ctx, { ...base, refused: claimed, grants: decision.grants, decision: 'deny', code: 'QUOTA_EXCEEDED', denial: 'VERIFY_ATTEMPTS_EXCEEDED', reason: message, attempt: limit + 1 });
-    throw hubError('QUOTA_EXCEEDED', message, { resource: r.code, reason: 'VERIFY_ATTEMPTS_EXCEEDED' });
+    throw hubError('QUOTA_EXCEEDED', message, { resource: r.code, reason: 'VERIFY_ATTEMPTS_EXCEEDED' }, info);
   };
   /** The record of this attempt, numbered; past the limit (found by its claim), the refusal instead. */
   const attempt = async (e: EvidenceInput): Promise<void> => {
@@ -167,7 +167,7 @@ const verify: Resolver<AccessScope, { resource: string; key: string; claims: Rec
   if (charged && 'refusal' in charged) {
     const { refusal: quota } = charged;
     await attempt({ ...base, refused: claimed, grants: decision.grants, decision: 'deny', code: quota.code, denial: quota.denial ?? null, reason: quota.message });
-    throw refusalError(quota, { resource: r.code });
+    throw refusalError(quota, { resource: r.code }, info);
   }
   const grants = charged ? [charged.grant, ...decision.grants.filter((g) => g.id !== charged.grant.id)] : decision.grants;
   let record;

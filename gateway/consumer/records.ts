@@ -107,7 +107,7 @@ export function resourceResolver(r: Resource): GraphQLFieldResolver<SubjectRef, 
     if (!decision.allowed) {
       const { refusal } = decision;
       await recordAccess(ctx, { ...base, action: 'read', refused: asked, grants: decision.grants, decision: 'deny', code: refusal.code, denial: refusal.denial ?? null, reason: refusal.message });
-      throw refusalError(refusal, { resource: r.code });
+      throw refusalError(refusal, { resource: r.code }, info);
     }
     // Consent-bound items (biometric, or marked by the grant) are served only under a consent in force.
     const consented = await applyConsent(ctx, scope, r, subject.key, decision.permits);
@@ -128,7 +128,7 @@ export function resourceResolver(r: Resource): GraphQLFieldResolver<SubjectRef, 
     if (charged && 'refusal' in charged) {
       const { refusal } = charged;
       await recordAccess(ctx, { ...base, action: 'read', refused: asked, grants: decision.grants, decision: 'deny', code: refusal.code, denial: refusal.denial ?? null, reason: refusal.message });
-      throw refusalError(refusal, { resource: r.code });
+      throw refusalError(refusal, { resource: r.code }, info);
     }
     const grants = charged ? [charged.grant, ...decision.grants.filter((g) => g.id !== charged.grant.id)] : decision.grants;
 
