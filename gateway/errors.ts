@@ -40,19 +40,16 @@ const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
   IDENTITY_PROVIDER_UNAVAILABLE: 503,
 };
 
-/**
- * A hub error is an answer to a client, never a fault to debug: it is made without a stack trace.
- * Capturing one, and formatting it when graphql-js wraps the error with its path, was about a
- * quarter of the hub's CPU on a refused request (bench/README.md, lever 3). Faults (anything else
- * thrown) keep theirs for the logs.
- */
 /** Where a resolver throws: its field's nodes and path (a resolver's `info`). */
 export type ErrorPosition = Pick<GraphQLResolveInfo, 'fieldNodes' | 'path'>;
 
 /**
- * `at`: the resolver's `info`, for an error thrown by the field itself. The error then carries its
- * locations and path already, so graphql-js passes it on as it is instead of wrapping it in a
- * copy (and yoga copies one error, not two, before it writes the response).
+ * A hub error is an answer to a client, never a fault to debug: it is made without a stack trace.
+ * Capturing one, and formatting it when graphql-js wraps the error with its path, was about a
+ * quarter of the hub's CPU on a refused request (bench/README.md, lever 3). Faults (anything else
+ * thrown) keep theirs for the logs. `at`: the resolver's `info`, for an error thrown by the field
+ * itself; the error then carries its locations and path already, so graphql-js passes it on as it
+ * is instead of wrapping it in a copy.
  */
 export function hubError(code: ErrorCode, message: string, extra: Record<string, unknown> = {}, at?: ErrorPosition): GraphQLError {
   const status = HTTP_STATUS[code];
