@@ -20,16 +20,15 @@
  * landed; its number is not handed out again by this process (at worst the subject's system has one
  * attempt fewer that day: the safe direction for a limit on guessing).
  */
-import type { Collection, Db } from 'mongodb';
+import type { Collection } from 'mongodb';
 import type { AccessRecord } from './record.ts';
 import { ClaimTakenError, type AuditWriter } from './writer.ts';
 
-/** High-water marks of busy counters (shared with the quota slots' marks: store/quotas.ts cleans them up by `day`). */
-export const ATTEMPT_MARKS_COLLECTION = 'slot_marks';
 /** Limits above this keep a mark; a mark is raised every MARK_EVERY attempts. */
 const MARK_EVERY = 64;
 
-interface MarkDoc {
+/** A counter's high-water mark: the layout of the quota slots' marks (store/quotas.ts), which share their collection and daily clean-up. */
+export interface AttemptMarkDoc {
   readonly _id: string;
   readonly high: number;
   readonly day: string;
@@ -47,15 +46,15 @@ export const attemptCounter = (key: AttemptKey, day: string): string => `v|${key
 
 export class VerificationAttempts {
   readonly #writer: Pick<AuditWriter, 'append'>;
-  readonly #marks: Collection<MarkDoc> | undefined;
+  readonly #marks: Collection<AttemptMarkDoc> | undefined;
   /** The next number to try, per counter of the current day. */
   readonly #next = new Map<string, number>();
   #day = '';
 
-  /** `db`: where the marks of limits above MARK_EVERY are kept (without: none, probing from 1). */
-  constructor(writer: Pick<AuditWriter, 'append'>, db?: Db) {
+  /** `marks`: where the marks of limits above MARK_EVERY are kept (without: none, probing from 1). */
+  constructor(writer: Pick<AuditWriter, 'append'>, marks?: Collection<AttemptMarkDoc>) {
     this.#writer = writer;
-    this.#marks = db?.collection<MarkDoc>(ATTEMPT_MARKS_COLLECTION);
+    this.#marks = marks;
   }
 
   /** Whether this process knows the limit is reached today (a request is then refused before anything else). */

@@ -1,6 +1,6 @@
 export { subjectHash, packRecord, unpackRecord, type AccessRecord, type Decision, type GrantVersion, type EvidenceBlock, type StoredRecord, type Tally } from './record.ts';
 export { recordsOf, accessRecordsOf, isReadable, leavesOf, encodeLines, encodeLeaves, encodeBlock, blocksWith, SEARCH_KEYS, type UnreadableRecord } from './encoding.ts';
-export { VerificationAttempts, attemptCounter, type AttemptKey } from './attempts.ts';
+export { VerificationAttempts, attemptCounter, type AttemptKey, type AttemptMarkDoc } from './attempts.ts';
 export { AuditWriter, AuditUnavailableError, ClaimTakenError, ACCESS_COLLECTION, type AuditWriterOptions } from './writer.ts';
 export { ensureAuditIndexes, createAuditIndexes, isFerretDB, searchAccess, type AccessQuery } from './store.ts';
 export { appendAdmin, lastAdmin, adminRecordsFor, ADMIN_COLLECTION, type AdminRecord } from './admin.ts';

@@ -10,7 +10,7 @@ import { createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import { MongoClient, type Db } from 'mongodb';
 import type { Logger } from 'pino';
 import { LRUCache } from 'lru-cache';
-import { AuditWriter, EvidenceLog, VerificationAttempts, detectTopology, ensureAuditIndexes, evidenceWriteConcern, newOrigin, noteSigner, type NoteSigner } from '../audit/index.ts';
+import { AuditWriter, EvidenceLog, VerificationAttempts, detectTopology, type AttemptMarkDoc, ensureAuditIndexes, evidenceWriteConcern, newOrigin, noteSigner, type NoteSigner } from '../audit/index.ts';
 import { createConnector, validateConnectorConfig, type Connector } from '../connectors/index.ts';
 import { compilePolicy, dayIn, type CompiledPolicy, type Principal, type WorkCalendar } from '../policies/index.ts';
 import {
@@ -19,7 +19,7 @@ import {
 } from '../schema/index.ts';
 import {
   bumpRevision, definitionOf, ensureApplicationIndexes, ensureConsentIndexes, ensureCorrectionIndexes, ensureDemandIndexes, GrantStore,
-  loadResources, OpenCorrections, QualityCounter, QuotaCounter, RevisionWatcher, SlotStore,
+  loadResources, MARK_COLLECTION, OpenCorrections, QualityCounter, QuotaCounter, RevisionWatcher, SlotStore,
 } from '../store/index.ts';
 import type { HubConfig } from './config.ts';
 import { Authenticator, ensureCredentialIndexes } from './credentials.ts';
@@ -266,7 +266,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<HubRuntime
       },
       deadlineMs: config.audit.deadlineMs,
     });
-    const attempts = new VerificationAttempts(audit, db);
+    const attempts = new VerificationAttempts(audit, db.collection<AttemptMarkDoc>(MARK_COLLECTION));
     const authenticator = new Authenticator(db, { cacheTtlMs: config.auth.cacheSeconds * 1000, deadlineMs: config.audit.deadlineMs });
     const policies = new LRUCache<string, CompiledPolicy>({ max: 10_000 });
     let generation = 0;

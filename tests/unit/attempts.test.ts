@@ -10,7 +10,7 @@ import {
   ACCESS_COLLECTION, AuditWriter, ClaimTakenError, EvidenceLog, noteSigner, parseVerifierKey, subjectHash, VerificationAttempts, verifyTrail,
   attemptCounter, type AccessRecord, type EvidenceBlock,
 } from '../../audit/index.ts';
-import { SLOT_COLLECTION } from '../../store/index.ts';
+import { MARK_COLLECTION, SLOT_COLLECTION } from '../../store/index.ts';
 import { testDatabase, type TestDatabase } from '../support/mongo.ts';
 
 const signer = noteSigner('yiwang-hub', randomBytes(32).toString('hex'));
@@ -37,7 +37,7 @@ async function instance(): Promise<{ writer: AuditWriter; attempts: Verification
   await log.register();
   const writer = new AuditWriter(t.db, { log, writeConcern: { w: 1 } });
   writers.push(writer);
-  return { writer, attempts: new VerificationAttempts(writer, t.db) };
+  return { writer, attempts: new VerificationAttempts(writer, t.db.collection(MARK_COLLECTION)) };
 }
 
 const blocks = () => t.db.collection<EvidenceBlock & { _id: string }>(ACCESS_COLLECTION);
@@ -112,7 +112,7 @@ describe('verification attempts', () => {
     for (let i = 0; i < 130; i++) await first.attempts.record(who, DAY, 1000, (attempt) => record(700 + i, { subject: who.subject, attempt }));
     const later = await instance();
     let writes = 0;
-    const counted = new VerificationAttempts({ append: (r, claim, probing) => { writes++; return later.writer.append(r, claim, probing); } }, t.db);
+    const counted = new VerificationAttempts({ append: (r, claim, probing) => { writes++; return later.writer.append(r, claim, probing); } }, t.db.collection(MARK_COLLECTION));
     expect(await counted.record(who, DAY, 1000, (attempt) => record(900, { subject: who.subject, attempt }))).toBe(131);
     // #1 taken, then the mark (128): #129, #130 taken, #131 free.
     expect(writes).toBe(4);
