@@ -136,6 +136,8 @@ export class AuditWriter {
   #sweeper: NodeJS.Timeout | undefined;
   /** Records written since start, for metrics and benchmarks. */
   written = 0;
+  /** Inserts that landed since start (each carries one or more blocks), for benchmarks: records per write. */
+  writes = 0;
   /** When the last write failed or missed its deadline, while no write has succeeded since (for /ready). */
   failingSince: number | null = null;
 
@@ -338,6 +340,7 @@ export class AuditWriter {
       this.log.durable(b.seq, b.leaves);
       this.written += b.batch.length;
     }
+    if (blocks.length > 0) this.writes++;
     this.failingSince = null;
     for (const b of blocks) {
       for (const p of b.batch) {

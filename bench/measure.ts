@@ -27,6 +27,8 @@ export interface RunRecord {
   readonly auditPerSecond: number | null;
   /** Growth of audit_access per second during the run, counted in MongoDB (hub only). */
   readonly auditDocsPerSecond: number | null;
+  /** Evidence inserts that landed per second during the run (hub only): records per write = auditPerSecond / this. */
+  readonly auditWritesPerSecond: number | null;
   /** CPU time per query of the server process, of the MongoDB-wire server, and of the sample departments (this process), ms. */
   readonly cpuMsPerQuery: number;
   readonly mongoCpuMsPerQuery: number | null;
@@ -52,6 +54,7 @@ export interface ServerSummary {
   readonly peakRssMB: number;
   readonly auditPerSecond: number | null;
   readonly auditDocsPerSecond: number | null;
+  readonly auditWritesPerSecond: number | null;
   readonly bytesPerResponse: number;
   readonly cpuMsPerQuery: number;
   readonly mongoCpuMsPerQuery: number | null;
@@ -90,7 +93,7 @@ interface Measurable {
 /** A bounded load run and the CPU every part of the machine spent on it (no audit figures). */
 export async function measuredLoad(
   env: BenchEnvironment, server: Measurable, bodies: readonly string[], scenario: Scenario, seconds: number, config: BenchConfig,
-): Promise<Omit<RunRecord, 'round' | 'server' | 'scenario' | 'auditPerSecond' | 'auditDocsPerSecond'>> {
+): Promise<Omit<RunRecord, 'round' | 'server' | 'scenario' | 'auditPerSecond' | 'auditDocsPerSecond' | 'auditWritesPerSecond'>> {
   const start = await server.call('memory'); // also starts a new peak window
   const mongo0 = await env.mongoCpuMicros();
   const machine0 = await machineCpuTicks();
@@ -125,16 +128,17 @@ export async function measuredLoad(
 
 export async function loadRun(env: BenchEnvironment, server: ServerHandle, scenario: Scenario, seconds: number, config: BenchConfig): Promise<Omit<RunRecord, 'round' | 'server' | 'scenario'>> {
   const hub = server.spec.kind === 'hub';
-  const written0 = hub ? (await server.call('audit')).written : 0;
+  const audit0 = hub ? await server.call('audit') : { written: 0, writes: 0 };
   const docs0 = hub ? await env.auditCount(server.spec.database) : 0;
   const run = await measuredLoad(env, server, scenario.bodies, scenario, seconds, config);
-  const written1 = hub ? (await server.call('audit')).written : 0;
+  const audit1 = hub ? await server.call('audit') : { written: 0, writes: 0 };
   const docs1 = hub ? await env.auditCount(server.spec.database) : 0;
   const perSecond = (n: number) => Math.round(n / run.load.seconds);
   return {
     ...run,
-    auditPerSecond: hub ? perSecond(written1 - written0) : null,
+    auditPerSecond: hub ? perSecond(audit1.written - audit0.written) : null,
     auditDocsPerSecond: hub ? perSecond(docs1 - docs0) : null,
+    auditWritesPerSecond: hub ? perSecond(audit1.writes - audit0.writes) : null,
   };
 }
 
@@ -155,6 +159,7 @@ export function summariseRuns(runs: readonly RunRecord[], scenario: ScenarioId, 
     peakRssMB: Math.max(0, ...mine.map((r) => r.peakRssMB)),
     auditPerSecond: nullableMedian(mine.map((r) => r.auditPerSecond)),
     auditDocsPerSecond: nullableMedian(mine.map((r) => r.auditDocsPerSecond)),
+    auditWritesPerSecond: nullableMedian(mine.map((r) => r.auditWritesPerSecond)),
     bytesPerResponse: Math.round(median(mine.map((r) => r.load.bytesPerResponse))),
     cpuMsPerQuery: median(mine.map((r) => r.cpuMsPerQuery)),
     mongoCpuMsPerQuery: mine.some((r) => r.mongoCpuMsPerQuery === null) ? null : median(mine.map((r) => r.mongoCpuMsPerQuery ?? 0)),

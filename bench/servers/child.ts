@@ -26,6 +26,7 @@ const CATALOGUE_DIR = `${ROOT}demo/catalogue`;
 interface Running {
   readonly url: string;
   written(): number;
+  writes(): number;
   close(): Promise<void>;
 }
 
@@ -80,6 +81,7 @@ async function startKind(spec: ServerSpec, env: NodeJS.ProcessEnv): Promise<{ ru
     running: {
       url,
       written: () => 0,
+      writes: () => 0,
       close: async () => {
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
@@ -126,7 +128,7 @@ async function runServer(spec: ServerSpec): Promise<void> {
   const handlers: { [K in Op]: () => Promise<OpResults[K]> } = {
     counts: async (): Promise<CallCounts> => ({ calls: counter.snapshot() }),
     memory: async () => memory.take(),
-    audit: async (): Promise<AuditStats> => ({ written: running.written() }),
+    audit: async (): Promise<AuditStats> => ({ written: running.written(), writes: running.writes() }),
     'profile-start': async () => {
       await profiler.start();
       return null;
@@ -165,7 +167,7 @@ function combine(op: Op, results: readonly unknown[]): unknown {
       } satisfies MemoryStats;
     }
     case 'audit':
-      return { written: (results as AuditStats[]).reduce((s, a) => s + a.written, 0) } satisfies AuditStats;
+      return { written: (results as AuditStats[]).reduce((s, a) => s + a.written, 0), writes: (results as AuditStats[]).reduce((s, a) => s + a.writes, 0) } satisfies AuditStats;
     default:
       return null;
   }

@@ -19,6 +19,8 @@ export interface BenchHub {
   readonly url: string;
   /** Access records acknowledged durable so far. */
   written(): number;
+  /** Evidence inserts that landed so far. */
+  writes(): number;
   close(): Promise<void>;
 }
 
@@ -77,5 +79,5 @@ export async function startBenchHub(spec: ServerSpec, catalogueDir: string, cata
     hub.runtime.audit.append = () => Promise.resolve();
     hub.runtime.audit.appendMany = () => Promise.resolve();
   }
-  return { url: hub.url, written: () => hub.runtime.audit.written, close: async () => { await hub.close(); await trusted?.remove(); } };
+  return { url: hub.url, written: () => hub.runtime.audit.written, writes: () => hub.runtime.audit.writes, close: async () => { await hub.close(); await trusted?.remove(); } };
 }

@@ -57,6 +57,8 @@ export interface MemoryStats {
 export interface AuditStats {
   /** Access records the hub's AuditWriter acknowledged as durable (0 for (a) and (b)). */
   readonly written: number;
+  /** Inserts of evidence that landed (records per write = written / writes). */
+  readonly writes: number;
 }
 
 export interface OpResults {
