@@ -66,6 +66,25 @@ function isSimple(v: unknown): boolean {
   return true;
 }
 
+/** A character JSON.stringify escapes, or a surrogate (half of a pair, or alone: see mayBeCanonical). */
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/**
+ * The JCS text of a member's value, when JSON.stringify writes it as JCS does (see isSimple), or
+ * undefined. A string with nothing to escape is quoted as it is. Check the whole text written
+ * with `mayBeCanonical`.
+ */
+export function memberText(v: unknown): string | undefined {
+  if (typeof v === 'string') return NEEDS_ESCAPE.test(v) ? JSON.stringify(v) : `"${v}"`;
+  return isSimple(v) ? JSON.stringify(v) : undefined;
+}
+
+/**
+ * Whether a text JSON.stringify wrote may be taken as JCS: it escapes a lone surrogate as \udxxx,
+ * which JCS refuses (a string holding the characters "\ud" is sent the reference's way too).
+ */
+export const mayBeCanonical = (text: string): boolean => !text.includes('\\ud');
+
 function fastCanonical(value: object): string | undefined {
   if (Array.isArray(value) || !isPlain(value)) return undefined;
   const names = Object.keys(value);
@@ -79,7 +98,5 @@ function fastCanonical(value: object): string | undefined {
     for (const k of names.sort()) ordered[k] = source[k];
   }
   const text = JSON.stringify(ordered);
-  // JSON.stringify escapes a lone surrogate as \udxxx (JCS refuses it); a string holding the
-  // characters "\ud" lands here too and gets the same answer from the reference.
-  return text.includes('\\ud') ? undefined : text;
+  return mayBeCanonical(text) ? text : undefined;
 }

@@ -14,7 +14,7 @@ import { Binary, type Document } from 'mongodb';
 import { canonicalText as canonical } from './canonical.ts';
 import { recordLeaf } from './log.ts';
 import { textLeafHash, type Hash } from './merkle.ts';
-import { packRecord, type AccessRecord, type EvidenceBlock, type StoredRecord, type Tally } from './record.ts';
+import { recordLine, type AccessRecord, type EvidenceBlock, type StoredRecord, type Tally } from './record.ts';
 
 /** Record fields auditors and data subjects search by: a block lists the distinct values of its records (`keys`). */
 export const SEARCH_KEYS = ['subject', 'system', 'department', 'operator', 'resource', 'purpose', 'caseId', 'decision', 'code', 'requestId'] as const;
@@ -62,7 +62,7 @@ export function encodeBlock(
     const r = records[i]!;
     let line: string;
     try {
-      line = canonical(packRecord(r, log, seq + lines.length));
+      line = recordLine(r, log, seq + lines.length);
     } catch (error) {
       if (unencodable === undefined) throw error;
       unencodable(i, error);

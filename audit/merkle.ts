@@ -24,8 +24,14 @@ export function textLeafHash(text: string): Hash {
   return hash('sha256', `\u0000${text}`, 'buffer');
 }
 
+/** 0x01 ‖ left ‖ right of two 32-byte hashes, filled in place for each node (no buffer made per node). */
+const nodeInput = Buffer.alloc(65, 1);
+
 export function nodeHash(left: Hash, right: Hash): Hash {
-  return hash('sha256', Buffer.concat([NODE_PREFIX, left, right]), 'buffer');
+  if (left.length !== 32 || right.length !== 32) return hash('sha256', Buffer.concat([NODE_PREFIX, left, right]), 'buffer');
+  nodeInput.set(left, 1);
+  nodeInput.set(right, 33);
+  return hash('sha256', nodeInput, 'buffer');
 }
 
 /** The largest power of two smaller than n (n ≥ 2): where RFC 6962 splits a tree of n leaves. */

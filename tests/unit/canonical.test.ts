@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { canonicalText } from '../../audit/canonical.ts';
 import { packRecord, subjectHash, type AccessRecord } from '../../audit/index.ts';
+import { recordLine } from '../../audit/record.ts';
 
 const reference = (value: object): string | Error => {
   try {
@@ -74,5 +75,65 @@ describe('canonical JSON of records', () => {
     for (const bad of [{ a: '\ud800' }, { a: ['x', '\udfff'] }, { a: Number.NaN }, { a: [Number.POSITIVE_INFINITY] }, { a: { b: '\ud800' } }]) {
       expect(() => canonicalText(bad)).toThrow();
     }
+  });
+
+  // The line a record is stored as, written member by member: exactly the canonical JSON of the
+  // packed record (the reference way), or the same refusal, whatever the record holds.
+  const line = (r: object, seq: number): string | Error => {
+    try {
+      return recordLine(r as AccessRecord, 'yiwang-hub/h/1', seq);
+    } catch (error) {
+      return error as Error;
+    }
+  };
+  const packedLine = (r: object, seq: number): string | Error => {
+    try {
+      return canonicalize(packRecord(r as AccessRecord, 'yiwang-hub/h/1', seq)) ?? new Error('undefined');
+    } catch (error) {
+      return error as Error;
+    }
+  };
+  const RECORD_NAMES = ['at', 'day', 'requestId', 'action', 'system', 'department', 'principalKind', 'operator', 'purpose', 'caseId', 'resource', 'provider',
+    'subjectType', 'subject', 'itemsReturned', 'itemsMasked', 'itemsRefused', 'itemsVerified', 'grants', 'decision', 'code', 'denial', 'reason', 'consent',
+    'attempt', 'onBehalfOf', 'credential', 'log', 'seq'] as const;
+  const grant = fc.record({ id: text, version: fc.oneof(fc.integer(), fc.double()) });
+  const member = fc.oneof(value.value, fc.array(text, { maxLength: 3 }), fc.array(grant, { maxLength: 2 }), fc.array(fc.oneof(grant.map(({ id, version }) => ({ version, id })), value.object), { maxLength: 2 }));
+  const record = fc.tuple(
+    fc.array(fc.tuple(fc.constantFrom(...RECORD_NAMES), member), { maxLength: 24 }),
+    fc.array(fc.tuple(name, member), { maxLength: 2 }),
+    fc.nat(),
+  ).map(([known, other, seq]) => {
+    const o: Record<string, unknown> = {};
+    for (const [k, v] of [...known, ...other]) Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+    return { record: o, seq };
+  });
+
+  it('writes a record\'s line exactly as the canonical JSON of the packed record, or refuses it as that does', () => {
+    fc.assert(fc.property(record, ({ record: r, seq }) => {
+      const [expected, got] = [packedLine(r, seq), line(r, seq)];
+      if (typeof expected === 'string') expect(got).toBe(expected);
+      else expect(got).toBeInstanceOf(Error);
+    }), { seed: 20_261_207, numRuns: 4000 });
+  });
+
+  it('writes the lines of records as the hub makes them as the reference does', () => {
+    const key = Buffer.alloc(32, 5);
+    const base: AccessRecord = {
+      at: new Date('2026-12-07T05:00:00.001Z'), day: '2026-12-07', requestId: 'req-9', action: 'read', system: 'mz-dibao', department: 'MZ',
+      principalKind: 'system', operator: '操作员-07', purpose: '440000-DIBAO-001', caseId: 'DB-2026-9', resource: 'GA-HUKOU', provider: 'GA',
+      subjectType: 'person', subject: subjectHash(key, '440106199001011234'), itemsReturned: ['name', 'birthDate'], itemsMasked: ['address'], itemsRefused: [],
+      itemsVerified: [], grants: [{ id: 'G-1', version: 2 }, { id: 'G-7', version: 1 }], decision: 'allow', code: null, denial: null, reason: null, consent: null, attempt: null,
+    };
+    const cases: AccessRecord[] = [
+      base,
+      { ...base, decision: 'deny', code: 'FORBIDDEN', denial: 'NO_GRANT', reason: 'no grant "G-9" covers \\ this\n(说明)\u2028', itemsReturned: [], itemsRefused: ['name'] },
+      { ...base, action: 'verify', itemsReturned: [], itemsVerified: ['motherIdNumber'], attempt: 4, onBehalfOf: 'GZ/gz-hub', credential: 'jwt' },
+      { ...base, at: new Date(Number.NaN), operator: '\u{1F600} emoji', caseId: 'tab\there' },
+    ];
+    for (const [i, r] of cases.entries()) expect(recordLine(r, 'yiwang-hub/h/1', i)).toBe(canonicalize(packRecord(r, 'yiwang-hub/h/1', i)));
+    // A lone surrogate has no canonical JSON: refused, as the reference way refuses it.
+    expect(() => recordLine({ ...base, caseId: 'x\ud800' }, 'log', 0)).toThrow();
+    expect(() => recordLine({ ...base, itemsReturned: ['\udc00'] }, 'log', 0)).toThrow();
+    expect(() => recordLine({ ...base, attempt: Number.NaN }, 'log', 0)).toThrow();
   });
 });
