@@ -28,7 +28,7 @@ export async function* blocksInSequence(
   const collection = db.collection<EvidenceBlock>(ACCESS_COLLECTION);
   // The stored leaf hashes only when asked for (verification compares them with the records);
   // proofs ask for them alone.
-  const projection = options.leavesOnly ? { records: 0, lines: 0, keys: 0, tally: 0 } : options.withLeaves ? { keys: 0, tally: 0 } : { leaves: 0, keys: 0, tally: 0 };
+  const projection = options.leavesOnly ? { records: 0, lines: 0, deflated: 0, keys: 0, tally: 0 } : options.withLeaves ? { keys: 0, tally: 0 } : { leaves: 0, keys: 0, tally: 0 };
   const first = (b: Block) => b.seq ?? 0;
   const waiting: Block[] = []; // by sequence number
   const fetchedEarly = new Set<string>();

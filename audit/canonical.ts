@@ -67,6 +67,7 @@ function isSimple(v: unknown): boolean {
 }
 
 /** A character JSON.stringify escapes, or a surrogate (half of a pair, or alone: see mayBeCanonical). */
+// eslint-disable-next-line no-control-regex -- the control characters are what it looks for
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
 
 /**

@@ -5,11 +5,13 @@
  * an insert is per field (about 170 µs of its CPU per record stored as ~20 fields, 40 µs as part
  * of one string; bench/README.md, "The encoding of evidence"), and MongoDB's BSON work shrinks
  * alike. The records are the canonical JSON lines their leaf hashes are computed from, so what is
- * stored is exactly what is signed. What the database must still filter and count by is kept
+ * stored is exactly what is signed (from 1 KiB on deflated: what inflates is those bytes, and
+ * nothing else hashes to their leaves). What the database must still filter and count by is kept
  * beside them as summaries: `keys` (the searchable values, one multikey index on MongoDB) and
  * `tally` (counts for statistics). Anything else (anomaly flags, proofs, export, verification)
  * decodes the lines.
  */
+import { deflateRawSync, inflateRawSync, constants as zlib } from 'node:zlib';
 import { Binary, type Document } from 'mongodb';
 import { canonicalText as canonical } from './canonical.ts';
 import { recordLeaf } from './log.ts';
@@ -23,6 +25,35 @@ export type SearchKey = (typeof SEARCH_KEYS)[number];
 const TALLY_FIELDS = ['day', 'department', 'resource', 'purpose', 'decision'] as const;
 
 const LEAF_BYTES = 32;
+
+/**
+ * Lines of at least this many characters (two records or more) are stored deflated: the records of
+ * one request, one system, one purpose repeat most of their text, so a block shrinks 10–20×, and
+ * FerretDB's cost of an insert is mostly per byte stored (a block of 21 records: 1.55 → 0.75 ms of
+ * its CPU; bench/README.md, lever 11). Below, deflating costs more than it saves (≈ 10 µs a call).
+ */
+export const DEFLATE_FROM = 1024;
+
+/** Most bytes deflated lines may inflate to: what the hub writes is far below; a forged stream cannot exhaust memory. */
+const MAX_INFLATED = 64 * 1024 * 1024;
+
+/** The stored form of a block's lines: as text, or deflated (raw DEFLATE, RFC 1951, of their UTF-8) from DEFLATE_FROM characters on. */
+function storedLines(text: string): { lines: string } | { deflated: Binary } {
+  if (text.length < DEFLATE_FROM) return { lines: text };
+  return { deflated: new Binary(deflateRawSync(text, { level: zlib.Z_BEST_SPEED })) };
+}
+
+/**
+ * The lines of a compact block as one text, stored as text or deflated; undefined for a block of
+ * record documents. Deflated bytes that do not inflate (only tampering makes them) throw.
+ */
+export function linesOf(block: Pick<EvidenceBlock, 'lines' | 'deflated'>): string | undefined {
+  if (typeof block.lines === 'string') return block.lines;
+  const stored = block.deflated;
+  if (stored === undefined || stored === null) return undefined;
+  const bytes = stored instanceof Uint8Array ? stored : (stored as { buffer: Uint8Array }).buffer;
+  return inflateRawSync(bytes, { maxOutputLength: MAX_INFLATED }).toString('utf8');
+}
 
 /** The stored lines of records (each already packed, with log and seq): canonical JSON, one per line. */
 export function encodeLines(records: readonly object[]): string {
@@ -91,7 +122,7 @@ export function encodeBlock(
   }
   const keys = SEARCH_KEYS.flatMap((k, i) => [...values[i]!].map((v) => `${k}=${v}`));
   return {
-    doc: { at, first: first ?? at, last: last ?? at, count: lines.length, log, seq, lines: lines.join('\n'), leaves: encodeLeaves(leaves), keys, tally: [...tally.values()] },
+    doc: { at, first: first ?? at, last: last ?? at, count: lines.length, log, seq, ...storedLines(lines.join('\n')), leaves: encodeLeaves(leaves), keys, tally: [...tally.values()] },
     leaves,
   };
 }
@@ -101,7 +132,7 @@ export function fillerBlock(log: string, seq: number, count: number): { doc: Evi
   const at = new Date();
   const lines = Array.from({ length: count }, (_, i) => canonical({ log, seq: seq + i, at, aborted: true }));
   const leaves = lines.map(lineLeaf);
-  return { doc: { at, first: at, last: at, count, log, seq, lines: lines.join('\n'), leaves: encodeLeaves(leaves), keys: [], tally: [], aborted: true }, leaves };
+  return { doc: { at, first: at, last: at, count, log, seq, ...storedLines(lines.join('\n')), leaves: encodeLeaves(leaves), keys: [], tally: [], aborted: true }, leaves };
 }
 
 /** A stored line that is not a JSON object (only tampering makes one): kept as text, so verification can say so. */
@@ -125,18 +156,27 @@ function decodeLine(line: string): StoredRecord | UnreadableRecord {
 }
 
 /** The fields of a block that reading its records needs (not its hashes or summaries). */
-export const RECORDS_PROJECTION = { _id: 0, log: 1, seq: 1, count: 1, first: 1, last: 1, records: 1, lines: 1 } as const;
+export const RECORDS_PROJECTION = { _id: 0, log: 1, seq: 1, count: 1, first: 1, last: 1, records: 1, lines: 1, deflated: 1 } as const;
 
-/** The records of a block, in order, whichever encoding it was stored in. */
-export function recordsOf(block: Pick<EvidenceBlock, 'lines' | 'records'>): Array<StoredRecord | UnreadableRecord> {
-  if (typeof block.lines === 'string') return block.lines === '' ? [] : block.lines.split('\n').map(decodeLine);
+/**
+ * The records of a block, in order, whichever encoding it was stored in. Deflated lines that do not
+ * inflate stand as one unreadable record (verification reports it, and the records it hid as missing).
+ */
+export function recordsOf(block: Pick<EvidenceBlock, 'lines' | 'deflated' | 'records'>): Array<StoredRecord | UnreadableRecord> {
+  let text: string | undefined;
+  try {
+    text = linesOf(block);
+  } catch (error) {
+    return [{ unreadable: `deflated lines that do not inflate (${(error as Error).message})` }];
+  }
+  if (text !== undefined) return text === '' ? [] : text.split('\n').map(decodeLine);
   return block.records ? [...block.records] : [];
 }
 
 export const isReadable = (r: StoredRecord | UnreadableRecord): r is StoredRecord => !('unreadable' in r);
 
 /** The records of a block that are records of an access: not a filler's, not unreadable. */
-export function accessRecordsOf(block: Pick<EvidenceBlock, 'lines' | 'records'>): StoredRecord[] {
+export function accessRecordsOf(block: Pick<EvidenceBlock, 'lines' | 'deflated' | 'records'>): StoredRecord[] {
   return recordsOf(block).filter((r): r is StoredRecord => isReadable(r) && !r.aborted);
 }
 
@@ -155,7 +195,7 @@ export function leavesOf(block: Pick<EvidenceBlock, 'leaves'>): Hash[] | undefin
 export const leafOf = (record: StoredRecord | UnreadableRecord): Hash => (isReadable(record) ? recordLeaf(record) : lineLeaf(record.unreadable));
 
 /** Records in a block, from its summary: `count`, else what it holds. */
-export const sizeOf = (block: Pick<EvidenceBlock, 'count' | 'lines' | 'records'>): number => block.count ?? recordsOf(block).length;
+export const sizeOf = (block: Pick<EvidenceBlock, 'count' | 'lines' | 'deflated' | 'records'>): number => block.count ?? recordsOf(block).length;
 
 /**
  * The database filter of blocks that may hold records with every given value: a compact block

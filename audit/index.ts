@@ -1,5 +1,5 @@
 export { subjectHash, packRecord, unpackRecord, type AccessRecord, type Decision, type GrantVersion, type EvidenceBlock, type StoredRecord, type Tally } from './record.ts';
-export { recordsOf, accessRecordsOf, isReadable, leavesOf, encodeLines, encodeLeaves, encodeBlock, blocksWith, SEARCH_KEYS, type UnreadableRecord } from './encoding.ts';
+export { recordsOf, linesOf, accessRecordsOf, isReadable, leavesOf, encodeLines, encodeLeaves, encodeBlock, blocksWith, SEARCH_KEYS, type UnreadableRecord } from './encoding.ts';
 export { VerificationAttempts, attemptCounter, type AttemptKey, type AttemptMarkDoc } from './attempts.ts';
 export { AuditWriter, AuditUnavailableError, ClaimTakenError, ACCESS_COLLECTION, type AuditWriterOptions } from './writer.ts';
 export { ensureAuditIndexes, createAuditIndexes, isFerretDB, searchAccess, type AccessQuery } from './store.ts';

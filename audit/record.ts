@@ -77,8 +77,8 @@ export interface Tally {
  * One stored document of `audit_access`: the records of one group commit. Two encodings, both
  * read everywhere (audit/encoding.ts):
  * - compact (written since issue #8): `lines`, the records' canonical JSON (the bytes their leaves
- *   hash) one per line; `leaves` one binary of 32-byte hashes; `keys` and `tally`, summaries the
- *   database filters and counts by;
+ *   hash) one per line, or from 1 KiB on the same lines deflated (`deflated`); `leaves` one binary
+ *   of 32-byte hashes; `keys` and `tally`, summaries the database filters and counts by;
  * - documents (written before): `records`, an array of record documents; `leaves` base64 strings.
  */
 export interface EvidenceBlock {
@@ -95,8 +95,10 @@ export interface EvidenceBlock {
   readonly leaves?: readonly string[] | Uint8Array | { readonly buffer: Uint8Array };
   /** A filler of a block whose write failed: its records are `{ log, seq, at, aborted: true }`. */
   readonly aborted?: boolean;
-  /** Compact: the records' canonical JSON, one per line. */
+  /** Compact: the records' canonical JSON, one per line (short blocks). */
   readonly lines?: string;
+  /** Compact, from 1 KiB of lines on: the same lines' UTF-8, raw DEFLATE (RFC 1951), in place of `lines`. */
+  readonly deflated?: Uint8Array | { readonly buffer: Uint8Array };
   /** Compact: the distinct `field=value` of the searchable fields of its records (see SEARCH_KEYS). */
   readonly keys?: readonly string[];
   /** Compact: record counts for statistics. */

@@ -98,7 +98,7 @@ export class MissingLeafError extends RangeError {
 async function blockLeaves(db: Db, block: EvidenceBlock & { _id?: unknown }): Promise<Hash[]> {
   const stored = leavesOf(block);
   if (stored !== undefined) return stored;
-  const full = await db.collection<EvidenceBlock>(ACCESS_COLLECTION).findOne({ _id: block._id } as object, { projection: { records: 1, lines: 1 } });
+  const full = await db.collection<EvidenceBlock>(ACCESS_COLLECTION).findOne({ _id: block._id } as object, { projection: { records: 1, lines: 1, deflated: 1 } });
   return full ? recordsOf(full).map(leafOf) : [];
 }
 
@@ -291,7 +291,7 @@ export async function proofSource(db: Db, log: string, size: number, read?: Stor
       if (seq < base || seq >= state.end) return null;
       const ref = (await refsFor(seq, seq + 1)).at(0);
       if (!ref) return null;
-      const block = await db.collection<EvidenceBlock>(ACCESS_COLLECTION).findOne({ _id: ref.id } as object, { projection: { log: 1, seq: 1, lines: 1, records: 1 } });
+      const block = await db.collection<EvidenceBlock>(ACCESS_COLLECTION).findOne({ _id: ref.id } as object, { projection: { log: 1, seq: 1, lines: 1, deflated: 1, records: 1 } });
       if (block && block.log !== log) throw new StoredTreeDamaged(log);
       return block;
     },

@@ -102,7 +102,7 @@ const { read, load } = personReads(READ, subjects);
 /** Non-aborted records by request id, and the log each was written to. */
 async function recordsByRequest(db: TestDatabase): Promise<{ byId: Map<string, string[]>; aborted: number; total: number }> {
   const blocks = await db.db.collection<EvidenceBlock>(ACCESS_COLLECTION)
-    .find({}, { projection: { _id: 0, records: 1, lines: 1 } }).toArray();
+    .find({}, { projection: { _id: 0, records: 1, lines: 1, deflated: 1 } }).toArray();
   const byId = new Map<string, string[]>();
   let aborted = 0;
   let total = 0;
@@ -303,7 +303,7 @@ describe('verification attempts across a SIGKILL and a restart', () => {
     answered.push(after.id);
     expect((await last.stop('SIGTERM')).code).toBe(0);
 
-    const blocks = await s.db.db.collection<EvidenceBlock>(ACCESS_COLLECTION).find({}, { projection: { records: 1, lines: 1 } }).toArray();
+    const blocks = await s.db.db.collection<EvidenceBlock>(ACCESS_COLLECTION).find({}, { projection: { records: 1, lines: 1, deflated: 1 } }).toArray();
     const records = blocks.flatMap((b) => recordsOf(b).filter(isReadable)).filter((r) => !r.aborted && r.action === 'verify');
     const byRequest = new Map<string, number>();
     for (const r of records) byRequest.set(r.requestId!, (byRequest.get(r.requestId!) ?? 0) + 1);

@@ -78,7 +78,7 @@ async function setup(name: string, options: { catalogue?: string; server?: Recor
 const { read, load } = personReads(READ, subjects);
 
 async function requestIds(db: TestDatabase): Promise<Set<string>> {
-  const blocks = await db.db.collection<EvidenceBlock>(ACCESS_COLLECTION).find({}, { projection: { _id: 0, records: 1, lines: 1 } }).toArray();
+  const blocks = await db.db.collection<EvidenceBlock>(ACCESS_COLLECTION).find({}, { projection: { _id: 0, records: 1, lines: 1, deflated: 1 } }).toArray();
   return new Set(blocks.flatMap((b) => accessRecordsOf(b).map((r) => r.requestId!)));
 }
 

@@ -2,7 +2,8 @@
  * Tampering with stored evidence, as someone with write access to the database would: a block's
  * records and leaf hashes are changed in place, in the encoding the block was stored in.
  */
-import type { Db, Document } from 'mongodb';
+import { deflateRawSync } from 'node:zlib';
+import { Binary, type Db, type Document } from 'mongodb';
 import { ACCESS_COLLECTION, encodeLeaves, encodeLines, leavesOf, recordsOf, type EvidenceBlock } from '../../audit/index.ts';
 
 /** Rewrites the block of `log` holding `seq` with `change` applied to copies of its records and base64 leaves. */
@@ -12,8 +13,11 @@ export async function tamperBlock(db: Db, log: string, seq: number, change: (rec
   const records = recordsOf(block).map((r) => ({ ...r }) as Document);
   const leaves = (leavesOf(block) ?? []).map((l) => l.toString('base64'));
   change(records, leaves);
+  const newLeaves = encodeLeaves(leaves.map((l) => Buffer.from(l, 'base64')));
   const update = typeof block.lines === 'string'
-    ? { lines: encodeLines(records), leaves: encodeLeaves(leaves.map((l) => Buffer.from(l, 'base64'))) }
-    : { records, leaves };
+    ? { lines: encodeLines(records), leaves: newLeaves }
+    : block.deflated !== undefined
+      ? { deflated: new Binary(deflateRawSync(encodeLines(records))), leaves: newLeaves }
+      : { records, leaves };
   await blocks.updateOne({ _id: block._id }, { $set: update as Partial<EvidenceBlock> });
 }

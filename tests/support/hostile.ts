@@ -97,7 +97,7 @@ export async function servedWithoutRecord(t: TestHub, responses: readonly Sent[]
   await t.hub.runtime.audit.flush();
   // One pass over the test's own trail (a throwaway database): a search per request id scans it each time.
   const recorded = new Set<string>();
-  const blocks = t.hubDb.db.collection<EvidenceBlock>(ACCESS_COLLECTION).find({}, { projection: { _id: 0, records: 1, lines: 1 } });
+  const blocks = t.hubDb.db.collection<EvidenceBlock>(ACCESS_COLLECTION).find({}, { projection: { _id: 0, records: 1, lines: 1, deflated: 1 } });
   for await (const block of blocks) {
     for (const r of accessRecordsOf(block)) if (r.requestId && (r.decision === 'allow' || r.decision === 'partial')) recorded.add(r.requestId);
   }

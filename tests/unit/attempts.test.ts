@@ -8,7 +8,7 @@ import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   ACCESS_COLLECTION, AuditWriter, ClaimTakenError, EvidenceLog, noteSigner, parseVerifierKey, subjectHash, VerificationAttempts, verifyTrail,
-  attemptCounter, type AccessRecord, type EvidenceBlock,
+  attemptCounter, linesOf, type AccessRecord, type EvidenceBlock,
 } from '../../audit/index.ts';
 import { MARK_COLLECTION, SLOT_COLLECTION } from '../../store/index.ts';
 import { testDatabase, type TestDatabase } from '../support/mongo.ts';
@@ -41,7 +41,7 @@ async function instance(): Promise<{ writer: AuditWriter; attempts: Verification
 }
 
 const blocks = () => t.db.collection<EvidenceBlock & { _id: string }>(ACCESS_COLLECTION);
-const lineOf = (b: EvidenceBlock) => JSON.parse(b.lines!) as { attempt?: number; requestId: string; seq: number };
+const lineOf = (b: EvidenceBlock) => JSON.parse(linesOf(b)!) as { attempt?: number; requestId: string; seq: number };
 
 beforeAll(async () => {
   t = await testDatabase('attempts');

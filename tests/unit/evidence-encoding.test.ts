@@ -4,9 +4,11 @@
  * documents): everything that reads the trail reads both, in one trail.
  */
 import { randomBytes } from 'node:crypto';
+import { deflateRawSync } from 'node:zlib';
+import { Binary } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  ACCESS_COLLECTION, AuditWriter, EvidenceLog, auditAnomalies, encodeBlock, auditStatistics, canonicalBytes, exportTrail, getTrailRecord, leafHash,
+  ACCESS_COLLECTION, AuditWriter, EvidenceLog, auditAnomalies, encodeBlock, auditStatistics, canonicalBytes, exportTrail, getTrailRecord, leafHash, linesOf,
   noteSigner, openNote, packRecord, parseCheckpointText, parseVerifierKey, proveRecord, verifyInclusion, recordLeaf, searchTrail, subjectHash, verifyExport, verifyTrail,
   type AccessRecord, type EvidenceBlock, type Tally,
 } from '../../audit/index.ts';
@@ -69,10 +71,13 @@ afterAll(async () => {
 });
 
 describe('a compact block', () => {
-  it('stores the records as the canonical JSON lines their leaves hash, beside the summaries the database needs', async () => {
+  it('stores the records as the canonical JSON lines their leaves hash, deflated, beside the summaries the database needs', async () => {
     const block = (await t.db.collection<EvidenceBlock>(ACCESS_COLLECTION).findOne({ log: compact.log.origin }))!;
-    expect(Object.keys(block).sort()).toEqual(['_id', 'at', 'count', 'first', 'keys', 'last', 'leaves', 'lines', 'log', 'seq', 'tally']);
-    const lines = block.lines!.split('\n');
+    expect(Object.keys(block).sort()).toEqual(['_id', 'at', 'count', 'deflated', 'first', 'keys', 'last', 'leaves', 'log', 'seq', 'tally']);
+    const text = linesOf(block)!;
+    // Six records of one system and purpose: their text deflates to a fraction of its size.
+    expect((block.deflated as Binary).length()).toBeLessThan(Buffer.byteLength(text) / 3);
+    const lines = text.split('\n');
     expect(lines).toHaveLength(6);
     expect(lines[1]).toBe(canonicalBytes({ ...packRecord(refused(7)), log: compact.log.origin, seq: 1 }).toString('utf8'));
     const leaves = Buffer.from((block.leaves as { buffer: Uint8Array }).buffer);
@@ -95,8 +100,19 @@ describe('a compact block', () => {
     const big = blocks.at(-1)!;
     expect(big.count).toBe(200);
     expect(Object.keys(big)).toHaveLength(11);
+    expect((big.deflated as Binary).length()).toBeLessThan(Buffer.byteLength(linesOf(big)!) / 10);
     expect(big.tally).toEqual([{ day: '2026-11-01', department: 'MZ', resource: 'GA-HUKOU', purpose: '440000-DIBAO-001', decision: 'allow', n: 200 }]);
     await compact.log.checkpoint();
+  });
+
+  it('keeps lines of less than 1 KiB as text: a single record deflates to little', () => {
+    const { doc } = encodeBlock('yiwang-hub/short/1', 0, [record(1)]);
+    expect(typeof doc.lines).toBe('string');
+    expect(doc.deflated).toBeUndefined();
+    expect(linesOf(doc)).toBe(canonicalBytes({ ...packRecord(record(1)), log: 'yiwang-hub/short/1', seq: 0 }).toString('utf8'));
+    const { doc: two } = encodeBlock('yiwang-hub/short/1', 0, [record(1), record(2), record(3)]);
+    expect(two.lines).toBeUndefined();
+    expect(linesOf(two)!.split('\n')).toHaveLength(3);
   });
 });
 
@@ -167,7 +183,7 @@ describe('a trail of both encodings', () => {
     expect(await getTrailRecord(t.db, 'yiwang-hub/compact/2#2')).toMatchObject({ requestId: 'req-8', log: 'yiwang-hub/compact/2', seq: 2 });
     const block = (await t.db.collection<EvidenceBlock>(ACCESS_COLLECTION).findOne({ log: 'yiwang-hub/compact/2', seq: 0 }))!;
     const proof = await proveRecord(t.db, 'yiwang-hub/compact/2', 2);
-    expect(proof?.record).toBe(block.lines!.split('\n')[2]);
+    expect(proof?.record).toBe(linesOf(block)!.split('\n')[2]);
     expect(proof?.leaf).toBe(leafHash(Buffer.from(proof!.record, 'utf8')).toString('base64'));
   });
 
@@ -188,9 +204,9 @@ describe('a compact block altered in the database', () => {
     const log = compact.log.origin;
     const blocks = t.db.collection<EvidenceBlock>(ACCESS_COLLECTION);
     const block = (await blocks.findOne({ log, seq: 0 }))!;
-    const lines = block.lines!.split('\n');
+    const lines = linesOf(block)!.split('\n');
     lines[4] = '{"decision":"allow", truncated';
-    await blocks.updateOne({ _id: block._id }, { $set: { lines: lines.join('\n') } });
+    await blocks.updateOne({ _id: block._id }, { $set: { deflated: new Binary(deflateRawSync(lines.join('\n'))) } });
     try {
       const report = await verifyTrail(t.db, verifier, log);
       expect(report.logs[0]!.problems.map((p) => [p.kind, p.at, p.detail])).toEqual([['modified', 4, 'block 0 holds a record at position 4 that is not a JSON object']]);
@@ -207,7 +223,34 @@ describe('a compact block altered in the database', () => {
       expect(proof.record).toBe(lines[2]);
       expect(verifyInclusion(leafHash(Buffer.from(proof.record, 'utf8')), 2, proof.size, proof.proof.map((h) => Buffer.from(h, 'base64')), signed.root)).toBe(true);
     } finally {
-      await blocks.updateOne({ _id: block._id }, { $set: { lines: block.lines } });
+      await blocks.updateOne({ _id: block._id }, { $set: { deflated: block.deflated } });
     }
+  });
+
+  it('is reported where its deflated lines do not inflate, or would inflate past any block the hub writes, and the rest is still read', async () => {
+    const log = compact.log.origin;
+    const blocks = t.db.collection<EvidenceBlock>(ACCESS_COLLECTION);
+    const block = (await blocks.findOne({ log, seq: 0 }))!;
+    const stored = Buffer.from((block.deflated as Binary).buffer);
+    // Bytes flipped in the middle of the stream; then a stream of 80 MiB of zeros (80 KiB stored).
+    const flipped = Buffer.from(stored);
+    for (let i = 8; i < 16; i++) flipped[i] = flipped[i]! ^ 0xff;
+    for (const forged of [flipped, deflateRawSync(Buffer.alloc(80 * 1024 * 1024))]) {
+      await blocks.updateOne({ _id: block._id }, { $set: { deflated: new Binary(forged) } });
+      try {
+        const report = await verifyTrail(t.db, verifier, log);
+        const problems = report.logs[0]!.problems.map((p) => [p.kind, p.at]);
+        // The block stands as one unreadable record, the five others it held are missing, so the signed
+        // checkpoints (6 and 206 records) no longer hold over what is there.
+        expect(problems).toEqual([['modified', 0], ['deleted', 1], ['truncated', 1], ['truncated', 1]]);
+        expect(report.logs[0]!.problems[1]!.detail).toBe('records 1–5 are missing');
+        // Search skips what it cannot read: alice's records in the other log are still found.
+        const found = await searchTrail(t.db, { subject: alice, from: new Date(`${DAY}T00:00:00Z`) }, 50);
+        expect(found.records.map((r) => r.requestId)).toEqual(['req-4', 'req-2', 'req-0']);
+      } finally {
+        await blocks.updateOne({ _id: block._id }, { $set: { deflated: block.deflated } });
+      }
+    }
+    expect((await verifyTrail(t.db, verifier, log)).logs[0]!.problems).toEqual([]);
   });
 });

@@ -9,7 +9,7 @@ import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ACCESS_COLLECTION, AuditWriter, CHECKPOINTS_COLLECTION, EvidenceLog, Frontier, LOGS_COLLECTION, TILE, TREE_COLLECTION, consistencyProof, inclusionProof, leafHash, noteSigner,
-  getTrailRecord, openNote, parseCheckpointText, parseVerifierKey, proveConsistency, proveRecord, readLog, recordsOf, subjectHash, verifyConsistency, verifyInclusion,
+  getTrailRecord, openNote, parseCheckpointText, parseVerifierKey, proveConsistency, proveRecord, readLog, linesOf, recordsOf, subjectHash, verifyConsistency, verifyInclusion,
   type AccessRecord, type CheckpointDoc, type EvidenceBlock, type Hash, type LogDoc,
 } from '../../audit/index.ts';
 import { forgetArchivedNodes } from '../../audit/tree.ts';
@@ -240,7 +240,7 @@ describe('proofs from stored subtree hashes', () => {
     const inclusion = (await proveRecord(t.db, log.origin, seq))!;
     expect(inclusion.size).toBe(newer.size);
     const blocks = await t.db.collection<EvidenceBlock>(ACCESS_COLLECTION).find({ log: log.origin }).sort({ seq: 1 }).toArray();
-    const line = blocks.flatMap((b) => (typeof b.lines === 'string' ? b.lines.split('\n') : recordsOf(b).map((r) => JSON.stringify(r))))[seq]!;
+    const line = blocks.flatMap((b) => linesOf(b)?.split('\n') ?? recordsOf(b).map((r) => JSON.stringify(r)))[seq]!;
     expect(inclusion.record).toBe(line);
     const request = {
       key: signer.verifierKey, checkpoint: inclusion.checkpoint, record: inclusion.record, index: seq, proof: inclusion.proof,
