@@ -1,7 +1,8 @@
 /**
  * What an evidence block costs the MongoDB-wire server, by how its records are encoded: compact,
  * as the hub stores them (`encodeBlock`: the records' canonical JSON lines, one binary of leaf
- * hashes, the `keys` and `tally` summaries), and as hubs stored them before (an array of record
+ * hashes, the `keys` and `tally` summaries; from 1 KiB on the lines deflated), the same with the
+ * lines always as text (before lever 11), and as hubs stored them before (an array of record
  * documents, with base64 leaf hashes). One insert per block, sequential, the hub's write concern;
  * the server's CPU time per record, from /proc (absent with MONGODB_URI). Each case runs on an
  * empty collection.
@@ -9,11 +10,13 @@
 import type { Db } from 'mongodb';
 import { ACCESS_COLLECTION, detectTopology, encodeBlock, evidenceWriteConcern, packRecord, recordLeaf, subjectHash, type AccessRecord } from '../../audit/index.ts';
 import { randomBytes } from 'node:crypto';
+import { recordLine } from '../../audit/record.ts';
 
 export const ENCODING_BLOCK_SIZES = [1, 16, 64, 256] as const;
 
 export interface EncodingMicroResult {
-  readonly encoding: 'compact' | 'documents';
+  /** `compact` as the hub stores blocks now (lines deflated from 1 KiB on); `compact-text` with the lines always as text (before lever 11). */
+  readonly encoding: 'compact' | 'compact-text' | 'documents';
   readonly recordsPerBlock: number;
   readonly blocks: number;
   /** Wall time per insert, ms. */
@@ -38,6 +41,10 @@ function records(count: number, from: number): AccessRecord[] {
 
 function blockDoc(encoding: EncodingMicroResult['encoding'], seq: number, recs: AccessRecord[]): object {
   if (encoding === 'compact') return encodeBlock(LOG, seq, recs).doc;
+  if (encoding === 'compact-text') {
+    const { deflated: _, ...doc } = encodeBlock(LOG, seq, recs).doc;
+    return { ...doc, lines: recs.map((r, i) => recordLine(r, LOG, seq + i)).join('\n') };
+  }
   const at = new Date();
   const packed = recs.map((r, i) => ({ ...packRecord(r), log: LOG, seq: seq + i }));
   return { at, first: at, last: at, count: recs.length, log: LOG, seq, leaves: packed.map((r) => recordLeaf(r).toString('base64')), records: packed };
@@ -47,7 +54,7 @@ export async function encodingBench(db: Db, serverCpuMicros: () => Promise<numbe
   const writeConcern = evidenceWriteConcern('auto', await detectTopology(db, 10_000));
   const results: EncodingMicroResult[] = [];
   for (const recordsPerBlock of ENCODING_BLOCK_SIZES) {
-    for (const encoding of ['documents', 'compact'] as const) {
+    for (const encoding of ['documents', 'compact-text', 'compact'] as const) {
       await db.collection(ACCESS_COLLECTION).drop().catch(() => undefined);
       await db.createCollection(ACCESS_COLLECTION);
       const blocks = Math.max(32, Math.round(recordsPerCase / recordsPerBlock));
