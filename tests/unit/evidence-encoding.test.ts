@@ -227,7 +227,7 @@ describe('a compact block altered in the database', () => {
     }
   });
 
-  it('is reported where its deflated lines do not inflate, or would inflate past any block the hub writes, and the rest is still read', async () => {
+  it('is reported where its deflated lines do not inflate, would inflate past any block the hub writes, or are not bytes, and the rest is still read', async () => {
     const log = compact.log.origin;
     const blocks = t.db.collection<EvidenceBlock>(ACCESS_COLLECTION);
     const block = (await blocks.findOne({ log, seq: 0 }))!;
@@ -235,8 +235,9 @@ describe('a compact block altered in the database', () => {
     // Bytes flipped in the middle of the stream; then a stream of 80 MiB of zeros (80 KiB stored).
     const flipped = Buffer.from(stored);
     for (let i = 8; i < 16; i++) flipped[i] = flipped[i]! ^ 0xff;
-    for (const forged of [flipped, deflateRawSync(Buffer.alloc(80 * 1024 * 1024))]) {
-      await blocks.updateOne({ _id: block._id }, { $set: { deflated: new Binary(forged) } });
+    // And values of another type where the bytes belong.
+    for (const forged of [new Binary(flipped), new Binary(deflateRawSync(Buffer.alloc(80 * 1024 * 1024))), 'text', 42, { buffer: 'x' }]) {
+      await blocks.updateOne({ _id: block._id }, { $set: { deflated: forged as never } });
       try {
         const report = await verifyTrail(t.db, verifier, log);
         const problems = report.logs[0]!.problems.map((p) => [p.kind, p.at]);
