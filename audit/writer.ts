@@ -138,6 +138,8 @@ export class AuditWriter {
   written = 0;
   /** Inserts that landed since start (each carries one or more blocks), for benchmarks: records per write. */
   writes = 0;
+  /** Their time from sending to acknowledgement, summed (ms): the mean is how long a waiting append waits per write. */
+  writeMillis = 0;
   /** When the last write failed or missed its deadline, while no write has succeeded since (for /ready). */
   failingSince: number | null = null;
 
@@ -340,7 +342,10 @@ export class AuditWriter {
       this.log.durable(b.seq, b.leaves);
       this.written += b.batch.length;
     }
-    if (blocks.length > 0) this.writes++;
+    if (blocks.length > 0) {
+      this.writes++;
+      this.writeMillis += performance.now() - started;
+    }
     this.failingSince = null;
     for (const b of blocks) {
       for (const p of b.batch) {

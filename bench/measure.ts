@@ -29,6 +29,8 @@ export interface RunRecord {
   readonly auditDocsPerSecond: number | null;
   /** Evidence inserts that landed per second during the run (hub only): records per write = auditPerSecond / this. */
   readonly auditWritesPerSecond: number | null;
+  /** Their mean time from sending to acknowledgement during the run, ms (hub only). */
+  readonly auditWriteMs: number | null;
   /** CPU time per query of the server process, of the MongoDB-wire server, and of the sample departments (this process), ms. */
   readonly cpuMsPerQuery: number;
   readonly mongoCpuMsPerQuery: number | null;
@@ -55,6 +57,7 @@ export interface ServerSummary {
   readonly auditPerSecond: number | null;
   readonly auditDocsPerSecond: number | null;
   readonly auditWritesPerSecond: number | null;
+  readonly auditWriteMs: number | null;
   readonly bytesPerResponse: number;
   readonly cpuMsPerQuery: number;
   readonly mongoCpuMsPerQuery: number | null;
@@ -93,7 +96,7 @@ interface Measurable {
 /** A bounded load run and the CPU every part of the machine spent on it (no audit figures). */
 export async function measuredLoad(
   env: BenchEnvironment, server: Measurable, bodies: readonly string[], scenario: Scenario, seconds: number, config: BenchConfig,
-): Promise<Omit<RunRecord, 'round' | 'server' | 'scenario' | 'auditPerSecond' | 'auditDocsPerSecond' | 'auditWritesPerSecond'>> {
+): Promise<Omit<RunRecord, 'round' | 'server' | 'scenario' | 'auditPerSecond' | 'auditDocsPerSecond' | 'auditWritesPerSecond' | 'auditWriteMs'>> {
   const start = await server.call('memory'); // also starts a new peak window
   const mongo0 = await env.mongoCpuMicros();
   const machine0 = await machineCpuTicks();
@@ -128,10 +131,10 @@ export async function measuredLoad(
 
 export async function loadRun(env: BenchEnvironment, server: ServerHandle, scenario: Scenario, seconds: number, config: BenchConfig): Promise<Omit<RunRecord, 'round' | 'server' | 'scenario'>> {
   const hub = server.spec.kind === 'hub';
-  const audit0 = hub ? await server.call('audit') : { written: 0, writes: 0 };
+  const audit0 = hub ? await server.call('audit') : { written: 0, writes: 0, writeMillis: 0 };
   const docs0 = hub ? await env.auditCount(server.spec.database) : 0;
   const run = await measuredLoad(env, server, scenario.bodies, scenario, seconds, config);
-  const audit1 = hub ? await server.call('audit') : { written: 0, writes: 0 };
+  const audit1 = hub ? await server.call('audit') : { written: 0, writes: 0, writeMillis: 0 };
   const docs1 = hub ? await env.auditCount(server.spec.database) : 0;
   const perSecond = (n: number) => Math.round(n / run.load.seconds);
   return {
@@ -139,6 +142,7 @@ export async function loadRun(env: BenchEnvironment, server: ServerHandle, scena
     auditPerSecond: hub ? perSecond(audit1.written - audit0.written) : null,
     auditDocsPerSecond: hub ? perSecond(docs1 - docs0) : null,
     auditWritesPerSecond: hub ? perSecond(audit1.writes - audit0.writes) : null,
+    auditWriteMs: hub && audit1.writes > audit0.writes ? Math.round((100 * (audit1.writeMillis - audit0.writeMillis)) / (audit1.writes - audit0.writes)) / 100 : null,
   };
 }
 
@@ -160,6 +164,7 @@ export function summariseRuns(runs: readonly RunRecord[], scenario: ScenarioId, 
     auditPerSecond: nullableMedian(mine.map((r) => r.auditPerSecond)),
     auditDocsPerSecond: nullableMedian(mine.map((r) => r.auditDocsPerSecond)),
     auditWritesPerSecond: nullableMedian(mine.map((r) => r.auditWritesPerSecond)),
+    auditWriteMs: mine.some((r) => r.auditWriteMs === null) ? null : median(mine.map((r) => r.auditWriteMs ?? 0)),
     bytesPerResponse: Math.round(median(mine.map((r) => r.load.bytesPerResponse))),
     cpuMsPerQuery: median(mine.map((r) => r.cpuMsPerQuery)),
     mongoCpuMsPerQuery: mine.some((r) => r.mongoCpuMsPerQuery === null) ? null : median(mine.map((r) => r.mongoCpuMsPerQuery ?? 0)),

@@ -32,7 +32,7 @@ type RunFigures = Omit<RunRecord, 'round' | 'server' | 'scenario'>;
 export async function peerLoadRun(env: BenchEnvironment, peer: MeasuredPeer, scenario: Scenario, seconds: number, config: BenchConfig): Promise<RunFigures> {
   const bodies = peer.bodies.get(scenario.id);
   if (!bodies) throw new Error(`${peer.handle.label} does not answer scenario ${scenario.id}`);
-  return { ...(await measuredLoad(env, peer.handle, bodies, scenario, seconds, config)), auditPerSecond: null, auditDocsPerSecond: null, auditWritesPerSecond: null };
+  return { ...(await measuredLoad(env, peer.handle, bodies, scenario, seconds, config)), auditPerSecond: null, auditDocsPerSecond: null, auditWritesPerSecond: null, auditWriteMs: null };
 }
 
 interface Participant {

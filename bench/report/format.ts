@@ -41,12 +41,13 @@ export function scenarioTable(results: BenchResults): string {
         f.auditPerQuery === null ? '–' : n(f.auditPerQuery, 0),
         int(f.auditPerSecond),
         f.auditPerSecond === null || !f.auditWritesPerSecond ? '–' : n(f.auditPerSecond / f.auditWritesPerSecond, 1),
+        f.auditWriteMs === null ? '–' : n(f.auditWriteMs, 2),
         n(f.peakRssMB),
         f.non2xx || f.errors ? `${f.non2xx}/${f.errors}` : '0',
       ]);
     }
   }
-  return table(['scenario', 'server', 'req/s', 'p50 ms', 'p99 ms', 'CPU ms/q', 'loop %', 'mongo ms/q', 'dept ms/q', 'load ms/q', 'busy %', 'upstream/q', 'REST calls/q', 'audit/q', 'audit rec/s', 'rec/write', 'peak RSS MB', 'non2xx/err'], rows, 2);
+  return table(['scenario', 'server', 'req/s', 'p50 ms', 'p99 ms', 'CPU ms/q', 'loop %', 'mongo ms/q', 'dept ms/q', 'load ms/q', 'busy %', 'upstream/q', 'REST calls/q', 'audit/q', 'audit rec/s', 'rec/write', 'write ms', 'peak RSS MB', 'non2xx/err'], rows, 2);
 }
 
 export function ratioTable(results: BenchResults): string {

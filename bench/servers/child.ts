@@ -27,6 +27,7 @@ interface Running {
   readonly url: string;
   written(): number;
   writes(): number;
+  writeMillis(): number;
   close(): Promise<void>;
 }
 
@@ -82,6 +83,7 @@ async function startKind(spec: ServerSpec, env: NodeJS.ProcessEnv): Promise<{ ru
       url,
       written: () => 0,
       writes: () => 0,
+      writeMillis: () => 0,
       close: async () => {
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
@@ -128,7 +130,7 @@ async function runServer(spec: ServerSpec): Promise<void> {
   const handlers: { [K in Op]: () => Promise<OpResults[K]> } = {
     counts: async (): Promise<CallCounts> => ({ calls: counter.snapshot() }),
     memory: async () => memory.take(),
-    audit: async (): Promise<AuditStats> => ({ written: running.written(), writes: running.writes() }),
+    audit: async (): Promise<AuditStats> => ({ written: running.written(), writes: running.writes(), writeMillis: running.writeMillis() }),
     'profile-start': async () => {
       await profiler.start();
       return null;
@@ -167,7 +169,7 @@ function combine(op: Op, results: readonly unknown[]): unknown {
       } satisfies MemoryStats;
     }
     case 'audit':
-      return { written: (results as AuditStats[]).reduce((s, a) => s + a.written, 0), writes: (results as AuditStats[]).reduce((s, a) => s + a.writes, 0) } satisfies AuditStats;
+      return { written: (results as AuditStats[]).reduce((s, a) => s + a.written, 0), writes: (results as AuditStats[]).reduce((s, a) => s + a.writes, 0), writeMillis: (results as AuditStats[]).reduce((s, a) => s + a.writeMillis, 0) } satisfies AuditStats;
     default:
       return null;
   }

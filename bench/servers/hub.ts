@@ -19,8 +19,9 @@ export interface BenchHub {
   readonly url: string;
   /** Access records acknowledged durable so far. */
   written(): number;
-  /** Evidence inserts that landed so far. */
+  /** Evidence inserts that landed so far, and their time summed (ms). */
   writes(): number;
+  writeMillis(): number;
   close(): Promise<void>;
 }
 
@@ -79,5 +80,5 @@ export async function startBenchHub(spec: ServerSpec, catalogueDir: string, cata
     hub.runtime.audit.append = () => Promise.resolve();
     hub.runtime.audit.appendMany = () => Promise.resolve();
   }
-  return { url: hub.url, written: () => hub.runtime.audit.written, writes: () => hub.runtime.audit.writes, close: async () => { await hub.close(); await trusted?.remove(); } };
+  return { url: hub.url, written: () => hub.runtime.audit.written, writes: () => hub.runtime.audit.writes, writeMillis: () => hub.runtime.audit.writeMillis, close: async () => { await hub.close(); await trusted?.remove(); } };
 }

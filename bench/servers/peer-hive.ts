@@ -133,7 +133,7 @@ async function main(): Promise<void> {
   const handlers: { [K in Op]: () => Promise<OpResults[K]> } = {
     counts: async () => ({ calls: {} }),
     memory: async () => memory.take(),
-    audit: async () => ({ written: 0, writes: 0 }),
+    audit: async () => ({ written: 0, writes: 0, writeMillis: 0 }),
     'profile-start': async () => {
       await profiler.start();
       return null;

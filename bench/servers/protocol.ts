@@ -59,6 +59,8 @@ export interface AuditStats {
   readonly written: number;
   /** Inserts of evidence that landed (records per write = written / writes). */
   readonly writes: number;
+  /** Their time from sending to acknowledgement, summed, ms. */
+  readonly writeMillis: number;
 }
 
 export interface OpResults {
