@@ -136,10 +136,6 @@ export class AuditWriter {
   #sweeper: NodeJS.Timeout | undefined;
   /** Records written since start, for metrics and benchmarks. */
   written = 0;
-  /** Inserts that landed since start (each carries one or more blocks), for benchmarks: records per write. */
-  writes = 0;
-  /** Their time from sending to acknowledgement, summed (ms): the mean is how long a waiting append waits per write. */
-  writeMillis = 0;
   /** When the last write failed or missed its deadline, while no write has succeeded since (for /ready). */
   failingSince: number | null = null;
 
@@ -174,21 +170,19 @@ export class AuditWriter {
    * that a taken one stops no claim that would have landed).
    */
   append(record: AccessRecord, claim?: string, probing = false): Promise<void> {
-    if (claim === undefined) return this.appendMany([record]);
-    if (this.#closed) return Promise.reject(new AuditUnavailableError());
-    const since = performance.now();
-    const wait = new Promise<void>((resolve, reject) => this.#queue.push({ record, claim, probing, since, settled: false, resolve, reject }));
-    this.#schedule();
-    this.#watchDeadlines();
-    return wait;
+    return this.#enqueue([record], claim, probing);
   }
 
   /** Appends records; resolves when all of them are durable. */
   appendMany(records: readonly AccessRecord[]): Promise<void> {
+    return this.#enqueue(records);
+  }
+
+  #enqueue(records: readonly AccessRecord[], claim?: string, probing?: boolean): Promise<void> {
     if (this.#closed) return Promise.reject(new AuditUnavailableError());
     if (records.length === 0) return Promise.resolve();
     const since = performance.now();
-    const waits = records.map((record) => new Promise<void>((resolve, reject) => this.#queue.push({ record, since, settled: false, resolve, reject })));
+    const waits = records.map((record) => new Promise<void>((resolve, reject) => this.#queue.push({ record, claim, probing, since, settled: false, resolve, reject })));
     this.#schedule();
     this.#watchDeadlines();
     return records.length === 1 ? waits[0]! : Promise.all(waits).then(() => undefined);
@@ -341,10 +335,6 @@ export class AuditWriter {
     for (const b of blocks) {
       this.log.durable(b.seq, b.leaves);
       this.written += b.batch.length;
-    }
-    if (blocks.length > 0) {
-      this.writes++;
-      this.writeMillis += performance.now() - started;
     }
     this.failingSince = null;
     for (const b of blocks) {

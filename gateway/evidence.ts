@@ -76,14 +76,18 @@ export function accessRecord(ctx: HubContext, e: EvidenceInput): AccessRecord {
   };
 }
 
-/** Appends the record and waits until it is durable; throws AUDIT_UNAVAILABLE otherwise. */
-export async function recordAccess(ctx: HubContext, e: EvidenceInput): Promise<void> {
+/** Runs an evidence write in its span; any failure of it is AUDIT_UNAVAILABLE (no data is served). */
+async function committed<T>(ctx: HubContext, e: EvidenceInput, write: () => Promise<T>): Promise<T> {
   try {
-    const record = accessRecord(ctx, e);
-    await inSpan(ctx.runtime.tracing.tracer, 'hub.audit.commit', ctx.trace, { 'hub.action': e.action, 'hub.decision': e.decision, 'hub.resource': e.resource?.code ?? '' }, () => ctx.runtime.audit.append(record));
+    return await inSpan(ctx.runtime.tracing.tracer, 'hub.audit.commit', ctx.trace, { 'hub.action': e.action, 'hub.decision': e.decision, 'hub.resource': e.resource?.code ?? '' }, write);
   } catch {
     throw hubError('AUDIT_UNAVAILABLE', 'The audit trail cannot be written, so no data is served. Try again later.');
   }
+}
+
+/** Appends the record and waits until it is durable; throws AUDIT_UNAVAILABLE otherwise. */
+export function recordAccess(ctx: HubContext, e: EvidenceInput): Promise<void> {
+  return committed(ctx, e, () => ctx.runtime.audit.append(accessRecord(ctx, e)));
 }
 
 /**
@@ -91,13 +95,8 @@ export async function recordAccess(ctx: HubContext, e: EvidenceInput): Promise<v
  * the attempt are one durable write. Resolves with the attempt's number, or null when the limit is
  * reached (nothing written: the caller records the refusal); throws AUDIT_UNAVAILABLE otherwise.
  */
-export async function recordAttempt(ctx: HubContext, e: EvidenceInput, key: AttemptKey, day: string, limit: number): Promise<number | null> {
-  try {
-    // Built once, when a number is free (a request refused at the limit counts no decision of its own here).
-    let record: AccessRecord | undefined;
-    return await inSpan(ctx.runtime.tracing.tracer, 'hub.audit.commit', ctx.trace, { 'hub.action': e.action, 'hub.decision': e.decision, 'hub.resource': e.resource?.code ?? '' }, () =>
-      ctx.runtime.attempts.record(key, day, limit, (attempt) => ({ ...(record ??= accessRecord(ctx, e)), attempt })));
-  } catch {
-    throw hubError('AUDIT_UNAVAILABLE', 'The audit trail cannot be written, so no data is served. Try again later.');
-  }
+export function recordAttempt(ctx: HubContext, e: EvidenceInput, key: AttemptKey, day: string, limit: number): Promise<number | null> {
+  // Built once, when a number is free (a request refused at the limit counts no decision of its own here).
+  let record: AccessRecord | undefined;
+  return committed(ctx, e, () => ctx.runtime.attempts.record(key, day, limit, (attempt) => ({ ...(record ??= accessRecord(ctx, e)), attempt })));
 }

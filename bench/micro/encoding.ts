@@ -8,9 +8,8 @@
  * empty collection.
  */
 import type { Db } from 'mongodb';
-import { ACCESS_COLLECTION, detectTopology, encodeBlock, evidenceWriteConcern, packRecord, recordLeaf, subjectHash, type AccessRecord } from '../../audit/index.ts';
+import { ACCESS_COLLECTION, detectTopology, encodeBlock, evidenceWriteConcern, linesOf, packRecord, recordLeaf, subjectHash, type AccessRecord } from '../../audit/index.ts';
 import { randomBytes } from 'node:crypto';
-import { recordLine } from '../../audit/record.ts';
 
 export const ENCODING_BLOCK_SIZES = [1, 16, 64, 256] as const;
 
@@ -42,8 +41,9 @@ function records(count: number, from: number): AccessRecord[] {
 function blockDoc(encoding: EncodingMicroResult['encoding'], seq: number, recs: AccessRecord[]): object {
   if (encoding === 'compact') return encodeBlock(LOG, seq, recs).doc;
   if (encoding === 'compact-text') {
-    const { deflated: _, ...doc } = encodeBlock(LOG, seq, recs).doc;
-    return { ...doc, lines: recs.map((r, i) => recordLine(r, LOG, seq + i)).join('\n') };
+    const { doc } = encodeBlock(LOG, seq, recs);
+    const { deflated: _, ...rest } = doc;
+    return { ...rest, lines: linesOf(doc) };
   }
   const at = new Date();
   const packed = recs.map((r, i) => ({ ...packRecord(r), log: LOG, seq: seq + i }));

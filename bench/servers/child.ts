@@ -25,9 +25,7 @@ const CATALOGUE_DIR = `${ROOT}demo/catalogue`;
 
 interface Running {
   readonly url: string;
-  written(): number;
-  writes(): number;
-  writeMillis(): number;
+  audit(): Promise<AuditStats>;
   close(): Promise<void>;
 }
 
@@ -81,9 +79,7 @@ async function startKind(spec: ServerSpec, env: NodeJS.ProcessEnv): Promise<{ ru
     counter,
     running: {
       url,
-      written: () => 0,
-      writes: () => 0,
-      writeMillis: () => 0,
+      audit: async () => ({ written: 0, writes: 0, writeMillis: 0 }),
       close: async () => {
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
@@ -130,7 +126,7 @@ async function runServer(spec: ServerSpec): Promise<void> {
   const handlers: { [K in Op]: () => Promise<OpResults[K]> } = {
     counts: async (): Promise<CallCounts> => ({ calls: counter.snapshot() }),
     memory: async () => memory.take(),
-    audit: async (): Promise<AuditStats> => ({ written: running.written(), writes: running.writes(), writeMillis: running.writeMillis() }),
+    audit: () => running.audit(),
     'profile-start': async () => {
       await profiler.start();
       return null;
@@ -168,8 +164,10 @@ function combine(op: Op, results: readonly unknown[]): unknown {
         loopActiveMs: sum((m) => m.loopActiveMs), loopIdleMs: sum((m) => m.loopIdleMs),
       } satisfies MemoryStats;
     }
-    case 'audit':
-      return { written: (results as AuditStats[]).reduce((s, a) => s + a.written, 0), writes: (results as AuditStats[]).reduce((s, a) => s + a.writes, 0), writeMillis: (results as AuditStats[]).reduce((s, a) => s + a.writeMillis, 0) } satisfies AuditStats;
+    case 'audit': {
+      const sum = (f: (a: AuditStats) => number) => (results as AuditStats[]).reduce((s, a) => s + f(a), 0);
+      return { written: sum((a) => a.written), writes: sum((a) => a.writes), writeMillis: sum((a) => a.writeMillis) } satisfies AuditStats;
+    }
     default:
       return null;
   }

@@ -13,15 +13,12 @@ import { createLogger } from '../../gateway/logger.ts';
 import type { Catalogue } from '../../schema/index.ts';
 import { ROOT } from '../config.ts';
 import { OPERATIONS } from '../scenarios.ts';
-import type { ServerSpec } from './protocol.ts';
+import type { AuditStats, ServerSpec } from './protocol.ts';
 
 export interface BenchHub {
   readonly url: string;
-  /** Access records acknowledged durable so far. */
-  written(): number;
-  /** Evidence inserts that landed so far, and their time summed (ms). */
-  writes(): number;
-  writeMillis(): number;
+  /** Access records acknowledged durable so far; evidence inserts that landed and their time summed. */
+  audit(): Promise<AuditStats>;
   close(): Promise<void>;
 }
 
@@ -80,5 +77,11 @@ export async function startBenchHub(spec: ServerSpec, catalogueDir: string, cata
     hub.runtime.audit.append = () => Promise.resolve();
     hub.runtime.audit.appendMany = () => Promise.resolve();
   }
-  return { url: hub.url, written: () => hub.runtime.audit.written, writes: () => hub.runtime.audit.writes, writeMillis: () => hub.runtime.audit.writeMillis, close: async () => { await hub.close(); await trusted?.remove(); } };
+  const audit = async (): Promise<AuditStats> => {
+    // The writes and their time are the hub's own commit-duration histogram (count and sum, seconds).
+    const { values } = await hub.runtime.metrics.auditCommitDuration.get();
+    const of = (suffix: string) => values.find((v) => v.metricName === `hub_audit_commit_duration_seconds_${suffix}`)?.value ?? 0;
+    return { written: hub.runtime.audit.written, writes: of('count'), writeMillis: of('sum') * 1000 };
+  };
+  return { url: hub.url, audit, close: async () => { await hub.close(); await trusted?.remove(); } };
 }

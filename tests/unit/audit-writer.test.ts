@@ -73,9 +73,6 @@ describe('audit writer', () => {
     await Promise.all(Array.from({ length: 300 }, (_, i) => writer.append(record(1000 + i))));
     expect(inserts).toEqual([128, 128, 44]);
     expect(writer.written).toBe(300);
-    // The bench's records per write: the inserts that landed, as the server saw them.
-    expect(writer.writes).toBe(3);
-    expect(writer.writeMillis).toBeGreaterThan(0);
     // One evidence block per write, each holding its records.
     expect(await t.db.collection(ACCESS_COLLECTION).countDocuments({ count: { $in: [128, 44] } })).toBe(3);
     const subject = subjectHash(Buffer.alloc(32, 1), 'id-1100');
