@@ -3,11 +3,12 @@
  * itself. Repeated guesses recover a value (365 tries find a birth date), so attempts are limited,
  * exactly across every hub instance, and each is numbered in its record.
  *
- * Attempt n of a counter is the record of that attempt written with the claim `<counter>#<n>` as its
- * block's `_id` (writer.ts, Claims): the unique `_id` lets exactly one document, of any instance,
- * hold it, and the same insert makes the record durable. So an attempt costs one commit, the one
- * its record costs anyway (before, a slot document was inserted first and the record after it: two
- * commits in sequence). Numbers are taken densely from 1: a process hands them out in order from
+ * Attempt n of a counter is the record of that attempt appended with the claim `<counter>#<n>`
+ * (writer.ts, Claims): a document whose unique `_id` is the claim, written in the same ordered
+ * insert as the record, just before it: exactly one document, of any instance, holds it, and the
+ * insert makes the record durable. So an attempt costs one commit, the one its record costs
+ * anyway, shared with the other records of its write (before, a slot document was inserted first
+ * and the record after it: two commits in sequence). Numbers are taken densely from 1: a process hands them out in order from
  * memory, and a claim another instance took moves it past that number (a fresh process probes
  * from 1: at most `limit` writes, 5 by default; for limits above 64, a lossy high-water mark per
  * counter, raised every 64 attempts, lets it start at most 63 below the top after its first
@@ -16,9 +17,11 @@
  * No number above the limit is ever claimed, so at most `limit` attempts are answered, under any
  * concurrency. A refused request (limit reached) writes its own record, which claims nothing.
  *
- * An attempt whose write failed otherwise (database unreachable, deadline) may or may not have
- * landed; its number is not handed out again by this process (at worst the subject's system has one
- * attempt fewer that day: the safe direction for a limit on guessing).
+ * An attempt whose write failed otherwise (database unreachable, deadline), or whose process died
+ * in it, may have taken its claim without its record; its number is not handed out again by this
+ * process (at worst the subject's system has one attempt fewer that day: the safe direction for a
+ * limit on guessing). Claims serve their day: the first attempt of a day drops those of the days
+ * before the day before (one day of slack for clocks that differ), in the background.
  */
 import type { Collection } from 'mongodb';
 import type { AccessRecord } from './record.ts';
@@ -44,15 +47,20 @@ export interface AttemptKey {
 /** The counter of a key on a day, as claims name it. */
 export const attemptCounter = (key: AttemptKey, day: string): string => `v|${key.system}|${key.resource}|${key.subject}|${day}`;
 
+/** The day before a `YYYY-MM-DD` day. */
+const dayBefore = (day: string): string => new Date(Date.parse(`${day}T00:00:00Z`) - 86_400_000).toISOString().slice(0, 10);
+
 export class VerificationAttempts {
-  readonly #writer: Pick<AuditWriter, 'append'>;
+  readonly #writer: Pick<AuditWriter, 'append' | 'forgetClaims'>;
   readonly #marks: Collection<AttemptMarkDoc> | undefined;
   /** The next number to try, per counter of the current day. */
   readonly #next = new Map<string, number>();
   #day = '';
+  /** The day whose earlier claims this process has dropped (or is dropping). */
+  #forgotten = '';
 
   /** `marks`: where the marks of limits above MARK_EVERY are kept (without: none, probing from 1). */
-  constructor(writer: Pick<AuditWriter, 'append'>, marks?: Collection<AttemptMarkDoc>) {
+  constructor(writer: Pick<AuditWriter, 'append' | 'forgetClaims'>, marks?: Collection<AttemptMarkDoc>) {
     this.#writer = writer;
     this.#marks = marks;
   }
@@ -68,13 +76,18 @@ export class VerificationAttempts {
    * writer does otherwise (AuditUnavailableError).
    */
   async record(key: AttemptKey, day: string, limit: number, build: (attempt: number) => AccessRecord): Promise<number | null> {
+    if (this.#forgotten !== day && /^\d{4}-\d{2}-\d{2}$/.test(day)) {
+      this.#forgotten = day;
+      // Lossy: a claim left over only takes room; the next process, or tomorrow, drops it.
+      void this.#writer.forgetClaims(dayBefore(day)).catch(() => undefined);
+    }
     const counter = attemptCounter(key, day);
     const marked = this.#marks !== undefined && limit > MARK_EVERY;
     for (let probing = false; ; probing = true) {
       const n = this.#take(counter, day, true);
       if (n > limit) return null;
       try {
-        await this.#writer.append(build(n), `${counter}#${n}`, probing);
+        await this.#writer.append(build(n), { id: `${counter}#${n}`, day }, probing);
         if (marked && n % MARK_EVERY === 0) await this.#raise(counter, day, n);
         return n;
       } catch (error) {

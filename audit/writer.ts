@@ -15,14 +15,19 @@
  * that died (MongoDB interrupts a disconnected client's operations; a network reorders), leaving
  * a gap that nothing fills and that verification rightly reports as deleted records.
  *
- * Claims. A record appended with a claim (`append(record, claim)`) is written as a block of its own
- * whose `_id` is the claim, after the other blocks of its write: the unique `_id` makes the write
- * of the record and the taking of the claim one and the same insert, exact across every instance
- * (a verification attempt is counted by the very document that records it: one commit, not two).
- * A claim another document holds stops the ordered insert there: the blocks before it have landed
- * and are durable, its append rejects with ClaimTakenError (its caller may try the next claim), and
- * the records after it go back to the head of the queue, to be numbered again from its sequence
- * number: the log stays gap-free.
+ * Claims. A record appended with a claim (`append(record, claim)`) has the claim taken in the same
+ * ordered insert that writes its record: the claim is a small document of its own whose `_id` is
+ * the claim's (`{ _id, day }`), placed before the blocks of the write, and the record goes into the
+ * write's shared block with the others. The unique `_id` lets exactly one document, of any
+ * instance, hold a claim, and the order makes the claim land before the record, never the record
+ * without its claim (a verification attempt is counted by the insert that records it: one commit,
+ * not two). A claim another document holds stops the ordered insert there, before any block: the
+ * claims before it are held (their records go into the next write without a claim), its append
+ * rejects with ClaimTakenError (its caller may try the next claim), and every block's records go
+ * back to the head of the queue with their sequence numbers given back: the log stays gap-free.
+ * A claim can land without its record (the process dies, or the write fails, after the claims):
+ * an attempt counted and never answered, the safe direction for a limit. Claims serve one day;
+ * `forgetClaims` drops those of days before.
  */
 import { MongoBulkWriteError, type Collection, type Db, type WriteConcern } from 'mongodb';
 import { encodeBlock, fillerBlock, leavesOf } from './encoding.ts';
@@ -36,6 +41,19 @@ export class AuditUnavailableError extends Error {
     super('The audit trail cannot be written, so no data is served. Try again later.', options);
     this.name = 'AuditUnavailableError';
   }
+}
+
+/** What a record appended with one claims (see Claims above): its `_id`, and the day it serves. */
+export interface Claim {
+  readonly id: string;
+  /** `YYYY-MM-DD`; `forgetClaims` drops the claims of days before a given one. */
+  readonly day: string;
+}
+
+/** The stored document of a claim, in the evidence collection beside the blocks (no `log`: no reader of evidence takes it for a block). */
+export interface ClaimDoc {
+  readonly _id: string;
+  readonly day: string;
 }
 
 /** The claim of a record appended with one is held by another document: the record was not written. */
@@ -81,10 +99,12 @@ export interface AuditWriterOptions {
 
 interface Pending {
   readonly record: AccessRecord;
-  /** The `_id` of the block of its own this record is written as (see Claims above). */
-  readonly claim?: string;
-  /** The claim follows one found taken: more likely taken too, so written after the others. */
+  /** What the record claims (see Claims above). */
+  readonly claim?: Claim;
+  /** The claim follows one found taken: more likely taken too, so taken after the others. */
   readonly probing?: boolean;
+  /** The claim has landed in a write that stopped at another's taken claim: the record is written without it. */
+  held: boolean;
   readonly since: number;
   settled: boolean;
   readonly resolve: () => void;
@@ -96,21 +116,20 @@ interface Block {
   readonly batch: Pending[];
   readonly doc: EvidenceBlock;
   readonly leaves: Buffer[];
-  /** The claim this block's `_id` is (one record appended with a claim). */
-  readonly claim: string | undefined;
 }
 
 /**
- * The index of the block an ordered insert stopped at because its claim is taken, when that is the
- * one and only thing that went wrong (a duplicate key on a claimed block, everything before it
- * inserted, no write-concern error); undefined for any other failure.
+ * The index of the claim an ordered insert stopped at because another document holds it, when that
+ * is the one and only thing that went wrong (a duplicate key on one of the `claims` documents that
+ * open the insert, everything before it inserted, no write-concern error); undefined for any other
+ * failure.
  */
-function takenClaimAt(error: unknown, blocks: readonly Block[]): number | undefined {
+function takenClaimAt(error: unknown, claims: number): number | undefined {
   if (!(error instanceof MongoBulkWriteError) || error.result.getWriteConcernError() !== undefined) return undefined;
   const errors = Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors];
   if (errors.length !== 1 || errors[0]!.code !== 11000) return undefined;
   const at = errors[0]!.index;
-  if (blocks[at]?.claim === undefined || error.insertedCount !== at) return undefined;
+  if (at >= claims || error.insertedCount !== at) return undefined;
   return at;
 }
 
@@ -164,12 +183,12 @@ export class AuditWriter {
   }
 
   /**
-   * Appends one record; resolves when it is durable. With a claim: as a block of its own whose
-   * `_id` is the claim; rejects with ClaimTakenError, the record unwritten, if another holds it.
+   * Appends one record; resolves when it is durable. With a claim: resolves when the claim is held
+   * and the record durable; rejects with ClaimTakenError, the record unwritten, if another holds it.
    * `probing`: the claim follows one found taken (it goes after the other claims of its write, so
    * that a taken one stops no claim that would have landed).
    */
-  append(record: AccessRecord, claim?: string, probing = false): Promise<void> {
+  append(record: AccessRecord, claim?: Claim, probing = false): Promise<void> {
     return this.#enqueue([record], claim, probing);
   }
 
@@ -178,11 +197,11 @@ export class AuditWriter {
     return this.#enqueue(records);
   }
 
-  #enqueue(records: readonly AccessRecord[], claim?: string, probing?: boolean): Promise<void> {
+  #enqueue(records: readonly AccessRecord[], claim?: Claim, probing?: boolean): Promise<void> {
     if (this.#closed) return Promise.reject(new AuditUnavailableError());
     if (records.length === 0) return Promise.resolve();
     const since = performance.now();
-    const waits = records.map((record) => new Promise<void>((resolve, reject) => this.#queue.push({ record, claim, probing, since, settled: false, resolve, reject })));
+    const waits = records.map((record) => new Promise<void>((resolve, reject) => this.#queue.push({ record, claim, probing, held: false, since, settled: false, resolve, reject })));
     this.#schedule();
     this.#watchDeadlines();
     return records.length === 1 ? waits[0]! : Promise.all(waits).then(() => undefined);
@@ -245,18 +264,13 @@ export class AuditWriter {
         return;
       }
     }
-    const blocks: Block[] = [];
-    // Up to maxInFlight blocks of maxBatch records; the claimed ones among them each a block of its
-    // own, after the others (a taken claim stops the ordered insert: what follows it is written
-    // again), and the probing ones last.
+    // Up to maxInFlight blocks of maxBatch records, after the claims of their records not yet held
+    // (a taken claim stops the ordered insert before any block), the probing ones last.
     const taken = this.#queue.splice(0, this.#maxBatch * this.#maxInFlight);
-    const claimed: Pending[] = [];
-    const probing: Pending[] = [];
-    const plain: Pending[] = [];
-    for (const p of taken) (p.claim === undefined ? plain : p.probing ? probing : claimed).push(p);
-    claimed.push(...probing);
-    for (let i = 0; i < plain.length; i += this.#maxBatch) this.#encode(plain.slice(i, i + this.#maxBatch), blocks);
-    for (const p of claimed) this.#encode([p], blocks);
+    const blocks: Block[] = [];
+    for (let i = 0; i < taken.length; i += this.#maxBatch) this.#encode(taken.slice(i, i + this.#maxBatch), blocks);
+    const claiming = blocks.flatMap((b) => b.batch).filter((p) => p.claim !== undefined && !p.held);
+    const claims = [...claiming.filter((p) => !p.probing), ...claiming.filter((p) => p.probing)];
     if (blocks.length === 0) {
       for (const done of this.#idle.splice(0)) done();
       return;
@@ -264,7 +278,7 @@ export class AuditWriter {
     this.#writing = true;
     const pending = blocks.flatMap((b) => b.batch);
     for (const p of pending) this.#inFlightPending.add(p);
-    void this.#write(blocks).catch((error: unknown) => this.#onError?.(error, 0)).finally(() => {
+    void this.#write(claims, blocks).catch((error: unknown) => this.#onError?.(error, 0)).finally(() => {
       for (const p of pending) this.#inFlightPending.delete(p);
       this.#writing = false;
       if (this.#queue.length > 0) this.#drain();
@@ -272,7 +286,7 @@ export class AuditWriter {
     });
   }
 
-  /** Numbers and encodes the records as the next block (a claimed record's has its claim as `_id`). */
+  /** Numbers and encodes the records as the next block. */
   #encode(taken: Pending[], blocks: Block[]): void {
     // A record with no canonical JSON (only hostile input makes one) fails its own append, never
     // the block or the process: the others are numbered on without it.
@@ -283,9 +297,7 @@ export class AuditWriter {
     if (leftOut.size > 0) this.#refuse([...leftOut].map((i) => taken[i]!));
     if (batch.length === 0) return;
     this.log.reserve(batch.length);
-    const claim = batch.length === 1 ? batch[0]!.claim : undefined;
-    const doc = claim === undefined ? encoded.doc : ({ _id: claim, ...encoded.doc } as EvidenceBlock);
-    blocks.push({ seq, batch, doc, leaves: encoded.leaves, claim });
+    blocks.push({ seq, batch, doc: encoded.doc, leaves: encoded.leaves });
   }
 
   /** Fails the appends of records that cannot be written at all (see encodeBlock); what the error says holds no record content. */
@@ -299,16 +311,17 @@ export class AuditWriter {
     this.#onError?.(e.cause, pending.length);
   }
 
-  /** One write of consecutive blocks; on failure, settles every block of it before returning. */
-  async #write(blocks: readonly Block[]): Promise<void> {
+  /** One write: the claims, then consecutive blocks; on failure, settles every block of it before returning. */
+  async #write(claims: readonly Pending[], blocks: readonly Block[]): Promise<void> {
     const started = performance.now();
     try {
-      // Ordered: the server applies the blocks in sequence and stops at the first it cannot.
-      await this.#collection.insertMany(blocks.map((b) => b.doc), { ordered: true, writeConcern: this.#writeConcern });
+      // Ordered: the server applies the documents in turn and stops at the first it cannot.
+      const docs = claims.length === 0 ? blocks.map((b) => b.doc) : [...claims.map((p): ClaimDoc => ({ _id: p.claim!.id, day: p.claim!.day })), ...blocks.map((b) => b.doc)];
+      await this.#collection.insertMany(docs as EvidenceBlock[], { ordered: true, writeConcern: this.#writeConcern });
     } catch (error) {
-      const at = takenClaimAt(error, blocks);
+      const at = takenClaimAt(error, claims.length);
       if (at !== undefined) {
-        this.#claimTaken(blocks, at, started);
+        this.#claimTaken(claims, at, blocks);
         return;
       }
       this.failingSince ??= Date.now();
@@ -352,22 +365,20 @@ export class AuditWriter {
   }
 
   /**
-   * The ordered insert stopped at block `at`, whose claim another document holds: the blocks before
-   * it landed, it and those after it did not. Its append rejects with ClaimTakenError; the records
-   * after it go back to the head of the queue (those whose request is still waiting), and their
-   * sequence numbers, from its own on, are given back, so the next write numbers on without a gap.
+   * The ordered insert stopped at claim `at`, which another document holds: the claims before it
+   * landed and are held, no block was written. Its append rejects with ClaimTakenError; every other
+   * record goes back to the head of the queue (those whose request is still waiting), in order, and
+   * the blocks' sequence numbers are given back, so the next write numbers on without a gap.
    */
-  #claimTaken(blocks: readonly Block[], at: number, started: number): void {
-    this.#landed(blocks.slice(0, at), started);
-    const failed = blocks[at]!;
-    for (const p of failed.batch) {
-      if (p.settled) continue;
-      p.settled = true;
-      p.reject(new ClaimTakenError(failed.claim!));
+  #claimTaken(claims: readonly Pending[], at: number, blocks: readonly Block[]): void {
+    for (const p of claims.slice(0, at)) p.held = true;
+    const failed = claims[at]!;
+    if (!failed.settled) {
+      failed.settled = true;
+      failed.reject(new ClaimTakenError(failed.claim!.id));
     }
-    this.log.release(failed.seq);
-    const again = blocks.slice(at + 1).flatMap((b) => b.batch).filter((p) => !p.settled);
-    this.#queue.unshift(...again);
+    this.log.release(blocks[0]!.seq);
+    this.#queue.unshift(...blocks.flatMap((b) => b.batch).filter((p) => !p.settled));
   }
 
   /**
@@ -406,6 +417,15 @@ export class AuditWriter {
         }
       }
     }
+  }
+
+  /**
+   * Drops the claims of days before `day` (each serves its day only). Evidence blocks are not
+   * touched: they have a `log`, claims none (on MongoDB, the `claims_day` index finds them).
+   */
+  async forgetClaims(day: string): Promise<number> {
+    const { deletedCount } = await this.#collection.deleteMany({ day: { $exists: true, $lt: day }, log: { $exists: false } } as never, { writeConcern: this.#writeConcern });
+    return deletedCount;
   }
 
   /** Waits until nothing is queued or in flight. */

@@ -17,7 +17,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ACCESS_COLLECTION, LOGS_COLLECTION, recordsOf, isReadable, noteSigner, parseVerifierKey, verifyTrail, type EvidenceBlock, type LogDoc, type TrailReport } from '../../audit/index.ts';
+import { ACCESS_COLLECTION, LOGS_COLLECTION, attemptCounter, recordsOf, isReadable, noteSigner, parseVerifierKey, verifyTrail, type ClaimDoc, type EvidenceBlock, type LogDoc, type TrailReport } from '../../audit/index.ts';
 import { generateDemoData } from '../../demo/data.ts';
 import { startDepartments, type DepartmentSystems } from '../../demo/environment.ts';
 import { issueToken } from '../../gateway/credentials.ts';
@@ -312,12 +312,20 @@ describe('verification attempts across a SIGKILL and a restart', () => {
     const numbers = new Map<string, number[]>();
     for (const r of records) numbers.set(r.subject!, [...(numbers.get(r.subject!) ?? []), r.attempt!]);
     for (const [subject, list] of numbers) expect(new Set(list).size, `attempt numbers of ${subject.slice(0, 8)}…`).toBe(list.length);
+    // Every attempt recorded holds its claim, written before it in the same insert (a claim without
+    // a record is an attempt counted and never answered). Days left out of the names: a request
+    // that crosses midnight counts on the day it began.
+    const claimed = await s.db.db.collection<ClaimDoc>(ACCESS_COLLECTION).find({ day: { $exists: true }, log: { $exists: false } }).toArray();
+    const undated = (id: string) => id.replace(/\|\d{4}-\d{2}-\d{2}#/, '#');
+    const held = new Set(claimed.map((c) => undated(c._id)));
+    const unclaimed = records.filter((r) => !held.has(undated(`${attemptCounter({ system: r.system!, resource: r.resource!, subject: r.subject! }, r.day!)}#${r.attempt}`)));
+    expect(unclaimed.map((r) => r.requestId)).toEqual([]);
     // The last hub's one attempt comes after every number claimed before it for its subject.
     const mine = records.find((r) => r.requestId === after.id)!;
     expect(mine.attempt).toBe(Math.max(...numbers.get(mine.subject!)!));
     const report = await verifyTrail(s.db.db, s.verifier);
     expect(problemsOf(report).filter((l) => l.problems.length > 0)).toEqual([]);
     expect(report.logs).toHaveLength(3);
-    console.log(`verify under SIGKILL: ${answered.length} answered, ${records.length} records, ${numbers.size} subjects, highest attempt ${Math.max(...records.map((r) => r.attempt!))}`);
+    console.log(`verify under SIGKILL: ${answered.length} answered, ${records.length} records, ${claimed.length} claims, ${numbers.size} subjects, highest attempt ${Math.max(...records.map((r) => r.attempt!))}`);
   }, 120_000);
 });
