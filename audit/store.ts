@@ -43,8 +43,8 @@ export async function createAuditIndexes(db: Db): Promise<void> {
   await c.createIndex({ keys: 1, last: -1 }, { name: 'keys_last' });
   await c.createIndex({ 'records.subject': 1, last: -1 }, { name: 'subject_last' });
   // The verification claims beside the blocks (writer.ts, Claims), by day, for their daily clean-up;
-  // partial: the blocks, which have no `day`, add nothing to it.
-  await c.createIndex({ day: 1 }, { name: 'claims_day', partialFilterExpression: { day: { $exists: true } } });
+  // sparse: the blocks, which have no `day`, add nothing to it.
+  await c.createIndex({ day: 1 }, { name: 'claims_day', sparse: true });
 }
 
 export interface AccessQuery {

@@ -50,7 +50,7 @@ describe('audit indexes', () => {
     const db = t.client.db(`${t.name}_idx`);
     try {
       await createAuditIndexes(db);
-      expect((await db.collection(ACCESS_COLLECTION).indexes()).map((i) => i.name).sort()).toEqual(['_id_', 'keys_last', 'last', 'log_seq', 'subject_last']);
+      expect((await db.collection(ACCESS_COLLECTION).indexes()).map((i) => i.name).sort()).toEqual(['_id_', 'claims_day', 'keys_last', 'last', 'log_seq', 'subject_last']);
     } finally {
       await db.dropDatabase();
     }
