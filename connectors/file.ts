@@ -7,8 +7,10 @@
  * - CSV: the header row names the fields; every value is a string, an empty cell is `null`.
  *   JSONL: one JSON object per line; blank lines are skipped.
  * - Each file is loaded whole into memory and indexed by key field on first use of that key
- *   field. Every call stats the file; a changed mtime, size or inode triggers a reload, and
- *   concurrent calls share one reload. A failed load is not cached.
+ *   field. A call stats the file unless a stat of it started less than `recheckMilliseconds` ago
+ *   (default 1000: a replaced file is served within a second; 0: every call); a changed mtime,
+ *   size or inode triggers a reload, and concurrent calls share one reload. A failed stat or load
+ *   is not cached.
  * - A missing file or a malformed line is an UpstreamError naming the file and the line number,
  *   never the line's content (it may hold personal data).
  * - Two rows of one key that differ in an asked item are a conflict: neither is served for that
@@ -35,6 +37,8 @@ export interface FileConnectorConfig {
   /** Absolute directory (the factory resolves the configured one against `context.baseDir`). */
   readonly directory: string;
   readonly format?: FileFormat;
+  /** How long a stat of a file is trusted (ms, default 1000; 0: every call stats it). */
+  readonly recheckMilliseconds?: number;
 }
 
 export const fileConfigSchema: ConfigSchema = {
@@ -44,6 +48,10 @@ export const fileConfigSchema: ConfigSchema = {
   properties: {
     directory: { type: 'string', minLength: 1, description: 'directory holding the files; relative to the config directory' },
     format: { enum: ['csv', 'jsonl'], description: 'file format; by default from the file extension' },
+    recheckMilliseconds: {
+      type: 'integer', minimum: 0, maximum: 3_600_000,
+      description: 'how long a stat of a file is trusted: a replaced file is served within this long (default 1000; 0: every call stats it)',
+    },
   },
 };
 
@@ -57,6 +65,8 @@ interface Loaded {
 }
 
 interface FileState {
+  /** The last stat that succeeded: when it started (performance.now()) and what it found. */
+  checked?: { readonly at: number; readonly stamp: string };
   loaded?: Loaded;
   loading?: { readonly stamp: string; readonly promise: Promise<Loaded> };
 }
@@ -135,11 +145,13 @@ export class FileConnector implements Connector {
   readonly kind = 'file';
   readonly #config: FileConnectorConfig;
   readonly #files = new Map<string, FileState>();
+  readonly #recheckMs: number;
   #closed = false;
 
   constructor(name: string, config: FileConnectorConfig) {
     this.name = name;
     this.#config = config;
+    this.#recheckMs = config.recheckMilliseconds ?? 1000;
   }
 
   async fetchMany(request: FetchRequest): Promise<Array<UpstreamRecord | null>> {
@@ -180,20 +192,26 @@ export class FileConnector implements Connector {
   async #load(file: string, format: FileFormat): Promise<Loaded> {
     const path = join(this.#config.directory, file);
     const what = `file connector "${this.name}": file "${file}"`;
-    let stamp: string;
-    try {
-      const info = await stat(path);
-      if (!info.isFile()) throw new UpstreamError(this.name, `${what} is not a regular file`);
-      stamp = `${info.mtimeMs}:${info.size}:${info.ino}`;
-    } catch (error) {
-      if (error instanceof UpstreamError) throw error;
-      throw this.#readError(what, error);
-    }
-
     let state = this.#files.get(file);
     if (state === undefined) {
       state = {};
       this.#files.set(file, state);
+    }
+    const now = performance.now();
+    let stamp: string;
+    if (state.checked !== undefined && now - state.checked.at < this.#recheckMs) {
+      stamp = state.checked.stamp;
+    } else {
+      try {
+        const info = await stat(path);
+        if (!info.isFile()) throw new UpstreamError(this.name, `${what} is not a regular file`);
+        stamp = `${info.mtimeMs}:${info.size}:${info.ino}`;
+      } catch (error) {
+        state.checked = undefined;
+        if (error instanceof UpstreamError) throw error;
+        throw this.#readError(what, error);
+      }
+      if (state.checked === undefined || state.checked.at <= now) state.checked = { at: now, stamp };
     }
     if (state.loaded?.stamp === stamp) return state.loaded;
     if (state.loading?.stamp === stamp) return state.loading.promise;
@@ -268,9 +286,11 @@ export const fileConnectorFactory: ConnectorFactory = {
   configSchema: fileConfigSchema,
   create(name: string, config: Record<string, unknown>, context: ConnectorContext): Connector {
     const format = config['format'] as FileFormat | undefined;
+    const recheck = config['recheckMilliseconds'] as number | undefined;
     return new FileConnector(name, {
       directory: resolve(context.baseDir, String(config['directory'])),
       ...(format === undefined ? {} : { format }),
+      ...(recheck === undefined ? {} : { recheckMilliseconds: recheck }),
     });
   },
 };

@@ -110,9 +110,9 @@ describe('file connector: JSONL', () => {
 });
 
 describe('file connector: reloads and failures', () => {
-  it('reloads when the file changes, and recovers after a broken version', async () => {
+  it('reloads when the file changes, and recovers after a broken version (recheckMilliseconds 0: every call stats the file)', async () => {
     const path = join(dropDir, 'social.jsonl');
-    const connector = fileConnector();
+    const connector = fileConnector({ recheckMilliseconds: 0 });
     const ask = { dataset: 'social.jsonl', keyField: 'idNumber', keys: [a], items: ['status'] };
     await writeFile(path, `${JSON.stringify({ idNumber: a, status: 'active' })}\n`);
     expect(await connector.fetchMany(ask)).toEqual([{ idNumber: a, status: 'active' }]);
@@ -127,6 +127,39 @@ describe('file connector: reloads and failures', () => {
 
     await writeFile(path, `${JSON.stringify({ idNumber: a, status: 'stopped' })}\n`);
     expect(await connector.fetchMany(ask)).toEqual([{ idNumber: a, status: 'stopped' }]);
+  });
+
+  it('trusts a stat of the file for recheckMilliseconds: a replaced file is served once that has passed, not before', async () => {
+    const path = join(dropDir, 'window.jsonl');
+    const ask = { dataset: 'window.jsonl', keyField: 'idNumber', keys: [a], items: ['status'] };
+    const version = async (status: string, offset: number) => {
+      await writeFile(path, `${JSON.stringify({ idNumber: a, status })}\n`);
+      await utimes(path, new Date(), new Date(Date.now() + offset));
+    };
+    await version('active', 0);
+    const hourly = fileConnector({ recheckMilliseconds: 3_600_000 });
+    expect(await hourly.fetchMany(ask)).toEqual([{ idNumber: a, status: 'active' }]);
+    await version('suspended', 5000);
+    expect(await hourly.fetchMany(ask)).toEqual([{ idNumber: a, status: 'active' }]);
+
+    const quick = fileConnector({ recheckMilliseconds: 200 });
+    const statted = performance.now();
+    expect(await quick.fetchMany(ask)).toEqual([{ idNumber: a, status: 'suspended' }]);
+    await version('stopped', 10_000);
+    let asked = performance.now();
+    let seen = await quick.fetchMany(ask);
+    while (seen[0]?.['status'] !== 'stopped' && asked - statted < 5000) {
+      await new Promise((r) => setTimeout(r, 20));
+      asked = performance.now();
+      seen = await quick.fetchMany(ask);
+    }
+    // Served by the first call that began 200 ms or more after the stat the connector trusted.
+    expect(seen).toEqual([{ idNumber: a, status: 'stopped' }]);
+    expect(asked - statted).toBeGreaterThanOrEqual(200);
+  });
+
+  it('refuses a recheckMilliseconds that is not a whole number of milliseconds from 0 to an hour', () => {
+    for (const bad of [-1, 1.5, '1000', 3_600_001]) expect(() => fileConnector({ recheckMilliseconds: bad })).toThrow(ValidationError);
   });
 
   it('fails naming a missing file', async () => {
