@@ -3,7 +3,7 @@
  * A token is 256 random bits, shown once when issued; MongoDB keeps only its SHA-256 hash. (A fast hash is right for
  * high-entropy tokens: there is nothing to brute-force, and lookups stay O(1) by hash.)
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import type { Collection, Db } from 'mongodb';
 import { LRUCache } from 'lru-cache';
 import { appendAdmin } from '../audit/index.ts';
@@ -26,8 +26,9 @@ export interface CredentialDoc {
   readonly expiresAt?: Date | null;
 }
 
+/** SHA-256 of a token, hex (one-shot `crypto.hash`: every request hashes its bearer token). */
 export function hashToken(token: string): string {
-  return createHash('sha256').update(token, 'utf8').digest('hex');
+  return hash('sha256', token, 'hex');
 }
 
 export function newToken(): string {

@@ -7,7 +7,7 @@
  * its times. A session ends after `idleMinutes` without a request or `absoluteHours` after log-in,
  * whichever comes first.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Collection, Db } from 'mongodb';
 import type { Principal } from '../../policies/index.ts';
 import { credentialActive, CREDENTIALS_COLLECTION, type CredentialDoc } from '../credentials.ts';
@@ -48,7 +48,7 @@ export interface Session {
 }
 
 /** Session ids are 256 random bits; only their hash is stored. */
-const hashId = (id: string) => createHash('sha256').update(id, 'utf8').digest('hex');
+const hashId = (id: string) => hash('sha256', id, 'hex');
 
 /** Whether a presented value equals the expected secret, in constant time. */
 export function sameSecret(given: string, expected: string): boolean {

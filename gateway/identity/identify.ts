@@ -8,7 +8,7 @@
  * A system with certificates bound in the catalogue is accepted only with one of them: its token
  * alone, if stolen, identifies nobody.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Principal } from '../../policies/index.ts';
 import { normaliseFingerprint, type Catalogue } from '../../schema/index.ts';
 import type { HubConfig } from '../config.ts';
@@ -91,5 +91,5 @@ export type Identifier = ReturnType<typeof createIdentifier>;
 
 /** A short key of a certificate for rate limits (the fingerprint is not secret, but keys stay uniform). */
 function fingerprintKey(fingerprint: string): string {
-  return createHash('sha256').update(fingerprint).digest('hex');
+  return hash('sha256', fingerprint, 'hex');
 }

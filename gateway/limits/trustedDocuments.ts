@@ -13,14 +13,14 @@
  * `enforce` (an unregistered operation is refused: OPERATION_NOT_TRUSTED). Only system principals
  * are bound; officers, auditors and admins use the management API freely.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { ValidationError, type Violation } from '../../schema/index.ts';
 
 export type TrustedMode = 'off' | 'log' | 'enforce';
 
-export const documentHash = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');
+export const documentHash = (text: string): string => hash('sha256', text, 'hex');
 
 export interface TrustedDocuments {
   /** The registered text of a hash, if any system has it. */
