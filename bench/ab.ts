@@ -47,10 +47,12 @@ interface AbRun {
   readonly mongoCpuMsPerQuery: number | null;
   /** REST lookups the sample departments answered per query (calls shared among requests count once). */
   readonly restCallsPerQuery: number;
+  /** Records per evidence insert that landed (the hub's own counters; null without writes). */
+  readonly recordsPerWrite: number | null;
   readonly errors: number;
 }
 
-const FIGURES = ['rps', 'p99Ms', 'cpuMsPerQuery', 'loopBusyPercent', 'mongoCpuMsPerQuery', 'restCallsPerQuery'] as const;
+const FIGURES = ['rps', 'p99Ms', 'cpuMsPerQuery', 'loopBusyPercent', 'mongoCpuMsPerQuery', 'restCallsPerQuery', 'recordsPerWrite'] as const;
 type Figure = (typeof FIGURES)[number];
 
 interface FigureSummary {
@@ -166,9 +168,11 @@ async function main(): Promise<void> {
         const r = await loadRun(e, server, scenario, config.seconds, config);
         runs.push({
           round, side, scenario: scenario.id, rps: r.load.rps, p99Ms: r.load.p99Ms, cpuMsPerQuery: r.cpuMsPerQuery, loopBusyPercent: r.loopBusyPercent,
-          mongoCpuMsPerQuery: r.mongoCpuMsPerQuery, restCallsPerQuery: r.loadRestCallsPerQuery, errors: r.load.errors + r.load.timeouts + r.load.non2xx,
+          mongoCpuMsPerQuery: r.mongoCpuMsPerQuery, restCallsPerQuery: r.loadRestCallsPerQuery,
+          recordsPerWrite: r.auditPerSecond !== null && r.auditWritesPerSecond ? Math.round((10 * r.auditPerSecond) / r.auditWritesPerSecond) / 10 : null,
+          errors: r.load.errors + r.load.timeouts + r.load.non2xx,
         });
-        log(`  round ${round} ${scenario.id.padEnd(6)} (${side}) ${String(r.load.rps).padStart(8)} req/s  p99 ${r.load.p99Ms} ms  CPU ${r.cpuMsPerQuery} ms/q  loop ${r.loopBusyPercent ?? '–'} %  mongo ${r.mongoCpuMsPerQuery ?? '–'} ms/q  REST calls ${r.loadRestCallsPerQuery}/q`);
+        log(`  round ${round} ${scenario.id.padEnd(6)} (${side}) ${String(r.load.rps).padStart(8)} req/s  p99 ${r.load.p99Ms} ms  CPU ${r.cpuMsPerQuery} ms/q  loop ${r.loopBusyPercent ?? '–'} %  mongo ${r.mongoCpuMsPerQuery ?? '–'} ms/q  REST calls ${r.loadRestCallsPerQuery}/q  ${runs.at(-1)!.recordsPerWrite ?? '–'} records/write`);
       }
     }
   }
@@ -185,7 +189,7 @@ async function main(): Promise<void> {
   await writeFile(out, JSON.stringify(results, null, 2) + '\n');
 
   log(`\n== (B)/(A) per round, and the median ratio — (A) ${describeA}, (B) ${describeB}\n`);
-  const labels: Record<Figure, string> = { rps: 'req/s', p99Ms: 'p99 ms', cpuMsPerQuery: 'hub CPU ms/q', loopBusyPercent: 'hub loop busy %', mongoCpuMsPerQuery: 'mongo CPU ms/q', restCallsPerQuery: 'REST calls/q' };
+  const labels: Record<Figure, string> = { rps: 'req/s', p99Ms: 'p99 ms', cpuMsPerQuery: 'hub CPU ms/q', loopBusyPercent: 'hub loop busy %', mongoCpuMsPerQuery: 'mongo CPU ms/q', restCallsPerQuery: 'REST calls/q', recordsPerWrite: 'records/write' };
   for (const s of summary) {
     log(`${s.scenario} (non-2xx and errors: ${s.errors})`);
     for (const f of FIGURES) {

@@ -42,7 +42,7 @@ describe('audit indexes', () => {
     expect(await ensureAuditIndexes(t.db)).toBe(!ferret);
     await t.db.collection(ACCESS_COLLECTION).insertOne({ probe: true });
     const names = (await t.db.collection(ACCESS_COLLECTION).indexes()).map((i) => i.name).sort();
-    expect(names).toEqual(ferret ? ['_id_'] : ['_id_', 'keys_last', 'last', 'log_seq', 'subject_last']);
+    expect(names).toEqual(ferret ? ['_id_'] : ['_id_', 'claims_day', 'keys_last', 'last', 'log_seq', 'subject_last']);
     await t.db.collection(ACCESS_COLLECTION).deleteMany({ probe: true });
   });
 
@@ -78,6 +78,35 @@ describe('audit writer', () => {
     const subject = subjectHash(Buffer.alloc(32, 1), 'id-1100');
     expect(await searchAccess(t.db, { subject })).toEqual([expect.objectContaining({ requestId: 'req-1100', subject })]);
     await writer.close();
+  });
+
+  it('starts the next write after the turn in which the last one was acknowledged: what that turn appends joins it, unless 128 records already wait', async () => {
+    // While write 1 (one record) is in flight, `waiting` records are appended; once it is
+    // acknowledged, its append's continuation appends one more, ten awaits later (a request
+    // answered, and the next one it makes, in the same turn of the event loop).
+    const run = async (waiting: number, base: number): Promise<number[]> => {
+      inserts.length = 0;
+      const writer = new AuditWriter(monitored.db(t.name), { writeConcern: { w: 1 } });
+      const queued: Array<Promise<void>> = [];
+      const duringFirst = (e: { commandName: string; databaseName: string }) => {
+        if (e.commandName !== 'insert' || e.databaseName !== t.name) return;
+        monitored.off('commandStarted', duringFirst);
+        for (let i = 0; i < waiting; i++) queued.push(writer.append(record(base + 1 + i)));
+      };
+      monitored.on('commandStarted', duringFirst);
+      const first = writer.append(record(base));
+      const next = first.then(async () => {
+        for (let i = 0; i < 10; i++) await null;
+        await writer.append(record(base + 999));
+      });
+      await first;
+      await next;
+      await Promise.all(queued);
+      await writer.close();
+      return [...inserts];
+    };
+    expect(await run(1, 3000)).toEqual([1, 2]);
+    expect(await run(130, 4000)).toEqual([1, 130, 1]);
   });
 
   it('with a linger, writes the appends of separate ticks within it as one block', async () => {
