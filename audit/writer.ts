@@ -288,11 +288,11 @@ export class AuditWriter {
     void this.#write(claims, blocks).catch((error: unknown) => this.#onError?.(error, 0)).finally(() => {
       for (const p of pending) this.#inFlightPending.delete(p);
       this.#writing = false;
-      // Fewer than NEXT_TURN_BELOW waiting: the next write waits for this turn of the event loop to
-      // end, so the requests this write made durable are answered first and what they and the turn's
-      // other callbacks append joins it. More: it goes at once (a large write is amortized already,
-      // and the turn's work would only delay it).
-      if (this.#queue.length >= NEXT_TURN_BELOW) this.#drain();
+      // Fewer than NEXT_TURN_BELOW waiting (and less than a full block): the next write waits for
+      // this turn of the event loop to end, so the requests this write made durable are answered
+      // first and what they and the turn's other callbacks append joins it. More: it goes at once
+      // (a large write is amortized already, and the turn's work would only delay it).
+      if (this.#queue.length >= Math.min(NEXT_TURN_BELOW, this.#maxBatch)) this.#drain();
       else if (this.#queue.length > 0) this.#schedule();
       else for (const done of this.#idle.splice(0)) done();
     });

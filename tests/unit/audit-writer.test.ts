@@ -80,13 +80,13 @@ describe('audit writer', () => {
     await writer.close();
   });
 
-  it('starts the next write after the turn in which the last one was acknowledged: what that turn appends joins it, unless 128 records already wait', async () => {
+  it('starts the next write after the turn in which the last one was acknowledged: what that turn appends joins it, unless 128 records or a full block already wait', async () => {
     // While write 1 (one record) is in flight, `waiting` records are appended; once it is
     // acknowledged, its append's continuation appends one more, ten awaits later (a request
     // answered, and the next one it makes, in the same turn of the event loop).
-    const run = async (waiting: number, base: number): Promise<number[]> => {
+    const run = async (waiting: number, base: number, maxBatch = 1024): Promise<number[]> => {
       inserts.length = 0;
-      const writer = new AuditWriter(monitored.db(t.name), { writeConcern: { w: 1 } });
+      const writer = new AuditWriter(monitored.db(t.name), { maxBatch, writeConcern: { w: 1 } });
       const queued: Array<Promise<void>> = [];
       const duringFirst = (e: { commandName: string; databaseName: string }) => {
         if (e.commandName !== 'insert' || e.databaseName !== t.name) return;
@@ -107,6 +107,8 @@ describe('audit writer', () => {
     };
     expect(await run(1, 3000)).toEqual([1, 2]);
     expect(await run(130, 4000)).toEqual([1, 130, 1]);
+    // Blocks of 4: five waiting fill one, so the next write (a block of 4 and one of 1) goes at once.
+    expect(await run(5, 5000, 4)).toEqual([1, 4, 1, 1]);
   });
 
   it('with a linger, writes the appends of separate ticks within it as one block', async () => {
