@@ -38,8 +38,8 @@ export const ACCESS_COLLECTION = 'audit_access';
 
 /**
  * After a write, fewer records than this waiting wait for the current turn of the event loop to
- * end before the next write goes out (bench/README.md, lever 13: `one` and `verify` 1.06–1.18 ×
- * paired; with none waiting that long, `batch` 0.90 ×).
+ * end before the next write goes out (bench/README.md, lever 13: `verify` 1.04–1.18 ×, `one`
+ * 0.98–1.14 × paired; with none waiting that long, `batch` 0.90 ×).
  */
 const NEXT_TURN_BELOW = 128;
 
