@@ -24,6 +24,7 @@
  * before the day before (one day of slack for clocks that differ), in the background.
  */
 import type { Collection } from 'mongodb';
+import { daysBefore } from '../policies/calendar.ts';
 import type { AccessRecord } from './record.ts';
 import { ClaimTakenError, type AuditWriter } from './writer.ts';
 
@@ -46,9 +47,6 @@ export interface AttemptKey {
 
 /** The counter of a key on a day, as claims name it. */
 export const attemptCounter = (key: AttemptKey, day: string): string => `v|${key.system}|${key.resource}|${key.subject}|${day}`;
-
-/** The day before a `YYYY-MM-DD` day. */
-const dayBefore = (day: string): string => new Date(Date.parse(`${day}T00:00:00Z`) - 86_400_000).toISOString().slice(0, 10);
 
 export class VerificationAttempts {
   readonly #writer: Pick<AuditWriter, 'append' | 'forgetClaims'>;
@@ -76,10 +74,11 @@ export class VerificationAttempts {
    * writer does otherwise (AuditUnavailableError).
    */
   async record(key: AttemptKey, day: string, limit: number, build: (attempt: number) => AccessRecord): Promise<number | null> {
-    if (this.#forgotten !== day && /^\d{4}-\d{2}-\d{2}$/.test(day)) {
+    if (this.#forgotten !== day) {
       this.#forgotten = day;
-      // Lossy: a claim left over only takes room; the next process, or tomorrow, drops it.
-      void this.#writer.forgetClaims(dayBefore(day)).catch(() => undefined);
+      // Lossy (a failure, or a day that is not a date, only leaves claims that take room; the next
+      // process, or tomorrow, drops them).
+      void Promise.resolve().then(() => this.#writer.forgetClaims(daysBefore(day, 1))).catch(() => undefined);
     }
     const counter = attemptCounter(key, day);
     const marked = this.#marks !== undefined && limit > MARK_EVERY;

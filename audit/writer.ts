@@ -328,7 +328,7 @@ export class AuditWriter {
     const started = performance.now();
     try {
       // Ordered: the server applies the documents in turn and stops at the first it cannot.
-      const docs = claims.length === 0 ? blocks.map((b) => b.doc) : [...claims.map((p): ClaimDoc => ({ _id: p.claim!.id, day: p.claim!.day })), ...blocks.map((b) => b.doc)];
+      const docs = [...claims.map((p): ClaimDoc => ({ _id: p.claim!.id, day: p.claim!.day })), ...blocks.map((b) => b.doc)];
       await this.#collection.insertMany(docs as EvidenceBlock[], { ordered: true, writeConcern: this.#writeConcern });
     } catch (error) {
       const at = takenClaimAt(error, claims.length);

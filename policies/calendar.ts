@@ -29,6 +29,9 @@ function timeOf(date: string): number {
   return time;
 }
 
+/** The calendar date `n` days before a YYYY-MM-DD date; RangeError for anything that is not one. */
+export const daysBefore = (date: string, n: number): string => dateOf(timeOf(date) - n * DAY_MS);
+
 /** 0 = Sunday … 6 = Saturday. */
 const weekdayOf = (time: number): number => new Date(time).getUTCDay();
 

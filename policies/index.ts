@@ -3,7 +3,7 @@ export { maskValue } from './masks.ts';
 export { checkPurpose, type PurposeCheck } from './purpose.ts';
 export { compilePolicy, grantInForce, grantApplies, grantRef, DEFAULT_VERIFY_ATTEMPTS, type CompiledPolicy, type GrantSummary, type HubAbility, type Action } from './ability.ts';
 export { decideRead, decideVerify, consentRefusal as consentRequired, type DecisionContext } from './decide.ts';
-export { calendarOf, isWorkingDay, addWorkingDays, isOverdue, dayIn, type WorkCalendar } from './calendar.ts';
+export { calendarOf, isWorkingDay, addWorkingDays, isOverdue, dayIn, daysBefore, type WorkCalendar } from './calendar.ts';
 export {
   nextApplicationStatus, nextGrantStatus, effectiveGrantStatus, requireReason, checkApprovalTerms,
   type ApplicationAction, type GrantAction, type EffectiveGrantStatus, type ApprovalTerms, type ApprovedTerms, type Step,

@@ -13,6 +13,7 @@
  * a report yet; a process that dies loses at most that much.
  */
 import type { AnyBulkWriteOperation, Collection, Db } from 'mongodb';
+import { daysBefore } from '../policies/calendar.ts';
 
 export const QUALITY_COLLECTION = 'quality_counts';
 
@@ -68,7 +69,6 @@ const KEEP_DAYS = 2;
 /** Counts older than this many days are removed (a report covers at most 366 days). */
 export const QUALITY_RETENTION_DAYS = 400;
 
-const dayBefore = (day: string, days: number): string => new Date(Date.parse(`${day}T00:00:00Z`) - days * 86_400_000).toISOString().slice(0, 10);
 
 export class QualityCounter {
   readonly #collection: Collection<QualityDoc>;
@@ -170,7 +170,7 @@ export class QualityCounter {
     // Once a day per process: counts past the retention go (nobody writes them any more).
     const newest = days[0];
     if (newest !== undefined && newest !== this.#cleanedFor) {
-      await this.#collection.deleteMany({ day: { $lt: dayBefore(newest, QUALITY_RETENTION_DAYS) } });
+      await this.#collection.deleteMany({ day: { $lt: daysBefore(newest, QUALITY_RETENTION_DAYS) } });
       this.#cleanedFor = newest;
     }
   }

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CALENDAR } from '../../gateway/config.ts';
-import { addWorkingDays, calendarOf, dayIn, isOverdue, isWorkingDay } from '../../policies/index.ts';
+import { addWorkingDays, calendarOf, dayIn, daysBefore, isOverdue, isWorkingDay } from '../../policies/index.ts';
 import { loadWorkCalendar, parseWorkCalendar, ValidationError, type LoadedCalendar } from '../../schema/index.ts';
 
 let cal: LoadedCalendar;
@@ -118,6 +118,17 @@ describe('deadlines', () => {
     ['2026-12-31', '2027-01-01', true, 'across a year'],
   ])('deadline %s, today %s: overdue %s (%s)', (deadline, today, overdue) => {
     expect(isOverdue(deadline, today)).toBe(overdue);
+  });
+});
+
+describe('days before a date', () => {
+  it('counts calendar days across months, leap days and years', () => {
+    expect(['2026-03-01', '2024-03-01', '2027-01-01', '2026-12-07'].map((d) => daysBefore(d, 1))).toEqual(['2026-02-28', '2024-02-29', '2026-12-31', '2026-12-06']);
+    expect(daysBefore('2026-12-07', 400)).toBe('2025-11-02');
+  });
+
+  it('refuses what is not a calendar date with a RangeError', () => {
+    for (const bad of ['2026-02-30', '2026-12-7', 'today']) expect(() => daysBefore(bad, 1)).toThrow(RangeError);
   });
 });
 
