@@ -11,6 +11,7 @@
  * `tally` (counts for statistics). Anything else (anomaly flags, proofs, export, verification)
  * decodes the lines.
  */
+import { hash } from 'node:crypto';
 import { deflateRawSync, inflateRawSync, constants as zlib } from 'node:zlib';
 import { Binary, type Document } from 'mongodb';
 import { canonicalText as canonical } from './canonical.ts';
@@ -37,10 +38,54 @@ export const DEFLATE_FROM = 1024;
 /** Most bytes deflated lines may inflate to: what the hub writes is far below; a forged stream cannot exhaust memory. */
 const MAX_INFLATED = 64 * 1024 * 1024;
 
-/** The stored form of a block's lines: as text, or deflated (raw DEFLATE, RFC 1951, of their UTF-8) from DEFLATE_FROM characters on. */
-function storedLines(text: string): { lines: string } | { deflated: Binary } {
-  if (text.length < DEFLATE_FROM) return { lines: text };
-  return { deflated: new Binary(deflateRawSync(text, { level: zlib.Z_BEST_SPEED })) };
+/**
+ * Where a block's lines are written, as UTF-8, one after another: reused from block to block
+ * (encoding is synchronous), so a block's lines are never joined into one text, nor turned into
+ * bytes once for each leaf hash and again for DEFLATE. Joining 200 records' lines into a string
+ * and encoding it again cost more than writing them here (bench/README.md, lever 14).
+ */
+let scratch = Buffer.allocUnsafe(64 * 1024);
+/** A scratch grown past this by an unusually large block is let go after it. */
+const SCRATCH_KEPT = 4 * 1024 * 1024;
+
+/**
+ * A block's lines, written into the scratch as they come: byte 0, then line 1, "\n", line 2 … Each
+ * line's leaf hash is taken from its bytes with the 0x00 prefix written in the byte before it (the
+ * separator's place, restored after): SHA-256(0x00 ‖ UTF-8 of the line), exactly `lineLeaf(line)`.
+ */
+class BlockLines {
+  readonly lines: string[] = [];
+  /** Characters of the lines joined by "\n" (what `DEFLATE_FROM` is measured in). */
+  chars = -1;
+  #end = 1;
+
+  /** Writes a line after the others and returns its leaf hash. */
+  add(line: string): Hash {
+    const start = this.lines.length === 0 ? 1 : this.#end + 1;
+    // A UTF-16 code unit is at most 3 bytes of UTF-8 (a surrogate pair, two units, 4).
+    const need = start + 3 * line.length;
+    if (need > scratch.length) {
+      const grown = Buffer.allocUnsafe(Math.max(need, 2 * scratch.length));
+      scratch.copy(grown, 0, 0, this.#end);
+      scratch = grown;
+    }
+    scratch[start - 1] = 0;
+    const written = scratch.write(line, start, 'utf8');
+    const leaf = hash('sha256', scratch.subarray(start - 1, start + written), 'buffer');
+    if (start > 1) scratch[start - 1] = 0x0a;
+    this.#end = start + written;
+    this.lines.push(line);
+    this.chars += line.length + 1;
+    return leaf;
+  }
+
+  /** The stored form: the lines as text below DEFLATE_FROM characters, else their bytes deflated. */
+  stored(): { lines: string } | { deflated: Binary } {
+    if (this.chars < DEFLATE_FROM) return { lines: this.lines.join('\n') };
+    const deflated = deflateRawSync(scratch.subarray(1, this.#end), { level: zlib.Z_BEST_SPEED });
+    if (scratch.length > SCRATCH_KEPT) scratch = Buffer.allocUnsafe(64 * 1024);
+    return { deflated: new Binary(deflated) };
+  }
 }
 
 /**
@@ -81,7 +126,7 @@ export function encodeBlock(
 ): { doc: EvidenceBlock; leaves: Buffer[] } {
   let first: Date | undefined;
   let last: Date | undefined;
-  const lines: string[] = [];
+  const lines = new BlockLines();
   const leaves: Buffer[] = [];
   // Distinct values per search key: a record's values are mostly the same strings as the last
   // one's (one request, one system), so sets of values cost less than sets of `key=value` texts.
@@ -93,7 +138,7 @@ export function encodeBlock(
     const r = records[i]!;
     let line: string;
     try {
-      line = recordLine(r, log, seq + lines.length);
+      line = recordLine(r, log, seq + leaves.length);
     } catch (error) {
       if (unencodable === undefined) throw error;
       unencodable(i, error);
@@ -101,8 +146,7 @@ export function encodeBlock(
     }
     if (first === undefined || r.at < first) first = r.at;
     if (last === undefined || r.at > last) last = r.at;
-    lines.push(line);
-    leaves.push(lineLeaf(line));
+    leaves.push(lines.add(line));
     for (let k = 0; k < SEARCH_KEYS.length; k++) {
       const v = r[SEARCH_KEYS[k]!];
       if (v !== null && v !== undefined) values[k]!.add(v);
@@ -122,7 +166,7 @@ export function encodeBlock(
   }
   const keys = SEARCH_KEYS.flatMap((k, i) => [...values[i]!].map((v) => `${k}=${v}`));
   return {
-    doc: { at, first: first ?? at, last: last ?? at, count: lines.length, log, seq, ...storedLines(lines.join('\n')), leaves: encodeLeaves(leaves), keys, tally: [...tally.values()] },
+    doc: { at, first: first ?? at, last: last ?? at, count: leaves.length, log, seq, ...lines.stored(), leaves: encodeLeaves(leaves), keys, tally: [...tally.values()] },
     leaves,
   };
 }
@@ -130,9 +174,9 @@ export function encodeBlock(
 /** The block that takes a failed block's place: the same sequence numbers, marked aborted. */
 export function fillerBlock(log: string, seq: number, count: number): { doc: EvidenceBlock; leaves: Buffer[] } {
   const at = new Date();
-  const lines = Array.from({ length: count }, (_, i) => canonical({ log, seq: seq + i, at, aborted: true }));
-  const leaves = lines.map(lineLeaf);
-  return { doc: { at, first: at, last: at, count, log, seq, ...storedLines(lines.join('\n')), leaves: encodeLeaves(leaves), keys: [], tally: [], aborted: true }, leaves };
+  const lines = new BlockLines();
+  const leaves = Array.from({ length: count }, (_, i) => lines.add(canonical({ log, seq: seq + i, at, aborted: true })));
+  return { doc: { at, first: at, last: at, count, log, seq, ...lines.stored(), leaves: encodeLeaves(leaves), keys: [], tally: [], aborted: true }, leaves };
 }
 
 /** A stored line that is not a JSON object (only tampering makes one): kept as text, so verification can say so. */

@@ -114,6 +114,34 @@ describe('a compact block', () => {
     expect(two.lines).toBeUndefined();
     expect(linesOf(two)!.split('\n')).toHaveLength(3);
   });
+
+  it('stores exactly the lines joined and deflated, and leaves of exactly each line, block after block, whatever the text and size', () => {
+    // The lines are written into one buffer reused from block to block (and grown, and let go of
+    // past 4 MiB): each block must hold its own lines only, and every leaf the hash of its line.
+    const reference = (log: string, seq: number, records: readonly AccessRecord[]) => {
+      const lines = records.map((r, i) => canonicalBytes({ ...packRecord(r), log, seq: seq + i }).toString('utf8'));
+      const text = lines.join('\n');
+      return { text, deflated: deflateRawSync(Buffer.from(text, 'utf8'), { level: 1 }), leaves: lines.map((l) => leafHash(Buffer.from(l, 'utf8'))) };
+    };
+    const cases: Array<readonly AccessRecord[]> = [
+      Array.from({ length: 200 }, (_, i) => record(i)),
+      [record(1, { reason: '按授权提供😀，姓名：张三' }), record(2, { operator: 'ü'.repeat(600) })],
+      [record(3)],
+      Array.from({ length: 40 }, (_, i) => record(i, { reason: '理由'.repeat(2_000 + i) })), // ≈ 1 MB of UTF-8: the buffer grows
+      Array.from({ length: 3 }, (_, i) => record(i, { reason: 'x'.repeat(2_000_000) })), // 6 MB: grown past 4 MiB, then let go
+      [record(4), record(5)],
+    ];
+    for (const [n, records] of cases.entries()) {
+      const log = `yiwang-hub/lines/${n}`;
+      const { doc, leaves } = encodeBlock(log, 7, records);
+      const want = reference(log, 7, records);
+      expect(linesOf(doc)).toBe(want.text);
+      if (want.text.length < 1024) expect(doc.lines).toBe(want.text);
+      else expect(Buffer.from((doc.deflated as Binary).buffer).equals(want.deflated)).toBe(true);
+      expect(leaves.map((l) => l.toString('hex'))).toEqual(want.leaves.map((l) => l.toString('hex')));
+      expect(Buffer.from((doc.leaves as Binary).buffer).equals(Buffer.concat(want.leaves))).toBe(true);
+    }
+  });
 });
 
 describe('the summaries of a block', () => {
