@@ -70,13 +70,16 @@ function isSimple(v: unknown): boolean {
 // eslint-disable-next-line no-control-regex -- the control characters are what it looks for
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
 
+/** Whether JSON (and JCS) writes a string as it is between quotes: nothing to escape, no surrogate. */
+export const quotesAsIs = (v: string): boolean => !NEEDS_ESCAPE.test(v);
+
 /**
  * The JCS text of a member's value, when JSON.stringify writes it as JCS does (see isSimple), or
  * undefined. A string with nothing to escape is quoted as it is. Check the whole text written
  * with `mayBeCanonical`.
  */
 export function memberText(v: unknown): string | undefined {
-  if (typeof v === 'string') return NEEDS_ESCAPE.test(v) ? JSON.stringify(v) : `"${v}"`;
+  if (typeof v === 'string') return quotesAsIs(v) ? `"${v}"` : JSON.stringify(v);
   return isSimple(v) ? JSON.stringify(v) : undefined;
 }
 
