@@ -243,8 +243,8 @@ function put(line: string | undefined, name: string, v: unknown): string | undef
 /**
  * recordLine for a record holding AccessRecord's members only (the hub's own records): the members
  * read by name in canonical (JCS) order, rather than looked up by a list of names — a lookup by
- * name that changes from record to record is V8's slowest (megamorphic), and this was 4–5 µs of a
- * record's 8–10 (bench/README.md, lever 14). Undefined when a value needs the reference way.
+ * name that changes from record to record is V8's slowest (megamorphic): 3.6–4.6 µs a line that
+ * way, 2.6–2.9 this way (bench/README.md, lever 14). Undefined when a value needs the reference way.
  */
 function accessLine(r: AccessRecord, log: string, seq: number): string | undefined {
   let line = put('', 'action', r.action);
