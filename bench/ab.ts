@@ -149,10 +149,12 @@ async function main(): Promise<void> {
   const unknown = wanted.filter((id) => !all.some((s) => s.id === id));
   if (unknown.length) throw new Error(`BENCH_AB_SCENARIOS: unknown scenario ${unknown.join(', ')} (known: ${all.map((s) => s.id).join(', ')})`);
   const scenarios = all.filter((s) => wanted.includes(s.id));
-  const a = await startServer(`(A) ${describeA}`, serverSpec(e, 'hub', false), baselineSide?.childPath);
+  // Each side on a database of its own, made the same way: the hubs' exact counters (verification
+  // attempts, daily quotas) would otherwise be advanced by one and found taken by the other, a cost
+  // no single deployment has; and a side on the environment's database (where its tokens were
+  // issued) against one on a fresh copy measured (B) up to 8 % ahead of an identical (A).
+  const a = await startServer(`(A) ${describeA}`, { ...serverSpec(e, 'hub', false), database: await e.secondHubDatabase('hub_a') }, baselineSide?.childPath);
   servers.push(a);
-  // (B) on a database of its own: the hubs' exact counters (verification attempts, daily quotas)
-  // would otherwise be advanced by one and found taken by the other, a cost no single deployment has.
   const b = await startServer(`(B) ${describeB}`, { ...serverSpec(e, 'hub', false, whatIf), database: await e.secondHubDatabase('hub_b') });
   servers.push(b);
   log('Probing: same data and records per query on both');
