@@ -70,8 +70,8 @@ function isSimple(v: unknown): boolean {
 // eslint-disable-next-line no-control-regex -- the control characters are what it looks for
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
 
-/** Whether JSON (and JCS) writes a string as it is between quotes: nothing to escape, no surrogate. */
-export const quotesAsIs = (v: string): boolean => !NEEDS_ESCAPE.test(v);
+/** A string's JSON (and JCS) text: quoted as it is when it has nothing to escape and no surrogate, else JSON.stringify's. */
+export const stringText = (v: string): string => (NEEDS_ESCAPE.test(v) ? JSON.stringify(v) : `"${v}"`);
 
 /**
  * The JCS text of a member's value, when JSON.stringify writes it as JCS does (see isSimple), or
@@ -79,7 +79,7 @@ export const quotesAsIs = (v: string): boolean => !NEEDS_ESCAPE.test(v);
  * with `mayBeCanonical`.
  */
 export function memberText(v: unknown): string | undefined {
-  if (typeof v === 'string') return quotesAsIs(v) ? `"${v}"` : JSON.stringify(v);
+  if (typeof v === 'string') return stringText(v);
   return isSimple(v) ? JSON.stringify(v) : undefined;
 }
 

@@ -11,12 +11,11 @@
  * `tally` (counts for statistics). Anything else (anomaly flags, proofs, export, verification)
  * decodes the lines.
  */
-import { hash } from 'node:crypto';
 import { deflateRawSync, inflateRawSync, constants as zlib } from 'node:zlib';
 import { Binary, type Document } from 'mongodb';
 import { canonicalText as canonical } from './canonical.ts';
 import { recordLeaf } from './log.ts';
-import { textLeafHash, type Hash } from './merkle.ts';
+import { prefixedLeafHash, textLeafHash, type Hash } from './merkle.ts';
 import { recordLine, type AccessRecord, type EvidenceBlock, type StoredRecord, type Tally } from './record.ts';
 
 /** Record fields auditors and data subjects search by: a block lists the distinct values of its records (`keys`). */
@@ -71,7 +70,7 @@ class BlockLines {
     }
     scratch[start - 1] = 0;
     const written = scratch.write(line, start, 'utf8');
-    const leaf = hash('sha256', scratch.subarray(start - 1, start + written), 'buffer');
+    const leaf = prefixedLeafHash(scratch.subarray(start - 1, start + written));
     if (start > 1) scratch[start - 1] = 0x0a;
     this.#end = start + written;
     this.lines.push(line);

@@ -19,6 +19,15 @@ export function leafHash(bytes: Uint8Array): Hash {
   return hash('sha256', Buffer.concat([LEAF_PREFIX, bytes]), 'buffer');
 }
 
+/**
+ * The leaf hash of the bytes that follow the first of `prefixed`, whose first byte is the leaf
+ * prefix 0x00 already (a writer that leaves room for it hashes in place, with no copy).
+ */
+export function prefixedLeafHash(prefixed: Uint8Array): Hash {
+  if (prefixed[0] !== 0) throw new RangeError('a leaf is hashed with the prefix 0x00 first');
+  return hash('sha256', prefixed, 'buffer');
+}
+
 /** The leaf hash of a text's UTF-8 bytes (U+0000 is the byte 0x00, so no buffer of the text is made). */
 export function textLeafHash(text: string): Hash {
   return hash('sha256', `\u0000${text}`, 'buffer');

@@ -3,7 +3,7 @@
  * refused access statement. Kept apart from admin changes and operational metrics (X-Road style).
  */
 import { createHmac, type KeyObject } from 'node:crypto';
-import { canonicalText, mayBeCanonical, memberText, quotesAsIs } from './canonical.ts';
+import { canonicalText, mayBeCanonical, memberText, stringText } from './canonical.ts';
 
 export type Decision = 'allow' | 'partial' | 'deny';
 
@@ -206,13 +206,13 @@ export function recordLine(record: AccessRecord, log: string, seq: number): stri
  */
 function valueText(v: unknown): string | undefined {
   if (v === null || v === undefined) return '';
-  if (typeof v === 'string') return quotesAsIs(v) ? `"${v}"` : JSON.stringify(v);
+  if (typeof v === 'string') return stringText(v);
   if (typeof v === 'number') return Number.isFinite(v) ? `${v}` : undefined;
   if (Array.isArray(v)) {
     if (v.length === 0) return '';
     let list = '';
     for (const e of v) {
-      const text = typeof e === 'string' ? (quotesAsIs(e) ? `"${e}"` : JSON.stringify(e)) : grantText(e);
+      const text = typeof e === 'string' ? stringText(e) : grantText(e);
       if (text === undefined) return memberText(v);
       list += `${list === '' ? '[' : ','}${text}`;
     }
@@ -229,7 +229,7 @@ function grantText(g: unknown): string | undefined {
   if (names.length !== 2 || names[0] !== 'id' || names[1] !== 'version') return undefined;
   const { id, version } = g as GrantVersion;
   if (typeof id !== 'string' || typeof version !== 'number' || !Number.isFinite(version)) return undefined;
-  return `{"id":${quotesAsIs(id) ? `"${id}"` : JSON.stringify(id)},"version":${version}}`;
+  return `{"id":${stringText(id)},"version":${version}}`;
 }
 
 /**

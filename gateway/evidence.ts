@@ -6,7 +6,7 @@ import type { GrantRef } from '../policies/index.ts';
 import type { SubjectType } from '../schema/index.ts';
 import type { HubContext } from './context.ts';
 import { hubError } from './errors.ts';
-import { inSpan, tracedUnder } from './observability/tracing.ts';
+import { inSpan } from './observability/tracing.ts';
 
 export interface EvidenceInput {
   readonly action: AccessRecord['action'];
@@ -79,8 +79,6 @@ export function accessRecord(ctx: HubContext, e: EvidenceInput): AccessRecord {
 /** Runs an evidence write in its span; any failure of it is AUDIT_UNAVAILABLE (no data is served). */
 async function committed<T>(ctx: HubContext, e: EvidenceInput, write: () => Promise<T>): Promise<T> {
   try {
-    // Tracing off, or this request not sampled: no span to make for each record (200 a batch query).
-    if (!tracedUnder(ctx.runtime.tracing, ctx.trace)) return await write();
     return await inSpan(ctx.runtime.tracing.tracer, 'hub.audit.commit', ctx.trace, { 'hub.action': e.action, 'hub.decision': e.decision, 'hub.resource': e.resource?.code ?? '' }, write);
   } catch {
     throw hubError('AUDIT_UNAVAILABLE', 'The audit trail cannot be written, so no data is served. Try again later.');

@@ -59,17 +59,6 @@ export async function createTracing(config: TracingConfig | undefined): Promise<
 }
 
 /**
- * Whether spans under `parent` are recorded: tracing is on and the request sampled (parent-based:
- * none of an unsampled request's spans are), or there is no request span to follow. A path run for
- * every record (the evidence append) skips its span, attributes and all, when not.
- */
-export function tracedUnder(tracing: Pick<HubTracing, 'enabled'>, parent: Context | undefined): boolean {
-  if (!tracing.enabled) return false;
-  if (parent === undefined) return true;
-  return trace.getSpan(parent)?.isRecording() ?? true;
-}
-
-/**
  * Runs `work` in a child span of `parent` (the request's context), ending it when `work` settles;
  * a failure sets the span's status (its message, which names codes, not subjects).
  */

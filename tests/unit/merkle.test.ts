@@ -3,7 +3,7 @@
  * index up to 40 leaves, and fail for a wrong leaf, index or root.
  */
 import { describe, expect, it } from 'vitest';
-import { Frontier, consistencyProof, inclusionProof, leafHash, textLeafHash, rootOf, verifyConsistency, verifyInclusion, EMPTY_ROOT } from '../../audit/merkle.ts';
+import { Frontier, consistencyProof, inclusionProof, leafHash, prefixedLeafHash, textLeafHash, rootOf, verifyConsistency, verifyInclusion, EMPTY_ROOT } from '../../audit/merkle.ts';
 
 const leaves = Array.from({ length: 40 }, (_, i) => leafHash(Buffer.from(`record ${i}`)));
 
@@ -17,7 +17,10 @@ describe('RFC 6962 Merkle tree', () => {
   it('hashes a text as the leaf of its UTF-8 bytes', () => {
     for (const text of ['', 'record 1', '{"name":"张三","note":"𠀀 é"}']) {
       expect(textLeafHash(text).equals(leafHash(Buffer.from(text, 'utf8')))).toBe(true);
+      expect(prefixedLeafHash(Buffer.concat([Buffer.of(0), Buffer.from(text, 'utf8')])).equals(leafHash(Buffer.from(text, 'utf8')))).toBe(true);
     }
+    // Bytes not preceded by the leaf prefix are refused, never hashed as a leaf.
+    expect(() => prefixedLeafHash(Buffer.from('record 1'))).toThrow(RangeError);
   });
 
   it('the frontier gives the same root as MTH at every size', () => {
