@@ -16,7 +16,7 @@ import { Binary, type Document } from 'mongodb';
 import { canonicalText as canonical } from './canonical.ts';
 import { recordLeaf } from './log.ts';
 import { prefixedLeafHash, textLeafHash, type Hash } from './merkle.ts';
-import { recordLine, type AccessRecord, type EvidenceBlock, type StoredRecord, type Tally } from './record.ts';
+import { writeRecordLine, type AccessRecord, type LineSink, type EvidenceBlock, type StoredRecord, type Tally } from './record.ts';
 
 /** Record fields auditors and data subjects search by: a block lists the distinct values of its records (`keys`). */
 export const SEARCH_KEYS = ['subject', 'system', 'department', 'operator', 'resource', 'purpose', 'caseId', 'decision', 'code', 'requestId'] as const;
@@ -53,34 +53,61 @@ const SCRATCH_KEPT = 4 * 1024 * 1024;
  * separator's place, restored after): SHA-256(0x00 ‖ UTF-8 of the line), exactly `lineLeaf(line)`.
  */
 class BlockLines {
-  readonly lines: string[] = [];
+  /** Lines written. */
+  count = 0;
   /** Characters of the lines joined by "\n" (what `DEFLATE_FROM` is measured in). */
   chars = -1;
   #end = 1;
+  /** Where the next line is written (its buffer is the scratch, which may be replaced by a larger one). */
+  readonly #sink: LineSink = { buf: scratch, pos: 0, chars: 0 };
+
+  /** Writes the line of a record (recordLine's text) after the others and returns its leaf hash; throws as recordLine does. */
+  addRecord(record: AccessRecord, log: string, seq: number): Hash {
+    const start = this.#start();
+    const sink = this.#sink;
+    sink.buf = scratch;
+    sink.pos = start;
+    sink.chars = 0;
+    while (!writeRecordLine(record, log, seq, sink)) {
+      this.#grow(2 * scratch.length);
+      sink.buf = scratch;
+    }
+    return this.#added(start, sink.pos, sink.chars);
+  }
 
   /** Writes a line after the others and returns its leaf hash. */
   add(line: string): Hash {
-    const start = this.lines.length === 0 ? 1 : this.#end + 1;
+    const start = this.#start();
     // A UTF-16 code unit is at most 3 bytes of UTF-8 (a surrogate pair, two units, 4).
     const need = start + 3 * line.length;
-    if (need > scratch.length) {
-      const grown = Buffer.allocUnsafe(Math.max(need, 2 * scratch.length));
-      scratch.copy(grown, 0, 0, this.#end);
-      scratch = grown;
-    }
+    if (need > scratch.length) this.#grow(Math.max(need, 2 * scratch.length));
+    return this.#added(start, start + scratch.write(line, start, 'utf8'), line.length);
+  }
+
+  #start(): number {
+    return this.count === 0 ? 1 : this.#end + 1;
+  }
+
+  #grow(size: number): void {
+    const grown = Buffer.allocUnsafe(size);
+    scratch.copy(grown, 0, 0, this.#end);
+    scratch = grown;
+  }
+
+  /** The line written at start…end is the next: its leaf hash, taken with the 0x00 prefix in the byte before it. */
+  #added(start: number, end: number, chars: number): Hash {
     scratch[start - 1] = 0;
-    const written = scratch.write(line, start, 'utf8');
-    const leaf = prefixedLeafHash(scratch.subarray(start - 1, start + written));
+    const leaf = prefixedLeafHash(scratch.subarray(start - 1, end));
     if (start > 1) scratch[start - 1] = 0x0a;
-    this.#end = start + written;
-    this.lines.push(line);
-    this.chars += line.length + 1;
+    this.#end = end;
+    this.count++;
+    this.chars += chars + 1;
     return leaf;
   }
 
   /** The stored form: the lines as text below DEFLATE_FROM characters, else their bytes deflated. */
   stored(): { lines: string } | { deflated: Binary } {
-    if (this.chars < DEFLATE_FROM) return { lines: this.lines.join('\n') };
+    if (this.chars < DEFLATE_FROM) return { lines: this.count === 0 ? '' : scratch.toString('utf8', 1, this.#end) };
     const deflated = deflateRawSync(scratch.subarray(1, this.#end), { level: zlib.Z_BEST_SPEED });
     if (scratch.length > SCRATCH_KEPT) scratch = Buffer.allocUnsafe(64 * 1024);
     return { deflated: new Binary(deflated) };
@@ -135,9 +162,8 @@ export function encodeBlock(
   let previousRow: TallyRow | undefined;
   for (let i = 0; i < records.length; i++) {
     const r = records[i]!;
-    let line: string;
     try {
-      line = recordLine(r, log, seq + leaves.length);
+      leaves.push(lines.addRecord(r, log, seq + leaves.length));
     } catch (error) {
       if (unencodable === undefined) throw error;
       unencodable(i, error);
@@ -145,7 +171,6 @@ export function encodeBlock(
     }
     if (first === undefined || r.at < first) first = r.at;
     if (last === undefined || r.at > last) last = r.at;
-    leaves.push(lines.add(line));
     for (let k = 0; k < SEARCH_KEYS.length; k++) {
       const v = r[SEARCH_KEYS[k]!];
       if (v !== null && v !== undefined) values[k]!.add(v);

@@ -262,6 +262,150 @@ function accessLine(r: AccessRecord, log: string, seq: number): string | undefin
   return line === '' ? '{}' : `${line}}`;
 }
 
+/**
+ * Where `writeRecordLine` writes: UTF-8 into `buf` from `pos`, which it moves past what it wrote,
+ * and `chars`, which it raises by the UTF-16 length of the text written (what DEFLATE_FROM counts).
+ */
+export interface LineSink {
+  buf: Buffer;
+  pos: number;
+  chars: number;
+}
+
+/** The outcomes of writing a line's part into a sink. */
+const WRITTEN = 1;
+const NO_ROOM = 0;
+/** The direct writer is not sure of a value: the line goes the reference way (recordLine). */
+const UNSURE = -1;
+
+/** Each member's opening as bytes: `{"name":` when it is the first written, `,"name":` after one. */
+const OPENINGS: ReadonlyArray<readonly [Buffer, Buffer]> = ACCESS_MEMBERS.map(([name]) => [Buffer.from(`{"${name}":`), Buffer.from(`,"${name}":`)]);
+
+function putBytes(sink: LineSink, bytes: Buffer): number {
+  if (sink.pos + bytes.length > sink.buf.length) return NO_ROOM;
+  sink.buf.set(bytes, sink.pos);
+  sink.pos += bytes.length;
+  sink.chars += bytes.length;
+  return WRITTEN;
+}
+
+/** ASCII text (digits, a time) as it is. */
+function putAscii(sink: LineSink, text: string): number {
+  const { buf } = sink;
+  let pos = sink.pos;
+  if (pos + text.length > buf.length) return NO_ROOM;
+  for (let i = 0; i < text.length; i++) buf[pos++] = text.charCodeAt(i);
+  sink.pos = pos;
+  sink.chars += text.length;
+  return WRITTEN;
+}
+
+/**
+ * A string's JSON text: quoted byte by byte while every character is printable ASCII other than `"`
+ * and `\`; otherwise its stringText as UTF-8 (UNSURE when that is not canonical: a lone surrogate).
+ */
+function putString(sink: LineSink, s: string): number {
+  const { buf } = sink;
+  let pos = sink.pos;
+  if (pos + s.length + 2 > buf.length) return NO_ROOM;
+  buf[pos++] = 0x22;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || c >= 0x80) return putText(sink, s);
+    buf[pos++] = c;
+  }
+  buf[pos++] = 0x22;
+  sink.pos = pos;
+  sink.chars += s.length + 2;
+  return WRITTEN;
+}
+
+function putText(sink: LineSink, s: string): number {
+  const text = stringText(s);
+  if (!mayBeCanonical(text)) return UNSURE;
+  // A UTF-16 code unit is at most 3 bytes of UTF-8.
+  if (sink.pos + 3 * text.length > sink.buf.length) return NO_ROOM;
+  sink.pos += sink.buf.write(text, sink.pos, 'utf8');
+  sink.chars += text.length;
+  return WRITTEN;
+}
+
+const ID = Buffer.from('{"id":');
+const VERSION = Buffer.from(',"version":');
+const OPEN_LIST = Buffer.from('[');
+const COMMA = Buffer.from(',');
+const CLOSE_LIST = Buffer.from(']');
+const CLOSE_OBJECT = Buffer.from('}');
+const EMPTY_OBJECT = Buffer.from('{}');
+
+/** A grant `{"id":…,"version":…}` as grantText writes it; UNSURE for anything grantText would not write. */
+function putGrant(sink: LineSink, g: unknown): number {
+  if (typeof g !== 'object' || g === null || Object.getPrototypeOf(g) !== Object.prototype) return UNSURE;
+  const names = Object.keys(g);
+  if (names.length !== 2 || names[0] !== 'id' || names[1] !== 'version') return UNSURE;
+  const { id, version } = g as GrantVersion;
+  if (typeof id !== 'string' || typeof version !== 'number' || !Number.isFinite(version)) return UNSURE;
+  let done = putBytes(sink, ID);
+  if (done === WRITTEN) done = putString(sink, id);
+  if (done === WRITTEN) done = putBytes(sink, VERSION);
+  if (done === WRITTEN) done = putAscii(sink, `${version}`);
+  return done === WRITTEN ? putBytes(sink, CLOSE_OBJECT) : done;
+}
+
+/** A member's value as valueText writes it (lists of strings and of grants; anything else UNSURE). */
+function putValue(sink: LineSink, v: unknown): number {
+  if (typeof v === 'string') return putString(sink, v);
+  if (typeof v === 'number') return Number.isFinite(v) ? putAscii(sink, `${v}`) : UNSURE;
+  if (Array.isArray(v)) {
+    let done = putBytes(sink, OPEN_LIST);
+    for (let i = 0; i < v.length && done === WRITTEN; i++) {
+      const e: unknown = v[i];
+      if (i > 0) done = putBytes(sink, COMMA);
+      if (done === WRITTEN) done = typeof e === 'string' ? putString(sink, e) : putGrant(sink, e);
+    }
+    return done === WRITTEN ? putBytes(sink, CLOSE_LIST) : done;
+  }
+  if (v instanceof Date) return v.toJSON === Date.prototype.toJSON && !Number.isNaN(v.getTime()) ? putAscii(sink, `"${v.toISOString()}"`) : UNSURE;
+  return UNSURE;
+}
+
+/** accessLine, written into the sink. */
+function putAccessLine(sink: LineSink, r: AccessRecord, log: string, seq: number): number {
+  let first = true;
+  for (let m = 0; m < ACCESS_MEMBERS.length; m++) {
+    const v = ACCESS_MEMBERS[m]![1](r, log, seq);
+    if (v === null || v === undefined || (Array.isArray(v) && v.length === 0)) continue;
+    let done = putBytes(sink, OPENINGS[m]![first ? 0 : 1]);
+    if (done === WRITTEN) done = putValue(sink, v);
+    if (done !== WRITTEN) return done;
+    first = false;
+  }
+  return putBytes(sink, first ? EMPTY_OBJECT : CLOSE_OBJECT);
+}
+
+/**
+ * Writes the line of log `log` a record is stored as at `seq` (recordLine's text) into the sink, as
+ * UTF-8: the hub's own records byte by byte, with no text of the line made (its parts were a fifth
+ * of what the hub allocated on `batch`; bench/README.md, lever 15), anything else as recordLine's
+ * text. False when the sink's buffer has no room for it (nothing is kept of what was written:
+ * grow it and call again). Throws as recordLine does.
+ */
+export function writeRecordLine(record: AccessRecord, log: string, seq: number, sink: LineSink): boolean {
+  const { pos, chars } = sink;
+  if (storedShape(Object.keys(record), true).access) {
+    const done = putAccessLine(sink, record, log, seq);
+    if (done === WRITTEN) return true;
+    sink.pos = pos;
+    sink.chars = chars;
+    if (done === NO_ROOM) return false;
+  }
+  const line = recordLine(record, log, seq);
+  if (sink.pos + 3 * line.length > sink.buf.length) return false;
+  sink.pos += sink.buf.write(line, sink.pos, 'utf8');
+  sink.chars += line.length;
+  return true;
+}
+
 export function unpackRecord(stored: Partial<AccessRecord>): AccessRecord {
   const out: Record<string, unknown> = { ...stored };
   for (const k of LIST_FIELDS) out[k] ??= [];

@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { canonicalText } from '../../audit/canonical.ts';
 import { packRecord, subjectHash, type AccessRecord } from '../../audit/index.ts';
-import { recordLine } from '../../audit/record.ts';
+import { recordLine, writeRecordLine } from '../../audit/record.ts';
 
 const reference = (value: object): string | Error => {
   try {
@@ -86,6 +86,24 @@ describe('canonical JSON of records', () => {
       return error as Error;
     }
   };
+  // The same line written as UTF-8 into a buffer (writeRecordLine, as a block's lines are), from a
+  // buffer far too small, grown each time it has no room: what it keeps is the line, the whole line.
+  const writtenLine = (r: object, seq: number, room = 8): string | Error => {
+    try {
+      const sink = { buf: Buffer.alloc(room, 0x2a), pos: 3, chars: 0 };
+      while (!writeRecordLine(r as AccessRecord, 'yiwang-hub/h/1', seq, sink)) {
+        expect([sink.pos, sink.chars]).toEqual([3, 0]);
+        const grown = Buffer.alloc(2 * sink.buf.length, 0x2a);
+        sink.buf.copy(grown);
+        sink.buf = grown;
+      }
+      const text = sink.buf.toString('utf8', 3, sink.pos);
+      expect(sink.chars).toBe(text.length);
+      return text;
+    } catch (error) {
+      return error as Error;
+    }
+  };
   const packedLine = (r: object, seq: number): string | Error => {
     try {
       return canonicalize(packRecord(r as AccessRecord, 'yiwang-hub/h/1', seq)) ?? new Error('undefined');
@@ -110,9 +128,9 @@ describe('canonical JSON of records', () => {
 
   it('writes a record\'s line exactly as the canonical JSON of the packed record, or refuses it as that does', () => {
     fc.assert(fc.property(record, ({ record: r, seq }) => {
-      const [expected, got] = [packedLine(r, seq), line(r, seq)];
-      if (typeof expected === 'string') expect(got).toBe(expected);
-      else expect(got).toBeInstanceOf(Error);
+      const [expected, got, written] = [packedLine(r, seq), line(r, seq), writtenLine(r, seq)];
+      if (typeof expected === 'string') expect([got, written]).toEqual([expected, expected]);
+      else expect([got, written]).toEqual([expect.any(Error), expect.any(Error)]);
     }), { seed: 20_261_207, numRuns: 4000 });
   });
 
@@ -139,9 +157,9 @@ describe('canonical JSON of records', () => {
 
   it('writes the line of a record of AccessRecord\'s members exactly as the reference, or refuses it as that does', () => {
     fc.assert(fc.property(accessRecord, fc.nat(), (r, seq) => {
-      const [expected, got] = [packedLine(r, seq), line(r, seq)];
-      if (typeof expected === 'string') expect(got).toBe(expected);
-      else expect(got).toBeInstanceOf(Error);
+      const [expected, got, written] = [packedLine(r, seq), line(r, seq), writtenLine(r, seq)];
+      if (typeof expected === 'string') expect([got, written]).toEqual([expected, expected]);
+      else expect([got, written]).toEqual([expect.any(Error), expect.any(Error)]);
     }), { seed: 20_261_208, numRuns: 4000 });
   });
 
@@ -159,10 +177,22 @@ describe('canonical JSON of records', () => {
       { ...base, action: 'verify', itemsReturned: [], itemsVerified: ['motherIdNumber'], attempt: 4, onBehalfOf: 'GZ/gz-hub', credential: 'jwt' },
       { ...base, at: new Date(Number.NaN), operator: '\u{1F600} emoji', caseId: 'tab\there' },
     ];
-    for (const [i, r] of cases.entries()) expect(recordLine(r, 'yiwang-hub/h/1', i)).toBe(canonicalize(packRecord(r, 'yiwang-hub/h/1', i)));
+    for (const [i, r] of cases.entries()) {
+      const expected = canonicalize(packRecord(r, 'yiwang-hub/h/1', i));
+      expect([recordLine(r, 'yiwang-hub/h/1', i), writtenLine(r, i)]).toEqual([expected, expected]);
+    }
     // A lone surrogate has no canonical JSON: refused, as the reference way refuses it.
     expect(() => recordLine({ ...base, caseId: 'x\ud800' }, 'log', 0)).toThrow();
     expect(() => recordLine({ ...base, itemsReturned: ['\udc00'] }, 'log', 0)).toThrow();
     expect(() => recordLine({ ...base, attempt: Number.NaN }, 'log', 0)).toThrow();
+    // Characters at each width of UTF-8 (1, 2, 3 and 4 bytes, and the edges between), in every member
+    // that holds text, from every size of buffer up to the whole line: never a byte more or less.
+    const wide: AccessRecord = {
+      ...base, operator: '\u007f\u0080\u07ff\u0800\uffff\u{10000}\u{10ffff}', caseId: '办件'.repeat(40), reason: 'é'.repeat(30) + '"\u0080',
+      system: '系统'.repeat(20), itemsReturned: ['姓名', '\u0080'], grants: [{ id: 'G-编号\u07ff', version: 3 }], onBehalfOf: '广州/\u{1F600}',
+    };
+    const expected = canonicalize(packRecord(wide, 'yiwang-hub/h/1', 7));
+    for (let room = 4; room <= Buffer.byteLength(expected!) + 8; room++) expect(writtenLine(wide, 7, room)).toBe(expected);
+    for (const bad of [{ ...base, caseId: 'x\ud800' }, { ...base, itemsReturned: ['\udc00'] }, { ...base, attempt: Number.NaN }]) expect(writtenLine(bad, 0)).toBeInstanceOf(Error);
   });
 });
