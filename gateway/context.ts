@@ -4,7 +4,8 @@
 import type { Context as TraceContext } from '@opentelemetry/api';
 import type DataLoader from 'dataloader';
 import type { UpstreamRecord } from '../connectors/index.ts';
-import type { CompiledPolicy, GrantRef, Principal, ResourceDecision } from '../policies/index.ts';
+import type { FieldNode } from 'graphql';
+import type { CompiledPolicy, GrantRef, ItemPermit, Principal, ResourceDecision } from '../policies/index.ts';
 import type { Consent, Purpose, SubjectType } from '../schema/index.ts';
 import type { CredentialKind } from './identity/request-identity.ts';
 import type { HubRuntime } from './runtime.ts';
@@ -53,12 +54,35 @@ export interface AccessScope {
   readonly operator: string;
   readonly policy: CompiledPolicy;
   readonly today: string;
-  /** Decisions already taken under this scope (the same for every subject of a batch). */
-  readonly decisions: Map<string, ResourceDecision>;
+  /**
+   * What a resource field's resolver worked out once under this scope, by the field's nodes (every
+   * subject of a `persons` list shares them): the decision and what follows from it alone.
+   */
+  readonly plans: WeakMap<readonly FieldNode[], ReadPlan>;
   /** The consent reference the request presented (for consent-bound items), if any. */
   readonly consentRef: string | null;
   /** The presented consent, looked up once per request. */
   consent(): Promise<Consent | null>;
+}
+
+/** A resource field's decision under a scope, and what follows from it alone (gateway/consumer/records.ts). */
+export interface ReadPlan {
+  readonly batchSize: number;
+  readonly asked: readonly string[];
+  readonly decision: ResourceDecision;
+  /** The decision's grants with the one last charged for a daily quota first. */
+  charged?: { readonly grant: GrantRef; readonly grants: readonly GrantRef[] };
+  /**
+   * When no permitted item is consent-bound (so no consent look-up is due): the permits, the
+   * policy's refusals of items as errors, and the request's loader of the permitted items.
+   */
+  readonly plain?: {
+    readonly permits: readonly ItemPermit[];
+    readonly refusals: ReadonlyMap<string, Error>;
+    readonly refused: readonly string[];
+    readonly items: readonly string[];
+    readonly loader: DataLoader<string, UpstreamRecord | null>;
+  };
 }
 
 /** A subject asked for under an access scope. */

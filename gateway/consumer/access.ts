@@ -88,7 +88,7 @@ const access: Resolver<unknown, AccessArgs, AccessScope> = async (_p, args, ctx,
     operator: statement.operator!.trim(),
     policy: policy!,
     today: day,
-    decisions: new Map(),
+    plans: new WeakMap(),
   };
 };
 

@@ -18,9 +18,22 @@ export async function stateful<T>(ctx: HubContext, what: string, work: () => Pro
   try {
     return await work();
   } catch (error) {
-    ctx.runtime.logger.error({ requestId: ctx.requestId, err: error instanceof Error ? error.message : String(error) }, `${what} failed`);
-    throw hubError('AUDIT_UNAVAILABLE', 'The hub cannot reach its database, so no data is served. Try again later.');
+    return stateFailed(ctx, what, error);
   }
+}
+
+function stateFailed(ctx: HubContext, what: string, error: unknown): never {
+  ctx.runtime.logger.error({ requestId: ctx.requestId, err: error instanceof Error ? error.message : String(error) }, `${what} failed`);
+  throw hubError('AUDIT_UNAVAILABLE', 'The hub cannot reach its database, so no data is served. Try again later.');
+}
+
+/** What chargeDailyQuota answers for a grant charged: one per grant (a batch charges the same grant for every subject). */
+const chargedTo = new WeakMap<GrantRef, { readonly grant: GrantRef }>();
+
+function charged(grant: GrantRef): { readonly grant: GrantRef } {
+  let answer = chargedTo.get(grant);
+  if (answer === undefined) chargedTo.set(grant, (answer = { grant }));
+  return answer;
 }
 
 /**
@@ -77,8 +90,13 @@ export async function chargeDailyQuota(ctx: HubContext, scope: AccessScope, r: R
     }, { maxBatchSize: 10_000 });
     ctx.quotaLoaders.set(key, loader);
   }
-  const grant = await stateful(ctx, 'daily quota', () => loader.load(subjectKey));
-  if (grant) return { grant };
+  let grant: GrantRef | null;
+  try {
+    grant = await loader.load(subjectKey);
+  } catch (error) {
+    return stateFailed(ctx, 'daily quota', error);
+  }
+  if (grant) return charged(grant);
   const first = summary.daily[0]!;
   const limits = summary.daily.map((d) => `${d.grant.id}: ${d.perDay}`).join(', ');
   return {

@@ -7,9 +7,9 @@ import type { GraphQLError, GraphQLFieldResolver, GraphQLResolveInfo } from 'gra
 import {
   CircuitOpenError, ConflictingRecordsError, ITEM_REFUSALS, UpstreamError, UpstreamRefusal, type ItemRefusals, type UpstreamRecord,
 } from '../../connectors/index.ts';
-import { decideRead, maskValue } from '../../policies/index.ts';
+import { decideRead, maskValue, type GrantRef, type ItemPermit, type Refusal } from '../../policies/index.ts';
 import type { Resource } from '../../schema/index.ts';
-import type { AccessScope, HubContext, ServedRecord, SubjectRef } from '../context.ts';
+import type { AccessScope, HubContext, ReadPlan, ServedRecord, SubjectRef } from '../context.ts';
 import { recordAccess } from '../evidence.ts';
 import { hubError, refusalError, toGraphQLError, type ErrorCode } from '../errors.ts';
 import { inSpan } from '../observability/tracing.ts';
@@ -82,6 +82,40 @@ export function upstreamFailure(ctx: HubContext, error: unknown, resource: strin
   return { error: e, code, reason: UPSTREAM_REASONS[code] ?? 'department system unavailable' };
 }
 
+/** Works out a resource field's decision under its scope, and what follows from it alone (ReadPlan). */
+function readPlan(ctx: HubContext, subject: SubjectRef, r: Resource, info: GraphQLResolveInfo): ReadPlan {
+  const { scope } = subject;
+  const asked = selectedFields(info);
+  const decision = decideRead(scope.policy, r, asked, {
+    principal: ctx.principal,
+    departmentGrants: ctx.runtime.grants.forDepartment(ctx.principal.department),
+    today: scope.today,
+    batchSize: subject.batchSize,
+  });
+  if (!decision.allowed || decision.permits.some((p) => p.consent)) return { batchSize: subject.batchSize, asked, decision };
+  const items = decision.permits.map((p) => p.item);
+  return {
+    batchSize: subject.batchSize,
+    asked,
+    decision,
+    plain: {
+      permits: decision.permits,
+      refusals: new Map(decision.refusals.map((x) => [x.item, refusalError(x.refusal, { resource: r.code, item: x.item })])),
+      refused: decision.refusals.map((x) => x.item),
+      items,
+      loader: loaderFor(ctx, scope, r, items),
+    },
+  };
+}
+
+const NONE: readonly string[] = [];
+
+/** The grants of a read charged to `grant`'s daily quota: that one first (the plan keeps the list of the last grant charged). */
+function chargedFirst(plan: ReadPlan, grant: GrantRef): readonly GrantRef[] {
+  if (plan.charged?.grant !== grant) plan.charged = { grant, grants: [grant, ...plan.decision.grants.filter((g) => g.id !== grant.id)] };
+  return plan.charged.grants;
+}
+
 export function resourceResolver(r: Resource): GraphQLFieldResolver<SubjectRef, HubContext> {
   return async (subject, _args, ctx, info: GraphQLResolveInfo): Promise<ServedRecord | null> => {
     const { scope } = subject;
@@ -90,32 +124,39 @@ export function resourceResolver(r: Resource): GraphQLFieldResolver<SubjectRef, 
       caseId: scope.caseId,
       operator: scope.operator,
       resource: r,
-      subject: { type: subject.type, key: subject.key },
+      subject,
     };
-    const asked = selectedFields(info);
-    const decisionKey = `${r.code}|${subject.batchSize}|${asked.join(',')}`;
-    let decision = scope.decisions.get(decisionKey);
-    if (!decision) {
-      decision = decideRead(scope.policy, r, asked, {
-        principal: ctx.principal,
-        departmentGrants: ctx.runtime.grants.forDepartment(ctx.principal.department),
-        today: scope.today,
-        batchSize: subject.batchSize,
-      });
-      scope.decisions.set(decisionKey, decision);
+    // Every subject of a list shares its field's nodes, so the decision is taken once per list (the
+    // subjects' count is part of it: a plan made for another count is not used).
+    let plan = scope.plans.get(info.fieldNodes);
+    if (plan === undefined || plan.batchSize !== subject.batchSize) {
+      plan = readPlan(ctx, subject, r, info);
+      scope.plans.set(info.fieldNodes, plan);
     }
+    const { asked, decision } = plan;
     if (!decision.allowed) {
       const { refusal } = decision;
       await recordAccess(ctx, { ...base, action: 'read', refused: asked, grants: decision.grants, decision: 'deny', code: refusal.code, denial: refusal.denial ?? null, reason: refusal.message });
       throw refusalError(refusal, { resource: r.code }, info);
     }
     // Consent-bound items (biometric, or marked by the grant) are served only under a consent in force.
-    const consented = await applyConsent(ctx, scope, r, subject.key, decision.permits);
-    const itemRefusals = [...decision.refusals, ...consented.refused];
-    const refusals = new Map<string, Error>(itemRefusals.map((x) => [x.item, refusalError(x.refusal, { resource: r.code, item: x.item })]));
-    const refusedNames = itemRefusals.map((x) => x.item);
-    const firstRefusal = itemRefusals[0]?.refusal;
-    const permits = consented.permits;
+    let refusals: ReadonlyMap<string, Error>;
+    let refusedNames: readonly string[];
+    let firstRefusal: Refusal | undefined;
+    let permits: readonly ItemPermit[];
+    let consent: string | null = null;
+    if (plan.plain) {
+      ({ refusals, refused: refusedNames, permits } = plan.plain);
+      firstRefusal = decision.refusals[0]?.refusal;
+    } else {
+      const consented = await applyConsent(ctx, scope, r, subject.key, decision.permits);
+      const itemRefusals = [...decision.refusals, ...consented.refused];
+      refusals = new Map(itemRefusals.map((x) => [x.item, refusalError(x.refusal, { resource: r.code, item: x.item })]));
+      refusedNames = itemRefusals.map((x) => x.item);
+      firstRefusal = itemRefusals[0]?.refusal;
+      permits = consented.permits;
+      consent = consented.consent;
+    }
     if (permits.length === 0) {
       await recordAccess(ctx, {
         ...base, action: 'read', refused: refusedNames, grants: decision.grants, decision: 'deny',
@@ -130,11 +171,11 @@ export function resourceResolver(r: Resource): GraphQLFieldResolver<SubjectRef, 
       await recordAccess(ctx, { ...base, action: 'read', refused: asked, grants: decision.grants, decision: 'deny', code: refusal.code, denial: refusal.denial ?? null, reason: refusal.message });
       throw refusalError(refusal, { resource: r.code }, info);
     }
-    const grants = charged ? [charged.grant, ...decision.grants.filter((g) => g.id !== charged.grant.id)] : decision.grants;
+    const grants = charged ? chargedFirst(plan, charged.grant) : decision.grants;
 
     let upstream: UpstreamRecord | null;
     try {
-      upstream = await loaderFor(ctx, scope, r, permits.map((p) => p.item)).load(subject.key);
+      upstream = await (plan.plain?.loader ?? loaderFor(ctx, scope, r, permits.map((p) => p.item))).load(subject.key);
     } catch (error) {
       const failed = upstreamFailure(ctx, error, r.code);
       countFailure(ctx, r, scope.today, failed.code);
@@ -151,19 +192,24 @@ export function resourceResolver(r: Resource): GraphQLFieldResolver<SubjectRef, 
 
     // Items the source itself refused (another region's hub): the same refusal, item by item.
     const sourceRefused: Array<{ item: string; code: string; message: string }> = [];
-    for (const [item, refusal] of (upstream as Record<symbol, ItemRefusals | undefined>)[ITEM_REFUSALS] ?? []) {
+    // This record's own refusals join the plan's in a copy of them (the plan's serve every subject).
+    let own: Map<string, Error> | undefined;
+    const fromSource = (upstream as Record<symbol, ItemRefusals | undefined>)[ITEM_REFUSALS];
+    if (fromSource) for (const [item, refusal] of fromSource) {
       if (!permits.some((p) => p.item === item)) continue;
-      refusals.set(item, hubError(refusal.code as ErrorCode, refusal.message, { resource: r.code, item }));
+      (own ??= new Map(refusals)).set(item, hubError(refusal.code as ErrorCode, refusal.message, { resource: r.code, item }));
       sourceRefused.push({ item, ...refusal });
     }
     const { record, problems } = ctx.runtime.validators.get(r.code)!.check(upstream);
     for (const p of problems) {
-      refusals.set(p.item, hubError('UPSTREAM_INVALID', `The department system returned an invalid value for item ${p.item} of ${r.code}; it is not served and has been reported.`, { resource: r.code, item: p.item }));
+      (own ??= new Map(refusals)).set(p.item, hubError('UPSTREAM_INVALID', `The department system returned an invalid value for item ${p.item} of ${r.code}; it is not served and has been reported.`, { resource: r.code, item: p.item }));
     }
+    if (own) refusals = own;
     if (problems.length) ctx.runtime.logger.warn({ requestId: ctx.requestId, resource: r.code, items: problems }, 'upstream record failed validation');
     // Data quality: the values the department returned for what was asked, valid or withheld.
-    const checked = permits.map((p) => p.item).filter((item) => !sourceRefused.some((x) => x.item === item));
-    countRecord(ctx, r, scope.today, checked, problems.map((p) => p.item).filter((item) => checked.includes(item)));
+    const permitted = plan.plain?.items ?? permits.map((p) => p.item);
+    const checked = sourceRefused.length === 0 ? permitted : permitted.filter((item) => !sourceRefused.some((x) => x.item === item));
+    countRecord(ctx, r, scope.today, checked, problems.length === 0 ? NONE : problems.map((p) => p.item).filter((item) => checked.includes(item)));
 
     const values: Record<string, unknown> = {};
     const returned: string[] = [];
@@ -174,7 +220,7 @@ export function resourceResolver(r: Resource): GraphQLFieldResolver<SubjectRef, 
       values[permit.item] = permit.access === 'masked' ? maskValue(permit.mask, value) : value;
       (permit.access === 'masked' ? masked : returned).push(permit.item);
     }
-    const refused = [...refusedNames, ...sourceRefused.map((x) => x.item), ...problems.map((p) => p.item)];
+    const refused = sourceRefused.length === 0 && problems.length === 0 ? refusedNames : [...refusedNames, ...sourceRefused.map((x) => x.item), ...problems.map((p) => p.item)];
     await recordAccess(ctx, {
       ...base,
       action: 'read',
@@ -186,10 +232,10 @@ export function resourceResolver(r: Resource): GraphQLFieldResolver<SubjectRef, 
       code: firstRefusal?.code ?? sourceRefused[0]?.code ?? (problems.length ? 'UPSTREAM_INVALID' : null),
       denial: firstRefusal?.denial ?? null,
       reason: firstRefusal?.message ?? sourceRefused[0]?.message ?? null,
-      consent: consented.consent,
+      consent,
     });
     // Served values an open correction request disputes are flagged in the response (no I/O).
-    flagDisputed(ctx, info, r, subject.key, [...returned, ...masked], true);
+    if (ctx.runtime.corrections.size > 0) flagDisputed(ctx, info, r, subject.key, [...returned, ...masked], true);
     return { values, refusals };
   };
 }

@@ -58,12 +58,38 @@ export class HubMetrics {
     registers: [this.registry],
   });
 
+  /** Counts of `decisions` not yet added to it: `countDecision` runs for every record, and a labelled `inc` hashes its labels each time. */
+  readonly #decided = new Map<string, Map<string, Map<string, Map<string, number>>>>();
+
   readonly decisions = new Counter({
     name: 'hub_access_decisions_total',
     help: 'Access records built (one per evidence record), by action, decision, refusal code (none when allowed) and resource code',
     labelNames: ['action', 'decision', 'code', 'resource'] as const,
     registers: [this.registry],
+    collect: () => this.#addDecided(),
   });
+
+  /** One access record built, by action, decision, refusal code and resource code: `hub_access_decisions_total`, as of its next read. */
+  countDecision(action: string, decision: string, code: string, resource: string): void {
+    let byDecision = this.#decided.get(action);
+    if (byDecision === undefined) this.#decided.set(action, (byDecision = new Map()));
+    let byCode = byDecision.get(decision);
+    if (byCode === undefined) byDecision.set(decision, (byCode = new Map()));
+    let byResource = byCode.get(code);
+    if (byResource === undefined) byCode.set(code, (byResource = new Map()));
+    byResource.set(resource, (byResource.get(resource) ?? 0) + 1);
+  }
+
+  #addDecided(): void {
+    for (const [action, byDecision] of this.#decided) {
+      for (const [decision, byCode] of byDecision) {
+        for (const [code, byResource] of byCode) {
+          for (const [resource, n] of byResource) this.decisions.inc({ action, decision, code, resource }, n);
+        }
+      }
+    }
+    this.#decided.clear();
+  }
 
   readonly upstreamDuration = new Histogram({
     name: 'hub_upstream_request_duration_seconds',

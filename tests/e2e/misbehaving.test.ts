@@ -140,6 +140,21 @@ describe('failures give a null field with its code; the rest of the response is 
 });
 
 describe('answers that do not fit are not served', () => {
+  it('values of the wrong type for one subject of a batch: that subject\'s items refused, the subjects after it served in full', async () => {
+    const [bad, good, also] = [applicant(12), applicant(13), applicant(14)];
+    dept.behave('marriage', { kind: 'wrong-types', keys: [bad] });
+    const { res } = await ask([bad, good, also]);
+    const served = { maritalStatus: '已婚', registeredAt: '2016-05-20', spouseName: '李*' };
+    expect(persons(res).map((p) => p['marriage'])).toEqual([{ maritalStatus: null, registeredAt: null, spouseName: '李*' }, served, served]);
+    expect([0, 1, 2].map((i) => errorsAt(res.body, 'access', 'persons', i, 'marriage').map((e) => `${String(e.extensions?.['item'])} ${String(e.extensions?.['code'])}`).sort())).toEqual([
+      ['maritalStatus UPSTREAM_INVALID', 'registeredAt UPSTREAM_INVALID'], [], [],
+    ]);
+    const records = await auditOf(res, 'MZ-MARRIAGE');
+    expect([bad, good, also].map((id) => records.filter((r) => r.subject === hash(id)).map((r) => [r.decision, r.code, r.itemsRefused]))).toEqual([
+      [['partial', 'UPSTREAM_INVALID', ['maritalStatus', 'registeredAt']]], [['allow', null, []]], [['allow', null, []]],
+    ]);
+  });
+
   it('values of the wrong type: UPSTREAM_INVALID per item, the valid item served', async () => {
     dept.behave('marriage', { kind: 'wrong-types' });
     const { res } = await ask([applicant(5)]);

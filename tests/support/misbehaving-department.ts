@@ -19,8 +19,8 @@ export type Misbehaviour =
   | { readonly kind: 'status'; readonly status: number }
   /** 200 with a body that is not JSON (cut in the middle of a record). */
   | { readonly kind: 'malformed-json' }
-  /** Records whose items have the wrong types (the dataset's `wrongTypes` values). */
-  | { readonly kind: 'wrong-types' }
+  /** Records whose items have the wrong types (the dataset's `wrongTypes` values): every record, or those of `keys` only. */
+  | { readonly kind: 'wrong-types'; readonly keys?: readonly string[] }
   /** The asked records plus records for keys nobody asked (`keys`, with `record` values marked `marker`). */
   | { readonly kind: 'unasked-keys'; readonly keys: readonly string[]; readonly marker: string }
   /** Instead of the asked keys' records, records under other keys only (mislabelled answers). */
@@ -96,8 +96,11 @@ export async function startMisbehavingDepartment(datasets: Readonly<Record<strin
         return send(behaviour.status, JSON.stringify({ error: 'scripted failure' }));
       case 'malformed-json':
         return send(200, `{"records": [{"${spec.keyField}": "${call.keys[0] ?? ''}", "x`);
-      case 'wrong-types':
-        return send(200, JSON.stringify({ records: records({ ...spec.record, ...spec.wrongTypes }) }));
+      case 'wrong-types': {
+        const wrong = { ...spec.record, ...spec.wrongTypes };
+        const only = behaviour.keys;
+        return send(200, JSON.stringify({ records: only ? call.keys.map((key) => ({ [spec.keyField]: key, ...(only.includes(key) ? wrong : spec.record) })) : records(wrong) }));
+      }
       case 'unasked-keys': {
         const marked = Object.fromEntries(Object.keys(spec.record).map((item) => [item, behaviour.marker]));
         return send(200, JSON.stringify({ records: [...records(), ...recordsFor(spec, behaviour.keys, marked)] }));
