@@ -74,14 +74,15 @@ export interface ReadPlan {
   charged?: { readonly grant: GrantRef; readonly grants: readonly GrantRef[] };
   /**
    * When no permitted item is consent-bound (so no consent look-up is due): the permits, the
-   * policy's refusals of items as errors, and the request's loader of the permitted items.
+   * policy's refusals of items as errors, the permitted items and (once a subject asked) the
+   * request's loader of them.
    */
   readonly plain?: {
     readonly permits: readonly ItemPermit[];
     readonly refusals: ReadonlyMap<string, Error>;
     readonly refused: readonly string[];
     readonly items: readonly string[];
-    readonly loader: DataLoader<string, UpstreamRecord | null>;
+    loader?: DataLoader<string, UpstreamRecord | null>;
   };
 }
 

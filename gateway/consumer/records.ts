@@ -103,7 +103,6 @@ function readPlan(ctx: HubContext, subject: SubjectRef, r: Resource, info: Graph
       refusals: new Map(decision.refusals.map((x) => [x.item, refusalError(x.refusal, { resource: r.code, item: x.item })])),
       refused: decision.refusals.map((x) => x.item),
       items,
-      loader: loaderFor(ctx, scope, r, items),
     },
   };
 }
@@ -175,7 +174,9 @@ export function resourceResolver(r: Resource): GraphQLFieldResolver<SubjectRef, 
 
     let upstream: UpstreamRecord | null;
     try {
-      upstream = await (plan.plain?.loader ?? loaderFor(ctx, scope, r, permits.map((p) => p.item))).load(subject.key);
+      // The loader is made here, so that failing to make one (no such connector) is the read's failure, recorded.
+      const loader = plan.plain ? (plan.plain.loader ??= loaderFor(ctx, scope, r, plan.plain.items)) : loaderFor(ctx, scope, r, permits.map((p) => p.item));
+      upstream = await loader.load(subject.key);
     } catch (error) {
       const failed = upstreamFailure(ctx, error, r.code);
       countFailure(ctx, r, scope.today, failed.code);
