@@ -114,7 +114,7 @@ const NULLABLE_FIELDS = ['operator', 'purpose', 'caseId', 'resource', 'provider'
 interface StoredShape {
   readonly order: readonly string[];
   readonly plain: boolean;
-  /** Every member is one of AccessRecord's (or `log`, `seq`): `accessLine` can write it. */
+  /** Every member is one of AccessRecord's (or `log`, `seq`): `writeRecordLine` writes it byte by byte. */
   readonly access: boolean;
 }
 
@@ -176,10 +176,7 @@ export function packRecord(record: AccessRecord, log?: string, seq?: number): St
  */
 export function recordLine(record: AccessRecord, log: string, seq: number): string {
   const shape = storedShape(Object.keys(record), true);
-  if (shape.access) {
-    const line = accessLine(record, log, seq);
-    if (line !== undefined && mayBeCanonical(line)) return line;
-  } else if (shape.plain) {
+  if (shape.plain) {
     const source = record as unknown as Record<string, unknown>;
     let line = '';
     let direct = true;
@@ -200,39 +197,6 @@ export function recordLine(record: AccessRecord, log: string, seq: number): stri
 }
 
 /**
- * The text recordLine writes for a member's value: '' when the member is left out (null, absent, an
- * empty list), undefined when only the reference way can tell (a number that is not finite, a date
- * that is invalid or has a toJSON of its own, anything memberText is not sure of).
- */
-function valueText(v: unknown): string | undefined {
-  if (v === null || v === undefined) return '';
-  if (typeof v === 'string') return stringText(v);
-  if (typeof v === 'number') return Number.isFinite(v) ? `${v}` : undefined;
-  if (Array.isArray(v)) {
-    if (v.length === 0) return '';
-    let list = '';
-    for (const e of v) {
-      const text = typeof e === 'string' ? stringText(e) : grantText(e);
-      if (text === undefined) return memberText(v);
-      list += `${list === '' ? '[' : ','}${text}`;
-    }
-    return `${list}]`;
-  }
-  if (v instanceof Date) return v.toJSON === Date.prototype.toJSON && !Number.isNaN(v.getTime()) ? `"${v.toISOString()}"` : undefined;
-  return memberText(v);
-}
-
-/** A grant's text, `{"id":…,"version":…}`, when it is a plain object of exactly those two members (the hub's GrantVersion); else undefined. */
-function grantText(g: unknown): string | undefined {
-  if (typeof g !== 'object' || g === null || Object.getPrototypeOf(g) !== Object.prototype) return undefined;
-  const names = Object.keys(g);
-  if (names.length !== 2 || names[0] !== 'id' || names[1] !== 'version') return undefined;
-  const { id, version } = g as GrantVersion;
-  if (typeof id !== 'string' || typeof version !== 'number' || !Number.isFinite(version)) return undefined;
-  return `{"id":${stringText(id)},"version":${version}}`;
-}
-
-/**
  * AccessRecord's members (and a line's position) in canonical (JCS) order, each with a function
  * that reads it by name: each function's lookup sees one kind of record, where a lookup by a name
  * that changes from record to record (a loop over names) is V8's slowest (megamorphic).
@@ -246,21 +210,6 @@ const ACCESS_MEMBERS: ReadonlyArray<readonly [string, (r: AccessRecord, log: str
   ['reason', (r) => r.reason], ['requestId', (r) => r.requestId], ['resource', (r) => r.resource], ['seq', (_, _log, seq) => seq],
   ['subject', (r) => r.subject], ['subjectType', (r) => r.subjectType], ['system', (r) => r.system],
 ];
-
-/**
- * recordLine for a record holding AccessRecord's members only (the hub's own records): 3.6–4.6 µs
- * a line by a loop over its names, 2.6–2.9 this way (bench/README.md, lever 14). Undefined when a
- * value needs the reference way.
- */
-function accessLine(r: AccessRecord, log: string, seq: number): string | undefined {
-  let line = '';
-  for (const [name, read] of ACCESS_MEMBERS) {
-    const text = valueText(read(r, log, seq));
-    if (text === undefined) return undefined;
-    if (text !== '') line += `${line === '' ? '{"' : ',"'}${name}":${text}`;
-  }
-  return line === '' ? '{}' : `${line}}`;
-}
 
 /**
  * Where `writeRecordLine` writes: UTF-8 into `buf` from `pos`, which it moves past what it wrote,
@@ -338,7 +287,7 @@ const CLOSE_LIST = Buffer.from(']');
 const CLOSE_OBJECT = Buffer.from('}');
 const EMPTY_OBJECT = Buffer.from('{}');
 
-/** A grant `{"id":…,"version":…}` as grantText writes it; UNSURE for anything grantText would not write. */
+/** A grant `{"id":…,"version":…}`, when it is a plain object of exactly those two members (the hub's GrantVersion); else UNSURE. */
 function putGrant(sink: LineSink, g: unknown): number {
   if (typeof g !== 'object' || g === null || Object.getPrototypeOf(g) !== Object.prototype) return UNSURE;
   const names = Object.keys(g);
@@ -352,7 +301,7 @@ function putGrant(sink: LineSink, g: unknown): number {
   return done === WRITTEN ? putBytes(sink, CLOSE_OBJECT) : done;
 }
 
-/** A member's value as valueText writes it (lists of strings and of grants; anything else UNSURE). */
+/** A member's value: a string, a finite number, a valid date, a list of strings or grants; anything else UNSURE. */
 function putValue(sink: LineSink, v: unknown): number {
   if (typeof v === 'string') return putString(sink, v);
   if (typeof v === 'number') return Number.isFinite(v) ? putAscii(sink, `${v}`) : UNSURE;
@@ -369,7 +318,7 @@ function putValue(sink: LineSink, v: unknown): number {
   return UNSURE;
 }
 
-/** accessLine, written into the sink. */
+/** The line of a record of AccessRecord's members, members in canonical order, nulls and empty lists left out. */
 function putAccessLine(sink: LineSink, r: AccessRecord, log: string, seq: number): number {
   let first = true;
   for (let m = 0; m < ACCESS_MEMBERS.length; m++) {
