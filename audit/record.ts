@@ -2,8 +2,9 @@
  * Access evidence (访问留痕): one record per subject × resource read, allowed or denied, and one per
  * refused access statement. Kept apart from admin changes and operational metrics (X-Road style).
  */
-import { createHmac, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { canonicalText, mayBeCanonical, memberText, stringText } from './canonical.ts';
+import { hmacSha256Base64url } from './keyed-hash.ts';
 
 export type Decision = 'allow' | 'partial' | 'deny';
 
@@ -53,11 +54,12 @@ export interface AccessRecord {
 }
 
 /**
- * Keyed subject hash. Data subjects and auditors find records by computing the same hash.
- * Pass a KeyObject (`createSecretKey`) on hot paths: a raw Buffer is re-imported on every call.
+ * Keyed subject hash: HMAC-SHA256, base64url. Data subjects and auditors find records by computing
+ * the same hash. Pass a KeyObject (`createSecretKey`) on hot paths: its pads are worked out once, a
+ * raw Buffer's on every call.
  */
 export function subjectHash(key: KeyObject | Buffer, subjectKey: string): string {
-  return createHmac('sha256', key).update(subjectKey, 'utf8').digest('base64url');
+  return hmacSha256Base64url(key, subjectKey);
 }
 
 /** A record as stored: packed (see `packRecord`), with its log and sequence number; a filler's is `{ log, seq, at, aborted: true }`. */

@@ -2,8 +2,10 @@
  * RFC 6962 hashing and proofs: roots, inclusion and consistency proofs verify for every size and
  * index up to 40 leaves, and fail for a wrong leaf, index or root.
  */
+import { createHash } from 'node:crypto';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Frontier, consistencyProof, inclusionProof, leafHash, prefixedLeafHash, textLeafHash, rootOf, verifyConsistency, verifyInclusion, EMPTY_ROOT } from '../../audit/merkle.ts';
+import { sha256, nodeHash, Frontier, consistencyProof, inclusionProof, leafHash, prefixedLeafHash, textLeafHash, rootOf, verifyConsistency, verifyInclusion, EMPTY_ROOT } from '../../audit/merkle.ts';
 
 const leaves = Array.from({ length: 40 }, (_, i) => leafHash(Buffer.from(`record ${i}`)));
 
@@ -12,6 +14,21 @@ describe('RFC 6962 Merkle tree', () => {
     expect(EMPTY_ROOT.toString('hex')).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
     // RFC 6962 test vector: the leaf hash of the empty string.
     expect(leafHash(Buffer.alloc(0)).toString('hex')).toBe('6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d');
+  });
+
+  it('hashes any bytes and any text as createHash does, each result a buffer of its own', () => {
+    const made: Array<[Buffer, string]> = [];
+    fc.assert(fc.property(fc.oneof(fc.uint8Array({ maxLength: 300, size: 'max' }), fc.string({ unit: 'binary', maxLength: 100, size: 'max' })), (input) => {
+      const expected = createHash('sha256').update(input).digest('hex');
+      const got = sha256(input);
+      expect([got.length, got.toString('hex')]).toEqual([32, expected]);
+      made.push([got, expected]);
+    }), { seed: 20_261_207, numRuns: 1000 });
+    // Pooled buffers: every hash made keeps its own 32 bytes, whatever was hashed after it.
+    expect(made.filter(([got, expected]) => got.toString('hex') !== expected)).toEqual([]);
+    const left = leafHash(Buffer.from('a'));
+    const right = leafHash(Buffer.from('b'));
+    expect(nodeHash(left, right).toString('hex')).toBe(createHash('sha256').update(Buffer.concat([Buffer.of(1), left, right])).digest('hex'));
   });
 
   it('hashes a text as the leaf of its UTF-8 bytes', () => {
