@@ -45,12 +45,18 @@ function keyPads(key: KeyObject | Uint8Array): Pads {
   return pads;
 }
 
-/** (K′ ⊕ ipad) ‖ m, the inner digest's input; grown for a longer text (a UTF-16 unit is at most 3 UTF-8 bytes). */
-let input = Buffer.alloc(BLOCK + 256);
+/**
+ * (K′ ⊕ ipad) ‖ m, the inner digest's input (a UTF-16 unit is at most 3 UTF-8 bytes): reused, grown
+ * for a longer text up to INPUT_KEPT; a text beyond that (no subject's key is) gets a buffer of its own.
+ */
+let kept = Buffer.alloc(BLOCK + 256);
+const INPUT_KEPT = 64 * 1024;
 
 export function hmacSha256Base64url(key: KeyObject | Uint8Array, text: string): string {
   const pads = keyPads(key);
-  if (input.length < BLOCK + 3 * text.length) input = Buffer.alloc(BLOCK + 3 * text.length);
+  const most = BLOCK + 3 * text.length;
+  if (kept.length < most && most <= INPUT_KEPT) kept = Buffer.alloc(most);
+  const input = kept.length >= most ? kept : Buffer.alloc(most);
   input.set(pads.inner, 0);
   const length = BLOCK + input.write(text, BLOCK, 'utf8');
   pads.outer.write(hash('sha256', input.subarray(0, length), 'binary'), BLOCK, DIGEST, 'latin1');
