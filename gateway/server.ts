@@ -12,6 +12,7 @@ import { useAuditEndpoints } from './plugins/useAuditEndpoints.ts';
 import { useAuthentication } from './plugins/useAuthentication.ts';
 import { useConsole } from './plugins/useConsole.ts';
 import { useErrorCodes } from './plugins/useErrorCodes.ts';
+import { useErrorResponses } from './plugins/useErrorResponses.ts';
 import { useReadiness } from './plugins/useReadiness.ts';
 import { useLimits } from './plugins/useLimits.ts';
 import { useQualityFlags } from './plugins/useQualityFlags.ts';
@@ -77,7 +78,7 @@ export async function createHubServer(runtime: HubRuntime): Promise<HubServer> {
     },
     healthCheckEndpoint: '/health',
     plugins: [useClientAddress(proxies), useRequestId(), useObservability(runtime), useReadiness(runtime), useConsole(runtime, { ...config.console, rate }), useAuditEndpoints(runtime, identify, rate), useLimits(config.limits), useAuthentication(runtime, identify, rate),
-      ...(trusted ? [useTrustedDocuments(config.trustedDocuments.mode, () => trusted!, logger)] : []), useSchemaExposure(config.server.introspection), useErrorCodes(), useQualityFlags()],
+      ...(trusted ? [useTrustedDocuments(config.trustedDocuments.mode, () => trusted!, logger)] : []), useSchemaExposure(config.server.introspection), useErrorCodes(), useQualityFlags(), useErrorResponses()],
   });
   // Slow clients (slowloris): the header section within `server.headersTimeoutSeconds`, the whole
   // request within `server.requestTimeoutSeconds` (408 and closed), checked every second (Node's
