@@ -10,6 +10,7 @@
  *   K′ = K zero-padded to the 64-byte block (SHA-256(K) first when K is longer).
  */
 import { hash, type KeyObject } from 'node:crypto';
+import { sha256 } from './merkle.ts';
 
 const BLOCK = 64;
 const DIGEST = 32;
@@ -24,7 +25,7 @@ interface Pads {
 const padsOfKeys = new WeakMap<KeyObject, Pads>();
 
 function padsOf(raw: Uint8Array): Pads {
-  const key = raw.length > BLOCK ? Buffer.from(hash('sha256', raw, 'binary'), 'latin1') : raw;
+  const key = raw.length > BLOCK ? sha256(raw) : raw;
   const inner = Buffer.alloc(BLOCK, 0x36);
   const outer = Buffer.alloc(BLOCK + DIGEST, 0x5c);
   for (let i = 0; i < key.length; i++) {

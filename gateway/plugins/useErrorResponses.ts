@@ -42,7 +42,8 @@ export function regularMediaType(accept: string | null): string | undefined {
   return chosen;
 }
 
-const withoutStackTraces: typeof processRegularResult = (result, fetchAPI, mediaType) => {
+/** yoga's regular processor, with no stack trace captured for the errors it makes while it runs. */
+export const withoutStackTraces: typeof processRegularResult = (result, fetchAPI, mediaType) => {
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = 0;
   try {
@@ -57,8 +58,8 @@ export function useErrorResponses(): Plugin {
   return {
     onResultProcess({ request, result, resultProcessor, setResultProcessor }) {
       if (resultProcessor !== processRegularResult || isAsyncIterable(result)) return;
-      const results = Array.isArray(result) ? result : [result];
-      if (!results.some((r) => (r.errors?.length ?? 0) > 0)) return;
+      const errors = Array.isArray(result) ? result.some((r) => (r.errors?.length ?? 0) > 0) : (result.errors?.length ?? 0) > 0;
+      if (!errors) return;
       const mediaType = regularMediaType(request.headers.get('accept'));
       if (mediaType !== undefined) setResultProcessor(withoutStackTraces, mediaType);
     },
