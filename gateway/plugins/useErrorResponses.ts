@@ -7,11 +7,19 @@
  * serialized: their stacks are never read. The errors they copy (what resolvers threw, what yoga's
  * masking made of faults, during execution) keep theirs.
  *
+ * Most such responses need no copy at all (lever 19): when every error is a GraphQLError without
+ * the extensions yoga drops (the hub's refusals) and the result has `data`, a copy's JSON is the
+ * error's own `toJSON()`, so yoga is handed those instead and finds nothing to copy (≈ 9.4 → 1.7
+ * µs a response, micro-benchmark). The status comes out the same: such errors set none, and with
+ * `data` in the result yoga answers 200 for plain objects as for the errors themselves (without
+ * it, 500 for objects that are not GraphQLErrors: those results keep the copies).
+ *
  * yoga's hook hands a plugin the processor it chose but not the media type it chose it for, so
  * `regularMediaType` works that out as yoga 5 does (`plugins/use-result-processor.js` and
  * `plugins/result-processor/accept.js`); a test holds the two to the same Content-Type, status and
- * body for every Accept header it tries.
+ * body for every Accept header and kind of result it tries.
  */
+import { GraphQLError, type ExecutionResult } from 'graphql';
 import { isAsyncIterable, processRegularResult, type Plugin } from 'graphql-yoga';
 
 /** yoga's regular (single JSON result) media types, in the order it tries them. */
@@ -53,6 +61,28 @@ export const withoutStackTraces: typeof processRegularResult = (result, fetchAPI
   }
 };
 
+/**
+ * An error whose JSON yoga's copy would not change: a GraphQLError with graphql-js's own `toJSON`
+ * and no `http` or `unexpected` extension (the ones yoga drops). Whatever it wraps: the copy's JSON
+ * holds none of it, and with `data` in the result yoga answers 200 for such errors either way.
+ */
+function servedAsItIs(error: unknown): error is GraphQLError {
+  if (!(error instanceof GraphQLError) || error.toJSON !== GraphQLError.prototype.toJSON) return false;
+  const extensions: Record<string, unknown> | undefined = error.extensions;
+  return extensions == null || (!('http' in extensions) && !('unexpected' in extensions));
+}
+
+/** A single result with `data`, no stringifier of its own and errors that need no copy (see above). */
+function needsNoCopies(result: ExecutionResult & { stringify?: unknown }): boolean {
+  return 'data' in result && result.stringify === undefined && (result.errors?.every(servedAsItIs) ?? false);
+}
+
+/** yoga's regular processor, handed each error's JSON instead of the error (only for results `needsNoCopies` accepts). */
+export const withErrorsAsJson: typeof processRegularResult = (result, fetchAPI, mediaType) => {
+  const single = result as ExecutionResult;
+  return processRegularResult({ ...single, errors: single.errors!.map((e) => e.toJSON()) } as unknown as ExecutionResult, fetchAPI, mediaType);
+};
+
 /** Place it after every plugin that may change a result or its processor. */
 export function useErrorResponses(): Plugin {
   return {
@@ -61,7 +91,8 @@ export function useErrorResponses(): Plugin {
       const errors = Array.isArray(result) ? result.some((r) => (r.errors?.length ?? 0) > 0) : (result.errors?.length ?? 0) > 0;
       if (!errors) return;
       const mediaType = regularMediaType(request.headers.get('accept'));
-      if (mediaType !== undefined) setResultProcessor(withoutStackTraces, mediaType);
+      if (mediaType === undefined) return;
+      setResultProcessor(!Array.isArray(result) && needsNoCopies(result) ? withErrorsAsJson : withoutStackTraces, mediaType);
     },
   };
 }

@@ -1,25 +1,59 @@
 /**
  * Responses that carry errors are written by yoga's own processor without stack traces for its
- * copies of the errors (gateway/plugins/useErrorResponses.ts): for every Accept header tried, a
+ * copies of the errors, or without copies where none would change the JSON
+ * (gateway/plugins/useErrorResponses.ts): for every Accept header and kind of result tried, a
  * yoga server with the plugin answers exactly what one without it answers (status, Content-Type,
  * body), the plugin takes over only results with errors, and the stack trace limit is restored.
  */
 import { createSchema, createYoga, processRegularResult, type Plugin } from 'graphql-yoga';
 import { GraphQLError } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { regularMediaType, useErrorResponses, withoutStackTraces } from '../../gateway/plugins/useErrorResponses.ts';
+import { hubError } from '../../gateway/errors.ts';
+import { regularMediaType, useErrorResponses, withErrorsAsJson, withoutStackTraces } from '../../gateway/plugins/useErrorResponses.ts';
 
 const schema = createSchema({
-  typeDefs: 'type Query { ok: String, refused: String, fault: String, limit: Int }',
+  typeDefs: `type Query {
+    ok: String, refused: String, fault: String, limit: Int, early: String,
+    here: String, bare: String, wrapped: String, unexpected: String, oddOriginal: String, nested: [Item], required: String!, custom: String
+  }
+  type Item { name: String }`,
   resolvers: {
     Query: {
       ok: () => 'yes',
       refused: () => { throw new GraphQLError('No grant covers this.', { extensions: { code: 'FORBIDDEN', http: { status: 403 }, reason: 'NO_GRANT' } }); },
       fault: () => { throw new Error('a fault with internals'); },
       limit: () => Error.stackTraceLimit,
+      // The hub's refusals: made with their field's position, no internal extensions.
+      here: (_p: unknown, _a: unknown, _c: unknown, info) => { throw hubError('FORBIDDEN', 'Purpose x does not cover resource y.', { reason: 'OUTSIDE_PURPOSE' }, info); },
+      bare: () => { throw new GraphQLError('Nothing but a message.'); },
+      wrapped: () => { throw new GraphQLError('A wrapper.', { originalError: new GraphQLError('The original.', { extensions: { code: 'INNER' } }), extensions: { code: 'OUTER' } }); },
+      unexpected: () => { throw new GraphQLError('Marked unexpected.', { extensions: { code: 'X', unexpected: true } }); },
+      oddOriginal: () => { throw new GraphQLError('Wraps a fault.', { originalError: new Error('internal'), extensions: { code: 'ODD' } }); },
+      nested: () => [{ name: 'a' }, {}, { name: 'c' }],
+      required: (_p: unknown, _a: unknown, _c: unknown, info) => { throw hubError('FORBIDDEN', 'Not for you.', {}, info); },
+      custom: (_p: unknown, _a: unknown, _c: unknown, info) => {
+        const error = hubError('FORBIDDEN', 'Its own JSON.', {}, info);
+        Object.defineProperty(error, 'toJSON', { value: () => ({ message: 'Its own JSON.', extensions: { code: 'CUSTOM', added: 1 } }) });
+        throw error;
+      },
+    },
+    Item: {
+      name: (item: { name?: string }, _a: unknown, _c: unknown, info) => {
+        if (item.name === undefined) throw hubError('NOT_FOUND', 'No such item.', { item: 1 }, info);
+        return item.name;
+      },
     },
   },
 });
+
+/** A plugin that answers an operation with a field `early` itself, before execution: errors and no `data`. */
+const earlyAnswer: Plugin = {
+  onExecute({ args, setResultAndStopExecution }) {
+    if (/\bearly\b/.test(JSON.stringify(args.document.loc?.source.body ?? ''))) {
+      setResultAndStopExecution({ errors: [new GraphQLError('Answered before execution.', { extensions: { code: 'EARLY' } })] });
+    }
+  },
+};
 
 /** What processor a plugin placed after the others saw, per request. */
 function witness(seen: unknown[]): Plugin {
@@ -34,7 +68,11 @@ const ACCEPTS = [
   'application/graphql-response+json; charset=utf-8', 'text/html', 'text/event-stream', 'multipart/mixed',
   'text/event-stream, application/json', 'application/json, text/event-stream', 'multipart/mixed, */*', 'text/*, ,',
 ];
-const QUERIES = ['{ ok refused }', '{ fault }', '{ ok }', '{ refused fault ok }', '{ nope }'];
+const QUERIES = [
+  '{ ok refused }', '{ fault }', '{ ok }', '{ refused fault ok }', '{ nope }',
+  '{ ok here }', '{ here bare ok }', '{ nested { name } here }', '{ required ok }', '{ here wrapped }', '{ here unexpected }',
+  '{ here refused }', '{ here fault }', '{ custom here }', '{ oddOriginal here }', '{ early }', 'query ($n: Int) { ok }', '{ ok here } { ok }',
+];
 
 async function answer(yoga: ReturnType<typeof createYoga>, query: string, accept: string | undefined) {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
@@ -45,12 +83,14 @@ async function answer(yoga: ReturnType<typeof createYoga>, query: string, accept
 
 describe('error responses without stack traces for yoga\'s copies', () => {
   it('answer exactly what yoga answers without the plugin, for every Accept header and result', async () => {
-    const plain = createYoga({ schema, logging: false, maskedErrors: true });
-    const lean = createYoga({ schema, logging: false, maskedErrors: true, plugins: [useErrorResponses()] });
-    for (const accept of ACCEPTS) {
-      for (const query of QUERIES) {
-        const [expected, got] = [await answer(plain, query, accept), await answer(lean, query, accept)];
-        expect(got, `${query} with Accept ${JSON.stringify(accept)}`).toEqual(expected);
+    for (const maskedErrors of [true, false]) {
+      const plain = createYoga({ schema, logging: false, maskedErrors, plugins: [earlyAnswer] });
+      const lean = createYoga({ schema, logging: false, maskedErrors, plugins: [earlyAnswer, useErrorResponses()] });
+      for (const accept of ACCEPTS) {
+        for (const query of QUERIES) {
+          const [expected, got] = [await answer(plain, query, accept), await answer(lean, query, accept)];
+          expect(got, `${query} with Accept ${JSON.stringify(accept)}, maskedErrors ${maskedErrors}`).toEqual(expected);
+        }
       }
     }
     // The cases above cover both regular types and no match at all.
@@ -59,12 +99,34 @@ describe('error responses without stack traces for yoga\'s copies', () => {
 
   it('take over results with errors only, and leave the stack trace limit as it was', async () => {
     const seen: unknown[] = [];
-    const lean = createYoga({ schema, logging: false, maskedErrors: true, plugins: [useErrorResponses(), witness(seen)] });
+    const lean = createYoga({ schema, logging: false, maskedErrors: true, plugins: [earlyAnswer, useErrorResponses(), witness(seen)] });
     const before = Error.stackTraceLimit;
     await answer(lean, '{ ok }', 'application/json');
     await answer(lean, '{ ok refused }', 'application/json');
-    expect(seen[0]).toBe(processRegularResult);
-    expect(seen[1]).toBe(withoutStackTraces);
+    await answer(lean, '{ ok here }', 'application/json');
+    await answer(lean, '{ nested { name } here bare }', 'application/graphql-response+json');
+    await answer(lean, '{ required ok }', 'application/json');
+    await answer(lean, '{ here wrapped }', 'application/json');
+    await answer(lean, '{ here unexpected }', 'application/json');
+    await answer(lean, '{ custom here }', 'application/json');
+    await answer(lean, '{ oddOriginal }', 'application/json');
+    await answer(lean, '{ fault }', 'application/json');
+    await answer(lean, '{ early }', 'application/json');
+    await answer(lean, '{ nope }', 'application/json');
+    expect(seen).toEqual([
+      processRegularResult, // no errors
+      withoutStackTraces, // an error with an http status
+      withErrorsAsJson, // the hub's refusals, made with their position
+      withErrorsAsJson, // … and errors graphql-js wrapped with theirs
+      withErrorsAsJson, // data null
+      withErrorsAsJson, // GraphQLErrors wrapping GraphQLErrors
+      withoutStackTraces, // an unexpected one
+      withoutStackTraces, // a toJSON of its own
+      withoutStackTraces, // an original error that is not a GraphQLError, masked
+      withoutStackTraces, // a fault, masked
+      withoutStackTraces, // no data: errors answered before execution
+      withoutStackTraces, // no data: a document that does not validate
+    ]);
     expect(Error.stackTraceLimit).toBe(before);
     // Resolvers run before the response is written, with the limit as it was.
     expect(JSON.parse((await answer(lean, '{ limit refused }', 'application/json')).body).data.limit).toBe(before);
