@@ -5,15 +5,15 @@
  * yoga server with the plugin answers exactly what one without it answers (status, Content-Type,
  * body), the plugin takes over only results with errors, and the stack trace limit is restored.
  */
-import { createSchema, createYoga, processRegularResult, type Plugin } from 'graphql-yoga';
-import { GraphQLError } from 'graphql';
+import { createSchema, createYoga, isAsyncIterable, processRegularResult, type Plugin } from 'graphql-yoga';
+import { GraphQLError, type ExecutionResult } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { hubError } from '../../gateway/errors.ts';
 import { regularMediaType, useErrorResponses, withErrorsAsJson, withoutStackTraces } from '../../gateway/plugins/useErrorResponses.ts';
 
 const schema = createSchema({
   typeDefs: `type Query {
-    ok: String, refused: String, fault: String, limit: Int, early: String,
+    ok: String, refused: String, fault: String, limit: Int, early: String, styled: String,
     here: String, bare: String, wrapped: String, unexpected: String, oddOriginal: String, nested: [Item], required: String!, custom: String
   }
   type Item { name: String }`,
@@ -46,12 +46,26 @@ const schema = createSchema({
   },
 });
 
-/** A plugin that answers an operation with a field `early` itself, before execution: errors and no `data`. */
-const earlyAnswer: Plugin = {
+/**
+ * Plugins that make results of other shapes: an operation with a field `early` is answered before
+ * execution (errors and no `data`); one with `styled` gets a stringifier of its own, which writes
+ * what kind of object each error is.
+ */
+const otherResults: Plugin = {
   onExecute({ args, setResultAndStopExecution }) {
-    if (/\bearly\b/.test(JSON.stringify(args.document.loc?.source.body ?? ''))) {
+    const body = args.document.loc?.source.body ?? '';
+    if (/\bearly\b/.test(body)) {
       setResultAndStopExecution({ errors: [new GraphQLError('Answered before execution.', { extensions: { code: 'EARLY' } })] });
+      return undefined;
     }
+    if (!/\bstyled\b/.test(body)) return undefined;
+    return {
+      onExecuteDone({ result, setResult }) {
+        if (isAsyncIterable(result)) return;
+        const stringify = (r: ExecutionResult) => JSON.stringify({ ...r, kinds: r.errors?.map((e) => (e instanceof GraphQLError ? 'GraphQLError' : typeof e)) });
+        setResult(Object.assign({ ...result }, { stringify }));
+      },
+    };
   },
 };
 
@@ -71,7 +85,7 @@ const ACCEPTS = [
 const QUERIES = [
   '{ ok refused }', '{ fault }', '{ ok }', '{ refused fault ok }', '{ nope }',
   '{ ok here }', '{ here bare ok }', '{ nested { name } here }', '{ required ok }', '{ here wrapped }', '{ here unexpected }',
-  '{ here refused }', '{ here fault }', '{ custom here }', '{ oddOriginal here }', '{ early }', 'query ($n: Int) { ok }', '{ ok here } { ok }',
+  '{ here refused }', '{ here fault }', '{ custom here }', '{ oddOriginal here }', '{ early }', '{ styled here }', 'query ($n: Int) { ok }', '{ ok here } { ok }',
 ];
 
 async function answer(yoga: ReturnType<typeof createYoga>, query: string, accept: string | undefined) {
@@ -81,11 +95,11 @@ async function answer(yoga: ReturnType<typeof createYoga>, query: string, accept
   return { status: response.status, type: response.headers.get('content-type'), body: await response.text() };
 }
 
-describe('error responses without stack traces for yoga\'s copies', () => {
+describe('error responses without yoga\'s copies of their errors, or without the copies\' stack traces', () => {
   it('answer exactly what yoga answers without the plugin, for every Accept header and result', async () => {
     for (const maskedErrors of [true, false]) {
-      const plain = createYoga({ schema, logging: false, maskedErrors, plugins: [earlyAnswer] });
-      const lean = createYoga({ schema, logging: false, maskedErrors, plugins: [earlyAnswer, useErrorResponses()] });
+      const plain = createYoga({ schema, logging: false, maskedErrors, plugins: [otherResults] });
+      const lean = createYoga({ schema, logging: false, maskedErrors, plugins: [otherResults, useErrorResponses()] });
       for (const accept of ACCEPTS) {
         for (const query of QUERIES) {
           const [expected, got] = [await answer(plain, query, accept), await answer(lean, query, accept)];
@@ -99,7 +113,7 @@ describe('error responses without stack traces for yoga\'s copies', () => {
 
   it('take over results with errors only, and leave the stack trace limit as it was', async () => {
     const seen: unknown[] = [];
-    const lean = createYoga({ schema, logging: false, maskedErrors: true, plugins: [earlyAnswer, useErrorResponses(), witness(seen)] });
+    const lean = createYoga({ schema, logging: false, maskedErrors: true, plugins: [otherResults, useErrorResponses(), witness(seen)] });
     const before = Error.stackTraceLimit;
     await answer(lean, '{ ok }', 'application/json');
     await answer(lean, '{ ok refused }', 'application/json');
@@ -112,6 +126,7 @@ describe('error responses without stack traces for yoga\'s copies', () => {
     await answer(lean, '{ oddOriginal }', 'application/json');
     await answer(lean, '{ fault }', 'application/json');
     await answer(lean, '{ early }', 'application/json');
+    await answer(lean, '{ styled here }', 'application/json');
     await answer(lean, '{ nope }', 'application/json');
     expect(seen).toEqual([
       processRegularResult, // no errors
@@ -125,6 +140,7 @@ describe('error responses without stack traces for yoga\'s copies', () => {
       withoutStackTraces, // an original error that is not a GraphQLError, masked
       withoutStackTraces, // a fault, masked
       withoutStackTraces, // no data: errors answered before execution
+      withoutStackTraces, // a stringifier of its own
       withoutStackTraces, // no data: a document that does not validate
     ]);
     expect(Error.stackTraceLimit).toBe(before);
