@@ -115,34 +115,24 @@ describe('error responses without yoga\'s copies of their errors, or without the
     const seen: unknown[] = [];
     const lean = createYoga({ schema, logging: false, maskedErrors: true, plugins: [otherResults, useErrorResponses(), witness(seen)] });
     const before = Error.stackTraceLimit;
-    await answer(lean, '{ ok }', 'application/json');
-    await answer(lean, '{ ok refused }', 'application/json');
-    await answer(lean, '{ ok here }', 'application/json');
-    await answer(lean, '{ nested { name } here bare }', 'application/graphql-response+json');
-    await answer(lean, '{ required ok }', 'application/json');
-    await answer(lean, '{ here wrapped }', 'application/json');
-    await answer(lean, '{ here unexpected }', 'application/json');
-    await answer(lean, '{ custom here }', 'application/json');
-    await answer(lean, '{ oddOriginal }', 'application/json');
-    await answer(lean, '{ fault }', 'application/json');
-    await answer(lean, '{ early }', 'application/json');
-    await answer(lean, '{ styled here }', 'application/json');
-    await answer(lean, '{ nope }', 'application/json');
-    expect(seen).toEqual([
-      processRegularResult, // no errors
-      withoutStackTraces, // an error with an http status
-      withErrorsAsJson, // the hub's refusals, made with their position
-      withErrorsAsJson, // … and errors graphql-js wrapped with theirs
-      withErrorsAsJson, // data null
-      withErrorsAsJson, // GraphQLErrors wrapping GraphQLErrors
-      withoutStackTraces, // an unexpected one
-      withoutStackTraces, // a toJSON of its own
-      withoutStackTraces, // an original error that is not a GraphQLError, masked
-      withoutStackTraces, // a fault, masked
-      withoutStackTraces, // no data: errors answered before execution
-      withoutStackTraces, // a stringifier of its own
-      withoutStackTraces, // no data: a document that does not validate
-    ]);
+    // Each query, and the processor that writes its response (what each case is).
+    const cases: Array<[string, unknown]> = [
+      ['{ ok }', processRegularResult], // no errors
+      ['{ ok refused }', withoutStackTraces], // an error with an http status
+      ['{ ok here }', withErrorsAsJson], // the hub's refusals, made with their position
+      ['{ nested { name } here bare }', withErrorsAsJson], // … and errors graphql-js wrapped with theirs
+      ['{ required ok }', withErrorsAsJson], // data null
+      ['{ here wrapped }', withErrorsAsJson], // GraphQLErrors wrapping GraphQLErrors
+      ['{ here unexpected }', withoutStackTraces], // an unexpected one
+      ['{ custom here }', withoutStackTraces], // a toJSON of its own
+      ['{ oddOriginal }', withoutStackTraces], // an original error that is not a GraphQLError, masked
+      ['{ fault }', withoutStackTraces], // a fault, masked
+      ['{ early }', withoutStackTraces], // no data: errors answered before execution
+      ['{ styled here }', withoutStackTraces], // a stringifier of its own
+      ['{ nope }', withoutStackTraces], // no data: a document that does not validate
+    ];
+    for (const [query] of cases) await answer(lean, query, 'application/json');
+    expect(seen).toEqual(cases.map(([, processor]) => processor));
     expect(Error.stackTraceLimit).toBe(before);
     // Resolvers run before the response is written, with the limit as it was.
     expect(JSON.parse((await answer(lean, '{ limit refused }', 'application/json')).body).data.limit).toBe(before);
