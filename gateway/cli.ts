@@ -15,6 +15,7 @@ import { createPrincipalToken, formatCredentials, listTokens, parseDuration, rev
 import { archive, exportToFile, formatArchive, formatReport, latestCheckpoint, logs, verifierKey, verify, verifyExportFile } from './commands/audit.ts';
 import { noteSigner } from '../audit/index.ts';
 import { PRINCIPAL_KINDS, type PrincipalKind } from '../policies/index.ts';
+import { MongoNetworkTimeoutError, MongoServerSelectionError } from 'mongodb';
 import { ProvisionError } from './mongo/provision.ts';
 
 export const USAGE = `Usage: hub <command> [options]
@@ -261,6 +262,11 @@ export async function run(argv: string[]): Promise<number> {
     }
     if (error instanceof ProvisionError) {
       console.error(`hub: cannot provide MongoDB\n${error.message}`);
+      return 1;
+    }
+    if (error instanceof MongoServerSelectionError || error instanceof MongoNetworkTimeoutError) {
+      // No server to send a command to, or one that stopped answering: never a wait without end.
+      console.error(`hub: MongoDB did not answer (${error.message}); check that it runs and answers at mongodb.uri (commands wait mongodb.timeoutMs to reach it, and give up on an answer after 3 × that)`);
       return 1;
     }
     const e = error as NodeJS.ErrnoException;

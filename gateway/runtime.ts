@@ -8,6 +8,7 @@
  */
 import { createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import { MongoClient, type Db } from 'mongodb';
+import { hubClientOptions, requestedReadPreference } from './mongo/client.ts';
 import type { Logger } from 'pino';
 import { LRUCache } from 'lru-cache';
 import { AuditWriter, EvidenceLog, VerificationAttempts, detectTopology, type AttemptMarkDoc, ensureAuditIndexes, evidenceWriteConcern, newOrigin, noteSigner, type NoteSigner } from '../audit/index.ts';
@@ -138,14 +139,17 @@ export async function createRuntime(options: RuntimeOptions): Promise<HubRuntime
   const { config, logger, subjectKey } = options;
   let files = options.catalogue ?? (await loadHubCatalogue(config.catalogue, options.env));
   const calendar = await loadWorkCalendar(config.applications.calendar);
-  const client = new MongoClient(config.mongodb.uri, {
-    serverSelectionTimeoutMS: config.mongodb.timeoutMs,
+  const client = new MongoClient(config.mongodb.uri, hubClientOptions(config.mongodb, {
     appName: 'yiwang-hub',
     // A stalled server must not hold connections forever: requests fail at their own deadlines
     // (audit.deadlineMs), and sockets give up after this, so the pool recovers by itself.
-    socketTimeoutMS: Math.max(10_000, config.audit.deadlineMs * 5),
+    socketTimeoutMs: Math.max(10_000, config.audit.deadlineMs * 5),
     waitQueueTimeoutMS: config.audit.deadlineMs,
-  });
+  }));
+  const readPreference = requestedReadPreference(config.mongodb.uri);
+  if (readPreference !== undefined) {
+    logger.warn({ readPreference }, 'mongodb.uri asks for another read preference: the hub reads from the primary regardless (grants, tokens and counters are read where they were written)');
+  }
   await client.connect();
   let connectors = new Map<string, Connector>();
   /** Connectors replaced by a catalogue reload, closed once their in-flight calls are over. */

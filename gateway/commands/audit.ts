@@ -7,22 +7,13 @@ import { userInfo } from 'node:os';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createInterface } from 'node:readline';
-import { MongoClient, type Db } from 'mongodb';
 import {
   appendAdmin, archiveTrail, CHECKPOINTS_COLLECTION, exportTrail, retentionCutoff, RetentionError, listLogs, noteSigner, parseVerifierKey, verifyExport, verifyTrail,
   type ArchiveResult, type CheckpointDoc, type ExportFormat, type TrailReport,
 } from '../../audit/index.ts';
-import { loadConfig, readSigningKey, type HubConfig } from '../config.ts';
+import { loadConfig, readSigningKey } from '../config.ts';
+import { withHubDb } from '../mongo/client.ts';
 
-async function withDb<T>(config: HubConfig, work: (db: Db) => Promise<T>): Promise<T> {
-  const client = new MongoClient(config.mongodb.uri, { serverSelectionTimeoutMS: config.mongodb.timeoutMs });
-  try {
-    await client.connect();
-    return await work(client.db(config.mongodb.database));
-  } finally {
-    await client.close();
-  }
-}
 
 /** The verifier key (name+hash+key) of the configured signing key. */
 export async function verifierKey(configPath: string): Promise<string> {
@@ -32,7 +23,7 @@ export async function verifierKey(configPath: string): Promise<string> {
 
 export async function latestCheckpoint(configPath: string, log: string | undefined): Promise<string | null> {
   const config = await loadConfig(configPath);
-  return withDb(config, async (db) => {
+  return withHubDb(config, async (db) => {
     const filter = log ? { log } : {};
     const doc = await db.collection<CheckpointDoc>(CHECKPOINTS_COLLECTION).find(filter).sort({ at: -1 }).limit(1).next();
     return doc?.note ?? null;
@@ -40,14 +31,14 @@ export async function latestCheckpoint(configPath: string, log: string | undefin
 }
 
 export async function logs(configPath: string): Promise<string[]> {
-  return withDb(await loadConfig(configPath), (db) => listLogs(db));
+  return withHubDb(await loadConfig(configPath), (db) => listLogs(db));
 }
 
 /** Verifies the trail with the given verifier key (default: the configured key's). */
 export async function verify(configPath: string, options: { log?: string | undefined; key?: string | undefined }): Promise<TrailReport> {
   const config = await loadConfig(configPath);
   const key = options.key ?? noteSigner(config.audit.keyName, await readSigningKey(config)).verifierKey;
-  return withDb(config, (db) => verifyTrail(db, parseVerifierKey(key), options.log));
+  return withHubDb(config, (db) => verifyTrail(db, parseVerifierKey(key), options.log));
 }
 
 export function formatReport(report: TrailReport): string[] {
@@ -63,7 +54,7 @@ export function formatReport(report: TrailReport): string[] {
 /** Streams an export to a file or stdout; the export is itself an admin-change record. */
 export async function exportToFile(configPath: string, options: { format: ExportFormat; log?: string | undefined; out?: string | undefined }): Promise<void> {
   const config = await loadConfig(configPath);
-  await withDb(config, async (db) => {
+  await withHubDb(config, async (db) => {
     await appendAdmin(db, { actor: `cli:${userInfo().username}`, role: 'cli', action: 'audit.export', target: options.log ?? 'all', after: { format: options.format } });
     const source = Readable.from(exportTrail(db, options.format, options.log));
     await pipeline(source, options.out ? createWriteStream(options.out) : process.stdout);
@@ -95,7 +86,7 @@ export async function archive(configPath: string, options: { out?: string | unde
   }
   if (!options.dryRun && !options.out) throw new RetentionError('archive needs --out <file> (or --dry-run)');
   const verifier = parseVerifierKey(noteSigner(config.audit.keyName, await readSigningKey(config)).verifierKey);
-  return withDb(config, (db) => archiveTrail(db, {
+  return withHubDb(config, (db) => archiveTrail(db, {
     before, out: options.out ?? '', verifier, actor: `cli:${userInfo().username}`, role: 'cli', dryRun: options.dryRun,
   }));
 }

@@ -16,6 +16,7 @@ import { ensureCredentialIndexes, issueToken, tokenValid } from '../credentials.
 import { startHub } from '../hub.ts';
 import { offerDemoLogins } from '../console/demo-logins.ts';
 import { createLogger } from '../logger.ts';
+import { hubClientOptions } from '../mongo/client.ts';
 import { provisionMongo } from '../mongo/provision.ts';
 import { loadHubCatalogue } from '../runtime.ts';
 
@@ -167,7 +168,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
 
 async function issueDemoTokens(uri: string, database: string, file: string, systems: ReadonlyArray<{ code: string; department: string; name: string }>): Promise<Record<string, string>> {
   const previous = await readFile(file, 'utf8').then((text) => JSON.parse(text) as Record<string, string>, () => ({} as Record<string, string>));
-  const client = new MongoClient(uri, { serverSelectionTimeoutMS: 10_000 });
+  const client = new MongoClient(uri, hubClientOptions({ uri, database, timeoutMs: 10_000 }, { appName: 'yiwang-hub-demo', socketTimeoutMs: 30_000 }));
   try {
     await client.connect();
     const db = client.db(database);

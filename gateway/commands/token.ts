@@ -4,24 +4,15 @@
  * revocation is recorded in `audit_admin`.
  */
 import { userInfo } from 'node:os';
-import { MongoClient, type Db } from 'mongodb';
 import type { PrincipalKind } from '../../policies/index.ts';
 import { ValidationError } from '../../schema/index.ts';
-import { loadConfig, type HubConfig } from '../config.ts';
+import { loadConfig } from '../config.ts';
 import { credentialActive, issuePrincipalToken, listCredentials, principalViolations, revokePrincipalTokens, rotatePrincipalToken, type CredentialInfo, type RevocationTarget } from '../credentials.ts';
 import { loadHubCatalogue } from '../runtime.ts';
+import { withHubDb } from '../mongo/client.ts';
 
 const actor = () => ({ id: `cli:${userInfo().username}`, role: 'cli', department: null });
 
-async function withHubDb<T>(config: HubConfig, work: (db: Db) => Promise<T>): Promise<T> {
-  const client = new MongoClient(config.mongodb.uri, { serverSelectionTimeoutMS: config.mongodb.timeoutMs });
-  try {
-    await client.connect();
-    return await work(client.db(config.mongodb.database));
-  } finally {
-    await client.close();
-  }
-}
 
 /** `hub token create`: a token for a principal of one role, printed once. */
 export async function createPrincipalToken(configPath: string, spec: { kind: PrincipalKind; id: string; department: string; label: string | undefined; expiresAt?: Date | undefined }): Promise<string> {
