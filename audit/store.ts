@@ -65,6 +65,7 @@ const EXACT = ['subject', 'system', 'department', 'purpose', 'resource', 'reques
 /** Records matching every given condition, newest first. */
 export async function searchAccess(db: Db, q: AccessQuery): Promise<AccessRecord[]> {
   const limit = Math.min(q.limit ?? 100, 10_000);
+  if (!(limit >= 1)) return [];
   const filter: Document = blocksWith(Object.fromEntries(EXACT.map((key) => [key, q[key]])));
   // A block may hold records of the window when it ends after `from` and starts before `to`.
   if (q.from) filter['last'] = { $gte: q.from };
@@ -75,19 +76,25 @@ export async function searchAccess(db: Db, q: AccessQuery): Promise<AccessRecord
     && (!q.to || r.at < q.to);
 
   const out: AccessRecord[] = [];
+  const newestFirst = (a: AccessRecord, b: AccessRecord) => b.at.getTime() - a.at.getTime();
+  let oldestNeeded = -Infinity;
   const blocks = db.collection<EvidenceBlock>(ACCESS_COLLECTION)
     .find(filter as Filter<EvidenceBlock>, { projection: RECORDS_PROJECTION })
     .sort({ last: -1 });
   for await (const block of blocks) {
+    // Blocks come newest first by their latest record, but the blocks of several processes' logs
+    // overlap in time: once `limit` records are found, only a block that ends before the oldest
+    // of them cannot hold a newer one.
+    if (out.length >= limit && block.last.getTime() < oldestNeeded) break;
     for (const stored of accessRecordsOf(block)) {
       const record = unpackRecord(stored);
       if (matches(record)) out.push(record);
     }
-    // Blocks come newest first by their latest record; once `limit` records are found, an older
-    // block can still hold a newer record only if blocks overlap in time, which one writer's
-    // consecutive flushes barely do.
-    if (out.length >= limit) break;
+    if (out.length >= limit) {
+      out.sort(newestFirst).length = limit;
+      oldestNeeded = out[limit - 1]!.at.getTime();
+    }
   }
   await blocks.close();
-  return out.sort((a, b) => b.at.getTime() - a.at.getTime()).slice(0, limit);
+  return out.sort(newestFirst);
 }

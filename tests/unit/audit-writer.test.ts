@@ -240,4 +240,26 @@ describe('audit search', () => {
       await db.dropDatabase();
     }
   });
+
+  // Failed before the fix: the search stopped at the first block that brought it to its limit, so
+  // with two hub processes' logs it answered A's older record in place of B's newer one.
+  it('answers the newest records when the blocks of two logs overlap in time', async () => {
+    const db = t.client.db(`${t.name}_overlap`);
+    try {
+      const at = (minutes: number) => new Date(Date.UTC(2026, 10, 1, 12, minutes));
+      const rec = (id: string, minutes: number) => ({ ...record(0), requestId: id, at: at(minutes), subject: 'S1' });
+      const a = new AuditWriter(db, { writeConcern: { w: 1 } });
+      const b = new AuditWriter(db, { writeConcern: { w: 1 } });
+      await a.appendMany([rec('a-1', 1), rec('a-10', 10)]); // one block of log A: 12:01 to 12:10
+      await b.appendMany([rec('b-5', 5), rec('b-6', 6)]); // one block of log B: 12:05 to 12:06
+      await Promise.all([a.close(), b.close()]);
+      const ids = (rs: AccessRecord[]) => rs.map((r) => r.requestId);
+      expect(ids(await searchAccess(db, { subject: 'S1', limit: 2 }))).toEqual(['a-10', 'b-6']);
+      expect(ids(await searchAccess(db, { subject: 'S1', limit: 3 }))).toEqual(['a-10', 'b-6', 'b-5']);
+      expect(ids(await searchAccess(db, { subject: 'S1' }))).toEqual(['a-10', 'b-6', 'b-5', 'a-1']);
+      expect(await searchAccess(db, { subject: 'S1', limit: 0 })).toEqual([]);
+    } finally {
+      await db.dropDatabase();
+    }
+  });
 });
