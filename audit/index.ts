@@ -1,8 +1,8 @@
 export { subjectHash, packRecord, unpackRecord, type AccessRecord, type Decision, type GrantVersion, type EvidenceBlock, type StoredRecord, type Tally } from './record.ts';
-export { recordsOf, linesOf, accessRecordsOf, isReadable, leavesOf, encodeLines, encodeLeaves, encodeBlock, blocksWith, SEARCH_KEYS, type UnreadableRecord } from './encoding.ts';
+export { recordsOf, linesOf, accessRecordsOf, isReadable, leavesOf, encodeLines, encodeLeaves, encodeBlock, blocksWith, keysOf, tallyOf, SEARCH_KEYS, type SummaryForm, type UnreadableRecord } from './encoding.ts';
 export { VerificationAttempts, attemptCounter, type AttemptKey, type AttemptMarkDoc } from './attempts.ts';
 export { AuditWriter, AuditUnavailableError, ClaimTakenError, ACCESS_COLLECTION, type AuditWriterOptions, type Claim, type ClaimDoc } from './writer.ts';
-export { ensureAuditIndexes, createAuditIndexes, isFerretDB, searchAccess, type AccessQuery } from './store.ts';
+export { ensureAuditIndexes, createAuditIndexes, isFerretDB, summaryFormOf, searchAccess, type AccessQuery } from './store.ts';
 export { appendAdmin, lastAdmin, adminRecordsFor, ADMIN_COLLECTION, type AdminRecord } from './admin.ts';
 export { EvidenceLog, newOrigin, recordLeaf, canonicalBytes, archivedPrefix, LOGS_COLLECTION, CHECKPOINTS_COLLECTION, type CheckpointDoc, type ArchivedPrefix, type LogDoc } from './log.ts';
 export { noteSigner, parseVerifierKey, signNote, openNote, checkpointText, parseCheckpointText, type NoteSigner, type NoteVerifier, type Checkpoint } from './note.ts';

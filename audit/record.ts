@@ -101,10 +101,14 @@ export interface EvidenceBlock {
   readonly lines?: string;
   /** Compact, from 1 KiB of lines on: the same lines' UTF-8, raw DEFLATE (RFC 1951), in place of `lines`. */
   readonly deflated?: Uint8Array | { readonly buffer: Uint8Array };
-  /** Compact: the distinct `field=value` of the searchable fields of its records (see SEARCH_KEYS). */
-  readonly keys?: readonly string[];
-  /** Compact: record counts for statistics. */
-  readonly tally?: readonly Tally[];
+  /**
+   * Compact: the distinct `field=value` of the searchable fields of its records (see SEARCH_KEYS):
+   * a list (MongoDB: one multikey index), or, written for FerretDB, the same joined by "\n"
+   * (audit/encoding.ts, SummaryForm).
+   */
+  readonly keys?: readonly string[] | string;
+  /** Compact: record counts for statistics; written for FerretDB, their JSON text. */
+  readonly tally?: readonly Tally[] | string;
   /** Documents: the records. */
   readonly records?: readonly StoredRecord[];
 }

@@ -4,7 +4,8 @@
  */
 import type { Db, Document, Filter } from 'mongodb';
 import { ADMIN_COLLECTION, type AdminRecord } from './admin.ts';
-import { accessRecordsOf, blocksWith, RECORDS_PROJECTION, isReadable, recordsOf } from './encoding.ts';
+import { accessRecordsOf, blocksWith, RECORDS_PROJECTION, isReadable, recordsOf, type SummaryForm } from './encoding.ts';
+import { summaryFormOf } from './store.ts';
 import { unpackRecord, type AccessRecord, type EvidenceBlock } from './record.ts';
 import { withStoredTree } from './tree.ts';
 import { ACCESS_COLLECTION } from './writer.ts';
@@ -57,9 +58,9 @@ export function parseRecordId(id: string): { log: string; seq: number } | null {
 }
 
 /** Access records matching every condition, newest first, `first` of them after the cursor. */
-export async function searchTrail(db: Db, filter: TrailFilter, first: number, after?: string | null): Promise<{ records: StoredAccess[]; endCursor: string | null; hasNextPage: boolean }> {
+export async function searchTrail(db: Db, filter: TrailFilter, first: number, after?: string | null, form?: SummaryForm): Promise<{ records: StoredAccess[]; endCursor: string | null; hasNextPage: boolean }> {
   const cursor = after ? decode(after) : undefined;
-  const query: Document = { aborted: { $ne: true }, ...blocksWith(Object.fromEntries(EXACT.map((key) => [key, filter[key] ?? undefined]))) };
+  const query: Document = { aborted: { $ne: true }, ...blocksWith(Object.fromEntries(EXACT.map((key) => [key, filter[key] ?? undefined])), form ?? (await summaryFormOf(db))) };
   if (filter.from) query['last'] = { $gte: filter.from };
   const upper = cursor ? new Date(Math.min(cursor.at, filter.to?.getTime() ?? Infinity)) : filter.to;
   if (upper) query['first'] = { $lte: upper };

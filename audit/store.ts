@@ -3,7 +3,7 @@
  * stored in evidence blocks (see writer.ts); search finds the blocks, then the records in them.
  */
 import type { Db, Document, Filter } from 'mongodb';
-import { accessRecordsOf, blocksWith, RECORDS_PROJECTION } from './encoding.ts';
+import { accessRecordsOf, blocksWith, RECORDS_PROJECTION, type SummaryForm } from './encoding.ts';
 import { unpackRecord, type AccessRecord, type EvidenceBlock } from './record.ts';
 import { ACCESS_COLLECTION } from './writer.ts';
 
@@ -25,6 +25,20 @@ export async function ensureAuditIndexes(db: Db): Promise<boolean> {
 export async function isFerretDB(db: Db): Promise<boolean> {
   const info = await db.admin().command({ buildInfo: 1 });
   return typeof info['ferretdbVersion'] === 'string';
+}
+
+const forms = new WeakMap<Db, Promise<SummaryForm>>();
+
+/** How blocks keep their summaries on this server (audit/encoding.ts, SummaryForm): asked once per database handle. */
+export function summaryFormOf(db: Db): Promise<SummaryForm> {
+  let form = forms.get(db);
+  if (form === undefined) {
+    form = isFerretDB(db).then((ferret): SummaryForm => (ferret ? 'text' : 'fields'));
+    forms.set(db, form);
+    // A server that did not answer is asked again next time.
+    form.catch(() => forms.delete(db));
+  }
+  return form;
 }
 
 /** Creates the evidence indexes whatever the server (benchmarks compare with and without). */
@@ -63,10 +77,10 @@ export interface AccessQuery {
 const EXACT = ['subject', 'system', 'department', 'purpose', 'resource', 'requestId', 'decision'] as const;
 
 /** Records matching every given condition, newest first. */
-export async function searchAccess(db: Db, q: AccessQuery): Promise<AccessRecord[]> {
+export async function searchAccess(db: Db, q: AccessQuery, form?: SummaryForm): Promise<AccessRecord[]> {
   const limit = Math.min(q.limit ?? 100, 10_000);
   if (!(limit >= 1)) return [];
-  const filter: Document = blocksWith(Object.fromEntries(EXACT.map((key) => [key, q[key]])));
+  const filter: Document = blocksWith(Object.fromEntries(EXACT.map((key) => [key, q[key]])), form ?? (await summaryFormOf(db)));
   // A block may hold records of the window when it ends after `from` and starts before `to`.
   if (q.from) filter['last'] = { $gte: q.from };
   if (q.to) filter['first'] = { $lt: q.to };

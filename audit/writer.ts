@@ -30,7 +30,7 @@
  * `forgetClaims` drops those of days before.
  */
 import { MongoBulkWriteError, type Collection, type Db, type WriteConcern } from 'mongodb';
-import { encodeBlock, fillerBlock, leavesOf } from './encoding.ts';
+import { encodeBlock, fillerBlock, leavesOf, type SummaryForm } from './encoding.ts';
 import { EvidenceLog, newOrigin } from './log.ts';
 import type { AccessRecord, EvidenceBlock } from './record.ts';
 
@@ -102,6 +102,8 @@ export interface AuditWriterOptions {
   readonly deadlineMs?: number;
   /** The log the blocks belong to (sequence numbers, leaves, checkpoints); default: an unsigned one of its own. */
   readonly log?: EvidenceLog;
+  /** How blocks store their summaries (audit/encoding.ts): `fields` (default; MongoDB) or `text` (FerretDB). */
+  readonly summaries?: SummaryForm;
 }
 
 interface Pending {
@@ -143,6 +145,7 @@ function takenClaimAt(error: unknown, claims: number): number | undefined {
 export class AuditWriter {
   readonly #collection: Collection<EvidenceBlock>;
   readonly #maxBatch: number;
+  readonly #summaries: SummaryForm;
   readonly #maxInFlight: number;
   readonly #lingerMs: number;
   #lingering: NodeJS.Timeout | undefined;
@@ -168,6 +171,7 @@ export class AuditWriter {
   constructor(db: Db, options: AuditWriterOptions = {}) {
     this.#collection = db.collection<EvidenceBlock>(ACCESS_COLLECTION);
     this.#maxBatch = options.maxBatch ?? 1024;
+    this.#summaries = options.summaries ?? 'fields';
     this.#maxInFlight = options.maxInFlight ?? 2;
     this.#lingerMs = options.lingerMs ?? 0;
     this.#writeConcern = options.writeConcern ?? { w: 'majority', journal: true };
@@ -306,7 +310,7 @@ export class AuditWriter {
     // the block or the process: the others are numbered on without it.
     const leftOut = new Set<number>();
     const seq = this.log.nextSeq;
-    const encoded = encodeBlock(this.log.origin, seq, taken.map((p) => p.record), undefined, (index) => leftOut.add(index));
+    const encoded = encodeBlock(this.log.origin, seq, taken.map((p) => p.record), undefined, (index) => leftOut.add(index), this.#summaries);
     const batch = leftOut.size === 0 ? taken : taken.filter((_, i) => !leftOut.has(i));
     if (leftOut.size > 0) this.#refuse([...leftOut].map((i) => taken[i]!));
     if (batch.length === 0) return;

@@ -11,7 +11,7 @@ import { MongoClient, type Db } from 'mongodb';
 import { hubClientOptions, requestedReadPreference } from './mongo/client.ts';
 import type { Logger } from 'pino';
 import { LRUCache } from 'lru-cache';
-import { AuditWriter, EvidenceLog, VerificationAttempts, detectTopology, type AttemptMarkDoc, ensureAuditIndexes, evidenceWriteConcern, newOrigin, noteSigner, type NoteSigner } from '../audit/index.ts';
+import { AuditWriter, EvidenceLog, VerificationAttempts, detectTopology, type AttemptMarkDoc, ensureAuditIndexes, summaryFormOf, evidenceWriteConcern, newOrigin, noteSigner, type NoteSigner } from '../audit/index.ts';
 import { createConnector, validateConnectorConfig, type Connector } from '../connectors/index.ts';
 import { compilePolicy, dayIn, type CompiledPolicy, type Principal, type WorkCalendar } from '../policies/index.ts';
 import {
@@ -251,6 +251,8 @@ export async function createRuntime(options: RuntimeOptions): Promise<HubRuntime
     }
     const audit = new AuditWriter(db, {
       log,
+      // Summaries as FerretDB stores them cheapest, as MongoDB's index and pipelines read them otherwise.
+      summaries: await summaryFormOf(db),
       maxBatch: config.audit.maxBatch,
       maxInFlight: config.audit.maxInFlight,
       lingerMs: config.audit.lingerMs,

@@ -8,9 +8,9 @@ import { deflateRawSync } from 'node:zlib';
 import { Binary } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  ACCESS_COLLECTION, AuditWriter, EvidenceLog, auditAnomalies, encodeBlock, auditStatistics, canonicalBytes, exportTrail, getTrailRecord, leafHash, linesOf,
+  ACCESS_COLLECTION, AuditWriter, EvidenceLog, auditAnomalies, blocksWith, encodeBlock, auditStatistics, keysOf, searchAccess, tallyOf, canonicalBytes, exportTrail, getTrailRecord, leafHash, linesOf,
   noteSigner, openNote, packRecord, parseCheckpointText, parseVerifierKey, proveRecord, verifyInclusion, recordLeaf, searchTrail, subjectHash, verifyExport, verifyTrail,
-  type AccessRecord, type EvidenceBlock, type Tally,
+  type AccessRecord, type EvidenceBlock, type SummaryForm, type Tally,
 } from '../../audit/index.ts';
 import { testDatabase, type TestDatabase } from '../support/mongo.ts';
 
@@ -82,10 +82,10 @@ describe('a compact block', () => {
     expect(lines[1]).toBe(canonicalBytes({ ...packRecord(refused(7)), log: compact.log.origin, seq: 1 }).toString('utf8'));
     const leaves = Buffer.from((block.leaves as { buffer: Uint8Array }).buffer);
     expect(leaves.subarray(32, 64).equals(leafHash(Buffer.from(lines[1]!, 'utf8')))).toBe(true);
-    expect([...block.keys!].filter((k) => k.startsWith('subject=')).sort()).toEqual([`subject=${alice}`, `subject=${bob}`].sort());
-    expect(block.keys).toContain('decision=deny');
-    expect(block.keys).toContain('caseId=case-9');
-    expect([...block.tally!].sort((a, b) => `${a.resource}${a.decision}`.localeCompare(`${b.resource}${b.decision}`))).toEqual([
+    expect(keysOf(block).filter((k) => k.startsWith('subject=')).sort()).toEqual([`subject=${alice}`, `subject=${bob}`].sort());
+    expect(keysOf(block)).toContain('decision=deny');
+    expect(keysOf(block)).toContain('caseId=case-9');
+    expect([...tallyOf(block)].sort((a, b) => `${a.resource}${a.decision}`.localeCompare(`${b.resource}${b.decision}`))).toEqual([
       { day: DAY, department: 'MZ', resource: 'GA-HUKOU', purpose: '440000-DIBAO-001', decision: 'allow', n: 3 },
       { day: DAY, department: 'MZ', resource: 'GA-HUKOU', purpose: '440000-DIBAO-001', decision: 'deny', n: 2 },
       { day: DAY, department: 'MZ', resource: 'GA-VEHICLE', purpose: '440000-DIBAO-001', decision: 'allow', n: 1 },
@@ -145,24 +145,70 @@ describe('a compact block', () => {
 });
 
 describe('the summaries of a block', () => {
-  it('count every record in its group and list every searchable value, whatever the order of the records', () => {
+  it.each(['fields', 'text'] as const)('count every record in its group and list every searchable value, whatever the order of the records (%s)', (form) => {
     const mixed = [
       record(0), record(1, { resource: 'GA-VEHICLE' }), record(2), refused(3), record(4, { resource: 'GA-VEHICLE' }),
       record(5, { purpose: null, operator: null }), record(6), record(7, { purpose: null }), refused(8),
     ];
-    const { doc } = encodeBlock('yiwang-hub/summaries/1', 0, mixed);
+    const { doc } = encodeBlock('yiwang-hub/summaries/1', 0, mixed, undefined, undefined, form);
+    // Lists for MongoDB's index and pipelines; for FerretDB, which pays per element, two strings.
+    expect([typeof doc.keys, typeof doc.tally]).toEqual(form === 'text' ? ['string', 'string'] : ['object', 'object']);
     const byGroup = (rows: readonly Tally[]) => [...rows].sort((a, b) => `${a.resource}${a.purpose}${a.decision}`.localeCompare(`${b.resource}${b.purpose}${b.decision}`));
-    expect(byGroup(doc.tally!)).toEqual(byGroup([
+    expect(byGroup(tallyOf(doc))).toEqual(byGroup([
       { day: DAY, department: 'MZ', resource: 'GA-HUKOU', purpose: '440000-DIBAO-001', decision: 'allow', n: 3 },
       { day: DAY, department: 'MZ', resource: 'GA-HUKOU', purpose: '440000-DIBAO-001', decision: 'deny', n: 2 },
       { day: DAY, department: 'MZ', resource: 'GA-HUKOU', decision: 'allow', n: 2 },
       { day: DAY, department: 'MZ', resource: 'GA-VEHICLE', purpose: '440000-DIBAO-001', decision: 'allow', n: 2 },
     ]));
-    expect([...doc.keys!].sort()).toEqual([
+    expect([...keysOf(doc)].sort()).toEqual([
       ...mixed.map((r) => `caseId=${r.caseId}`), 'code=FORBIDDEN', 'decision=allow', 'decision=deny', 'department=MZ', 'operator=op-1',
       'purpose=440000-DIBAO-001', ...mixed.map((r) => `requestId=${r.requestId}`), 'resource=GA-HUKOU', 'resource=GA-VEHICLE',
       `subject=${alice}`, `subject=${bob}`, 'system=mz-dibao',
     ].sort());
+  });
+});
+
+describe.each(['fields', 'text'] as const)('blocks whose summaries are %s', (written) => {
+  // On MongoDB blocks are only lists, read by the multikey index and pipelines (`fields`); on
+  // FerretDB new blocks are text and older ones lists, both read by the `text` reader.
+  const readers: SummaryForm[] = written === 'fields' ? ['fields', 'text'] : ['text'];
+  const db = () => t.client.db(`${t.name}_${written}`);
+  const odd = ['a.b', 'aXb', 'line\nbreak', 'nul\u0000char', '(x)+[y]*?', 'back\\slash$^|{2}/-'];
+
+  beforeAll(async () => {
+    const writer = new AuditWriter(db(), { summaries: written, writeConcern: { w: 1 } });
+    await writer.appendMany([record(0), record(1), refused(2), record(3, { resource: 'GA-VEHICLE' })]);
+    await writer.appendMany([refused(4), record(5), record(6, { resource: 'GA-VEHICLE' }), record(7, { day: '2026-12-02', at: new Date('2026-12-02T01:00:00Z') })]);
+    // Values a regular expression would read otherwise, each in a block of its own.
+    for (const [i, caseId] of odd.entries()) await writer.appendMany([record(20 + i, { caseId })]);
+    await writer.close();
+  });
+  afterAll(async () => {
+    await db().dropDatabase();
+  });
+
+  it.each(readers)('are found by the %s reader: by subject, system and decision, resource, and exact values only', async (reader) => {
+    const ids = (rs: readonly AccessRecord[]) => rs.map((r) => r.requestId);
+    const bySubject = await searchTrail(db(), { subject: alice, from: new Date(`${DAY}T00:00:00Z`) }, 50, null, reader);
+    expect(ids(bySubject.records)).toEqual(['req-24', 'req-22', 'req-20', 'req-6', 'req-4', 'req-2', 'req-0']);
+    const refusals = await searchTrail(db(), { system: 'mz-dibao', decision: 'deny' }, 50, null, reader);
+    expect(ids(refusals.records)).toEqual(['req-4', 'req-2']);
+    expect(ids(await searchAccess(db(), { subject: bob, resource: 'GA-VEHICLE' }, reader))).toEqual(['req-3']);
+    for (const [i, caseId] of odd.entries()) {
+      expect(ids((await searchTrail(db(), { caseId }, 50, null, reader)).records)).toEqual([`req-${20 + i}`]);
+      // The database's own filter already: one block for each value, not those of similar values.
+      expect(await db().collection(ACCESS_COLLECTION).countDocuments(blocksWith({ caseId }, reader))).toBe(1);
+    }
+  });
+
+  it.each(readers)('are counted by the %s reader in statistics', async (reader) => {
+    expect(await auditStatistics(db(), DAY, '2026-12-02', ['resource', 'decision'], reader)).toEqual([
+      { day: DAY, resource: 'GA-HUKOU', decision: 'allow', count: 9 },
+      { day: DAY, resource: 'GA-HUKOU', decision: 'deny', count: 2 },
+      { day: DAY, resource: 'GA-VEHICLE', decision: 'allow', count: 2 },
+      { day: '2026-12-02', resource: 'GA-HUKOU', decision: 'allow', count: 1 },
+    ]);
+    expect(await auditStatistics(db(), '2026-12-02', '2026-12-02', [], reader)).toEqual([{ day: '2026-12-02', count: 1 }]);
   });
 });
 
