@@ -8,8 +8,8 @@
  * stored is exactly what is signed (from 1 KiB on deflated: what inflates is those bytes, and
  * nothing else hashes to their leaves). What the database must still filter and count by is kept
  * beside them as summaries: `keys` (the searchable values, one multikey index on MongoDB) and
- * `tally` (counts for statistics). Anything else (anomaly flags, proofs, export, verification)
- * decodes the lines.
+ * `tally` (counts for statistics), as lists or, on FerretDB, as text (SummaryForm). Anything else
+ * (anomaly flags, proofs, export, verification) decodes the lines.
  */
 import { deflateRawSync, inflateRawSync, constants as zlib } from 'node:zlib';
 import { Binary, type Document } from 'mongodb';

@@ -1,14 +1,14 @@
 /**
  * What an evidence block costs the MongoDB-wire server, by how its records are encoded: compact,
  * as the hub stores them (`encodeBlock`: the records' canonical JSON lines, one binary of leaf
- * hashes, the `keys` and `tally` summaries; from 1 KiB on the lines deflated), the same with the
+ * hashes, the `keys` and `tally` summaries, as lists or, on FerretDB, as text; from 1 KiB on the lines deflated), the same with the
  * lines always as text (before lever 11), and as hubs stored them before (an array of record
  * documents, with base64 leaf hashes). One insert per block, sequential, the hub's write concern;
  * the server's CPU time per record, from /proc (absent with MONGODB_URI). Each case runs on an
  * empty collection.
  */
 import type { Db } from 'mongodb';
-import { ACCESS_COLLECTION, detectTopology, encodeBlock, evidenceWriteConcern, linesOf, packRecord, recordLeaf, subjectHash, type AccessRecord } from '../../audit/index.ts';
+import { ACCESS_COLLECTION, detectTopology, encodeBlock, evidenceWriteConcern, linesOf, packRecord, recordLeaf, subjectHash, summaryFormOf, type AccessRecord, type SummaryForm } from '../../audit/index.ts';
 import { randomBytes } from 'node:crypto';
 
 export const ENCODING_BLOCK_SIZES = [1, 16, 64, 256] as const;
@@ -38,10 +38,10 @@ function records(count: number, from: number): AccessRecord[] {
   }));
 }
 
-function blockDoc(encoding: EncodingMicroResult['encoding'], seq: number, recs: AccessRecord[]): object {
-  if (encoding === 'compact') return encodeBlock(LOG, seq, recs).doc;
+function blockDoc(encoding: EncodingMicroResult['encoding'], seq: number, recs: AccessRecord[], form: SummaryForm): object {
+  if (encoding === 'compact') return encodeBlock(LOG, seq, recs, undefined, undefined, form).doc;
   if (encoding === 'compact-text') {
-    const { doc } = encodeBlock(LOG, seq, recs);
+    const { doc } = encodeBlock(LOG, seq, recs, undefined, undefined, form);
     const { deflated: _, ...rest } = doc;
     return { ...rest, lines: linesOf(doc) };
   }
@@ -52,13 +52,15 @@ function blockDoc(encoding: EncodingMicroResult['encoding'], seq: number, recs: 
 
 export async function encodingBench(db: Db, serverCpuMicros: () => Promise<number | null>, log: (line: string) => void, recordsPerCase = 2048): Promise<EncodingMicroResult[]> {
   const writeConcern = evidenceWriteConcern('auto', await detectTopology(db, 10_000));
+  // The summaries as the hub writes them on this server (lists on MongoDB, text on FerretDB).
+  const form = await summaryFormOf(db);
   const results: EncodingMicroResult[] = [];
   for (const recordsPerBlock of ENCODING_BLOCK_SIZES) {
     for (const encoding of ['documents', 'compact-text', 'compact'] as const) {
       await db.collection(ACCESS_COLLECTION).drop().catch(() => undefined);
       await db.createCollection(ACCESS_COLLECTION);
       const blocks = Math.max(32, Math.round(recordsPerCase / recordsPerBlock));
-      const prepared = Array.from({ length: blocks }, (_, b) => blockDoc(encoding, b * recordsPerBlock, records(recordsPerBlock, b * recordsPerBlock)));
+      const prepared = Array.from({ length: blocks }, (_, b) => blockDoc(encoding, b * recordsPerBlock, records(recordsPerBlock, b * recordsPerBlock), form));
       const cpuBefore = await serverCpuMicros();
       const started = performance.now();
       for (const doc of prepared) await db.collection(ACCESS_COLLECTION).insertOne(doc, { writeConcern });
