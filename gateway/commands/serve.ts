@@ -5,11 +5,14 @@
  *   `server.drainSeconds`, flush the audit trail, close connectors and MongoDB, exit 0. A second
  *   SIGINT while draining exits at once (code 1; the audit trail stays gap-free even then); a
  *   repeated SIGTERM is ignored.
+ * - A fault no code handled (an unhandled rejection, an uncaught exception): one `fatal` log line,
+ *   exit 1 at once (gateway/faults.ts).
  * - SIGHUP: re-read the catalogue files and connectors without dropping a request
  *   (HubRuntime.reloadCatalogue), and the credential files: TLS certificate, key, client CA and JWKS
  *   files (HubServer.reloadCredentials); anything invalid is logged and the running one kept.
  */
 import { loadConfig, readSigningKey, readSubjectKey } from '../config.ts';
+import { exitOnFaults } from '../faults.ts';
 import { startHub } from '../hub.ts';
 import { createLogger } from '../logger.ts';
 import { loadHubCatalogue } from '../runtime.ts';
@@ -23,6 +26,7 @@ export async function serve(configPath: string): Promise<void> {
   const signingKey = await readSigningKey(config);
   const catalogue = await loadHubCatalogue(config.catalogue);
   const logger = createLogger(config.log.level);
+  exitOnFaults(logger);
   const hub = await startHub({ config, logger, subjectKey, signingKey, catalogue });
   logger.info({ url: hub.url, resources: catalogue.resources.length, pid: process.pid }, 'hub is serving');
   const reload = () => {
