@@ -10,7 +10,7 @@ import { generateDemoData } from '../../demo/data.ts';
 import { startDepartments, type DepartmentSystems } from '../../demo/environment.ts';
 import { Authenticator, hashToken } from '../../gateway/credentials.ts';
 import { copyDemoCatalogue } from '../support/catalogue.ts';
-import { runHub, type CliResult } from '../support/cli.ts';
+import { runHub, runProcess, type CliResult } from '../support/cli.ts';
 import { DEMO_CATALOGUE, postGraphQL, ROOT } from '../support/hub.ts';
 import { testDatabase, type TestDatabase } from '../support/mongo.ts';
 
@@ -539,17 +539,8 @@ const OLDER_NODE = await (async () => {
 })();
 
 describe.skipIf(!OLDER_NODE)(`npx hub with an older Node first on PATH (${OLDER_NODE ?? 'none here'})`, () => {
-  const run = (command: string, args: string[], env: NodeJS.ProcessEnv = {}) => new Promise<Result>((resolve, reject) => {
-    const child = spawn(command, args, {
-      cwd: ROOT, env: { ...process.env, PATH: `/usr/bin:${process.env['PATH']}`, ...env }, stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000, killSignal: 'SIGKILL',
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  const run = (command: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Result> =>
+    runProcess(command, args, { ...process.env, PATH: `/usr/bin:${process.env['PATH']}`, ...env });
 
   it('reaches the project\'s command on Node 24, with its exit codes', async () => {
     const help = await run('/usr/bin/npx', ['hub', '--help']);

@@ -1,6 +1,7 @@
 /**
- * Runs the `hub` command (gateway/cli.ts) on the project's Node, as an operator would, and
- * collects its exit code and output. Killed after `timeoutMs` (default 60 s): no test waits forever.
+ * Runs the `hub` command (gateway/cli.ts) on the project's Node, as an operator would, or any
+ * other command, and collects its exit code and output. Killed after `timeoutMs` (default 60 s):
+ * no test waits forever.
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
@@ -13,10 +14,13 @@ export interface CliResult {
 }
 
 export function runHub(args: readonly string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000): Promise<CliResult> {
+  return runProcess(process.execPath, [join(ROOT, 'gateway/cli.ts'), ...args], { ...process.env, ...env }, timeoutMs);
+}
+
+/** Runs a command in the project's directory with this environment; killed after `timeoutMs` (code null). */
+export function runProcess(command: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env, timeoutMs = 60_000): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(ROOT, 'gateway/cli.ts'), ...args], {
-      cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs, killSignal: 'SIGKILL',
-    });
+    const child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs, killSignal: 'SIGKILL' });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

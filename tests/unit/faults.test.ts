@@ -2,12 +2,12 @@
  * A fault no code handled in `hub serve` (gateway/faults.ts): one structured `fatal` log line on
  * the hub's log stream and exit code 1 at once, not Node's stack trace on stderr, and no serving on.
  */
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { runProcess, type CliResult } from '../support/cli.ts';
 import { ROOT } from '../support/hub.ts';
 
-function run(fault: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function run(fault: string): Promise<CliResult> {
   const script = [
     `import { exitOnFaults } from ${JSON.stringify(join(ROOT, 'gateway/faults.ts'))};`,
     `import { createLogger } from ${JSON.stringify(join(ROOT, 'gateway/logger.ts'))};`,
@@ -15,15 +15,7 @@ function run(fault: string): Promise<{ code: number | null; stdout: string; stde
     `setTimeout(() => { ${fault} }, 10);`,
     `setTimeout(() => console.log('still serving'), 3000);`,
   ].join('\n');
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000, killSignal: 'SIGKILL' });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runProcess(process.execPath, ['--input-type=module', '-e', script], process.env, 30_000);
 }
 
 describe('a fault no code handled', () => {
