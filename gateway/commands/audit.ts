@@ -14,7 +14,6 @@ import {
 import { loadConfig, readSigningKey } from '../config.ts';
 import { withHubDb } from '../mongo/client.ts';
 
-
 /** The verifier key (name+hash+key) of the configured signing key. */
 export async function verifierKey(configPath: string): Promise<string> {
   const config = await loadConfig(configPath);

@@ -13,7 +13,6 @@ import { withHubDb } from '../mongo/client.ts';
 
 const actor = () => ({ id: `cli:${userInfo().username}`, role: 'cli', department: null });
 
-
 /** `hub token create`: a token for a principal of one role, printed once. */
 export async function createPrincipalToken(configPath: string, spec: { kind: PrincipalKind; id: string; department: string; label: string | undefined; expiresAt?: Date | undefined }): Promise<string> {
   const config = await loadConfig(configPath);
