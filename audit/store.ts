@@ -21,24 +21,26 @@ export async function ensureAuditIndexes(db: Db): Promise<boolean> {
   return true;
 }
 
-/** Whether the server is FerretDB (its buildInfo says so). */
-export async function isFerretDB(db: Db): Promise<boolean> {
-  const info = await db.admin().command({ buildInfo: 1 });
-  return typeof info['ferretdbVersion'] === 'string';
+const ferretServers = new WeakMap<Db, Promise<boolean>>();
+
+/**
+ * Whether the server is FerretDB (its buildInfo says so): asked once per database handle (start-up
+ * asks it for the indexes and for the writer's summaries; searches for their filter). A server that
+ * did not answer is asked again next time.
+ */
+export function isFerretDB(db: Db): Promise<boolean> {
+  let ferret = ferretServers.get(db);
+  if (ferret === undefined) {
+    ferret = db.admin().command({ buildInfo: 1 }).then((info) => typeof info['ferretdbVersion'] === 'string');
+    ferretServers.set(db, ferret);
+    ferret.catch(() => ferretServers.delete(db));
+  }
+  return ferret;
 }
 
-const forms = new WeakMap<Db, Promise<SummaryForm>>();
-
-/** How blocks keep their summaries on this server (audit/encoding.ts, SummaryForm): asked once per database handle. */
-export function summaryFormOf(db: Db): Promise<SummaryForm> {
-  let form = forms.get(db);
-  if (form === undefined) {
-    form = isFerretDB(db).then((ferret): SummaryForm => (ferret ? 'text' : 'fields'));
-    forms.set(db, form);
-    // A server that did not answer is asked again next time.
-    form.catch(() => forms.delete(db));
-  }
-  return form;
+/** How blocks keep their summaries on this server (audit/encoding.ts, SummaryForm). */
+export async function summaryFormOf(db: Db): Promise<SummaryForm> {
+  return (await isFerretDB(db)) ? 'text' : 'fields';
 }
 
 /** Creates the evidence indexes whatever the server (benchmarks compare with and without). */

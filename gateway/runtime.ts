@@ -8,7 +8,6 @@
  */
 import { createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import { MongoClient, type Db } from 'mongodb';
-import { hubClientOptions, requestedReadPreference } from './mongo/client.ts';
 import type { Logger } from 'pino';
 import { LRUCache } from 'lru-cache';
 import { AuditWriter, EvidenceLog, VerificationAttempts, detectTopology, type AttemptMarkDoc, ensureAuditIndexes, summaryFormOf, evidenceWriteConcern, newOrigin, noteSigner, type NoteSigner } from '../audit/index.ts';
@@ -24,6 +23,7 @@ import {
 } from '../store/index.ts';
 import type { HubConfig } from './config.ts';
 import { Authenticator, ensureCredentialIndexes } from './credentials.ts';
+import { hubClientOptions, requestedReadPreference } from './mongo/client.ts';
 import { CIRCUIT_STATE, HubMetrics } from './observability/metrics.ts';
 import { createTracing, type HubTracing } from './observability/tracing.ts';
 import { syncCatalogue } from './state.ts';
