@@ -2,10 +2,27 @@
  * Administrative evidence (管理留痕): who changed the hub's registry, credentials, grants,
  * applications, demands or consents, in which role, when, what, the state before and after, and
  * why. Kept apart from access evidence (X-Road style); written before the change is reported done.
+ *
+ * The records form one log of their own, `admin`, shared by every hub instance and `hub` command:
+ * record n has the sequence number `seq` n (a unique index: exactly one writer, of any process, gets
+ * each number, so the log has no fork and no gap), the leaf hash of its RFC 8785 canonical JSON
+ * (`leaf`, as access records: SHA-256(0x00 ‖ bytes)), and the frontier of the RFC 6962 tree after
+ * it (`frontier`, so the next writer extends the tree without reading it). Checkpoints of that tree
+ * are signed like the access logs' (`checkpointAdmin`: by every hub on its checkpoint timer, and by
+ * a `hub` command with the signing key after its change), so a database administrator who changes,
+ * deletes or inserts an administrative record is found by verification (verify.ts), as for access.
+ * What is hashed is the record as the database gives it back (its BSON, read back), so the stored
+ * bytes and the leaf always agree.
  */
-import type { Db } from 'mongodb';
+import { Binary, BSON, type Db, type Document } from 'mongodb';
+import { CHECKPOINTS_COLLECTION, recordLeaf, type CheckpointDoc } from './log.ts';
+import { Frontier, type Hash } from './merkle.ts';
+import { checkpointText, signNote, type NoteSigner } from './note.ts';
 
 export const ADMIN_COLLECTION = 'audit_admin';
+
+/** The administrative log's name: its checkpoints' origin line (access logs' names have slashes). */
+export const ADMIN_LOG = 'admin';
 
 export interface AdminRecord {
   readonly at: Date;
@@ -26,17 +43,197 @@ export interface AdminRecord {
   readonly reason?: string | null;
   /** Other non-personal detail: counts, versions. */
   readonly detail?: Readonly<Record<string, unknown>>;
+  /** Its place in the administrative log (absent only on records written before the log existed). */
+  readonly seq?: number;
 }
 
-export async function appendAdmin(db: Db, record: Omit<AdminRecord, 'at'>): Promise<void> {
-  await db.collection<AdminRecord>(ADMIN_COLLECTION).insertOne({ at: new Date(), ...record }, { writeConcern: { w: 'majority', journal: true } });
+/** A stored record's chain fields, which are not part of what its leaf hashes. */
+export interface AdminChainFields {
+  readonly seq: number;
+  readonly leaf: Binary;
+  readonly frontier: ReadonlyArray<{ readonly hash: string; readonly size: number }>;
+}
+
+/** Hidden from readers of the records: the chain's own bookkeeping. */
+export const ADMIN_PROJECTION = { _id: 0, leaf: 0, frontier: 0 } as const;
+
+const WRITE_CONCERN = { writeConcern: { w: 'majority', journal: true } } as const;
+
+/** Tries of one record when other processes keep taking the next number first. */
+const MAX_TRIES = 50;
+
+export class AdminLogError extends Error {}
+
+/** The part of a stored record its leaf hashes: everything but `_id`, `leaf` and `frontier`. */
+export function adminBody(doc: Document): Document {
+  const { _id: _id, leaf: _leaf, frontier: _frontier, ...body } = doc;
+  return body;
+}
+
+export const adminLeaf = (doc: Document): Hash => recordLeaf(adminBody(doc));
+
+const encodeNodes = (f: Frontier) => f.nodes().map((n) => ({ hash: n.hash.toString('base64'), size: n.size }));
+
+function decodeNodes(nodes: unknown): Frontier {
+  if (!Array.isArray(nodes)) throw new RangeError('no frontier');
+  return Frontier.restore(nodes.map((n: { hash?: unknown; size?: unknown }) => {
+    if (typeof n?.hash !== 'string' || typeof n.size !== 'number') throw new RangeError('not a frontier node');
+    return { hash: Buffer.from(n.hash, 'base64'), size: n.size };
+  }));
+}
+
+interface Chain {
+  /** Appends of this process, one at a time (others' are ordered by the unique index). */
+  queue: Promise<unknown>;
+  /** The tree as this process last wrote or read it; undefined: read it before the next append. */
+  tail: Frontier | undefined;
+  index: Promise<void> | undefined;
+}
+
+const chains = new WeakMap<Db, Chain>();
+
+function chainOf(db: Db): Chain {
+  let chain = chains.get(db);
+  if (!chain) chains.set(db, (chain = { queue: Promise.resolve(), tail: undefined, index: undefined }));
+  return chain;
+}
+
+/**
+ * The unique index that makes the log exact (sparse: records written before the log existed have
+ * no `seq`; FerretDB ignores `sparse`, but its unique index lets any number of records lack the field).
+ * Created once per database handle; a failure is tried again on the next append.
+ */
+function ensureIndex(db: Db, chain: Chain): Promise<void> {
+  chain.index ??= db.collection(ADMIN_COLLECTION).createIndex({ seq: 1 }, { name: 'admin_seq', unique: true, sparse: true })
+    .then(() => undefined, (error: unknown) => {
+      chain.index = undefined;
+      throw error;
+    });
+  return chain.index;
+}
+
+/**
+ * The tree of the log as stored: the last record's frontier, or, when that does not fit (changed
+ * by hand), the tree of every record's stored leaf. Throws AdminLogError when the log has a gap.
+ */
+async function readTail(db: Db): Promise<Frontier> {
+  const records = db.collection(ADMIN_COLLECTION);
+  const last = await records.find({ seq: { $exists: true } }, { projection: { seq: 1, frontier: 1 } }).sort({ seq: -1 }).limit(1).next();
+  if (!last) return new Frontier();
+  try {
+    const frontier = decodeNodes(last['frontier']);
+    if (frontier.size === (last['seq'] as number) + 1) return frontier;
+  } catch {
+    // rebuilt below
+  }
+  const frontier = new Frontier();
+  for await (const doc of records.find({ seq: { $exists: true } }, { projection: { seq: 1, leaf: 1 } }).sort({ seq: 1 })) {
+    const leaf = doc['leaf'] instanceof Binary ? Buffer.from(doc['leaf'].buffer) : undefined;
+    if (doc['seq'] !== frontier.size || leaf?.length !== 32) {
+      throw new AdminLogError(`the administrative log is damaged at record ${frontier.size} (run \`hub audit verify\`)`);
+    }
+    frontier.append(leaf);
+  }
+  return frontier;
+}
+
+const isDuplicate = (error: unknown) => (error as { code?: unknown }).code === 11000;
+
+/**
+ * Appends `body` (its `seq` set here) as the next record of the log, or, with `existing`, gives that
+ * record (written before the log existed) the next number. Resolves with the number; false when
+ * `existing` was numbered by another process meanwhile.
+ */
+async function chainOne(db: Db, chain: Chain, body: Document, existing?: unknown): Promise<number | false> {
+  const records = db.collection(ADMIN_COLLECTION);
+  for (let tries = 0; tries < MAX_TRIES; tries++) {
+    const tree = chain.tail ?? (await readTail(db));
+    const seq = tree.size;
+    // What the database will give back: BSON's view of the record (undefined → null, Map → object …).
+    const stored = BSON.deserialize(BSON.serialize({ ...body, seq }));
+    const leaf = adminLeaf(stored);
+    const next = Frontier.restore(tree.nodes());
+    next.append(leaf);
+    const chained = { seq, leaf: new Binary(leaf), frontier: encodeNodes(next) };
+    chain.tail = undefined;
+    try {
+      if (existing === undefined) {
+        await records.insertOne({ ...stored, ...chained }, WRITE_CONCERN);
+      } else {
+        const done = await records.updateOne({ _id: existing, seq: { $exists: false } } as Document, { $set: chained }, WRITE_CONCERN);
+        if (done.matchedCount === 0) return false;
+      }
+      chain.tail = next;
+      return seq;
+    } catch (error) {
+      // Another process took this number: read the tree again and take the next one.
+      if (!isDuplicate(error)) throw error;
+    }
+  }
+  throw new AdminLogError(`could not take a place in the administrative log in ${MAX_TRIES} tries (other writers kept taking it)`);
+}
+
+function enqueue<T>(chain: Chain, work: () => Promise<T>): Promise<T> {
+  const run = chain.queue.then(work);
+  chain.queue = run.catch(() => undefined);
+  return run;
+}
+
+/** Writes an administrative record as the next record of the administrative log; resolves with its number once durable. */
+export async function appendAdmin(db: Db, record: Omit<AdminRecord, 'at' | 'seq'>): Promise<number> {
+  const chain = chainOf(db);
+  const at = new Date();
+  await ensureIndex(db, chain);
+  return enqueue(chain, async () => (await chainOne(db, chain, { at, ...record })) as number);
+}
+
+/**
+ * Numbers the records written before the administrative log existed (oldest first), once: only
+ * while the log is still empty, so a record slipped in beside the log later is never taken in
+ * (verification reports it). Returns how many it numbered.
+ */
+export async function chainEarlierAdmin(db: Db): Promise<number> {
+  const chain = chainOf(db);
+  await ensureIndex(db, chain);
+  return enqueue(chain, async () => {
+    const records = db.collection(ADMIN_COLLECTION);
+    if (await records.findOne({ seq: { $exists: true } }, { projection: { _id: 1 } })) return 0;
+    let numbered = 0;
+    for await (const doc of records.find({ seq: { $exists: false } }).sort({ at: 1, _id: 1 })) {
+      if ((await chainOne(db, chain, adminBody(doc), doc['_id'])) !== false) numbered++;
+    }
+    return numbered;
+  });
+}
+
+/**
+ * Signs a checkpoint of the administrative log when it grew past the latest one (any process's
+ * records count). Several hubs signing the same size store one checkpoint. Returns the latest.
+ */
+export async function checkpointAdmin(db: Db, signer: NoteSigner): Promise<CheckpointDoc | null> {
+  const checkpoints = db.collection<CheckpointDoc>(CHECKPOINTS_COLLECTION);
+  const tree = await readTail(db);
+  const latest = await checkpoints.find({ log: ADMIN_LOG }, { projection: { _id: 0 } }).sort({ size: -1 }).limit(1).next();
+  if (tree.size === 0 || (latest && latest.size >= tree.size)) return latest;
+  const root = tree.root();
+  const doc: CheckpointDoc = {
+    log: ADMIN_LOG, size: tree.size, root: root.toString('base64'), note: signNote(signer, checkpointText({ origin: ADMIN_LOG, size: tree.size, root })), at: new Date(),
+  };
+  await checkpoints.updateOne({ log: ADMIN_LOG, size: tree.size }, { $setOnInsert: doc }, { upsert: true, ...WRITE_CONCERN });
+  return doc;
+}
+
+/** Whether the administrative log has anything to verify or export: a record (numbered or not) or a checkpoint. */
+export async function adminLogExists(db: Db): Promise<boolean> {
+  if (await db.collection(ADMIN_COLLECTION).findOne({}, { projection: { _id: 1 } })) return true;
+  return (await db.collection(CHECKPOINTS_COLLECTION).findOne({ log: ADMIN_LOG }, { projection: { _id: 1 } })) !== null;
 }
 
 export async function lastAdmin(db: Db, action: string): Promise<AdminRecord | null> {
-  return db.collection<AdminRecord>(ADMIN_COLLECTION).find({ action }, { projection: { _id: 0 } }).sort({ at: -1 }).limit(1).next();
+  return db.collection<AdminRecord>(ADMIN_COLLECTION).find({ action }, { projection: ADMIN_PROJECTION }).sort({ at: -1 }).limit(1).next();
 }
 
 /** Admin records about one target, oldest first (an object's administrative history). */
 export async function adminRecordsFor(db: Db, target: string, limit = 1000): Promise<AdminRecord[]> {
-  return db.collection<AdminRecord>(ADMIN_COLLECTION).find({ target }, { projection: { _id: 0 } }).sort({ at: 1 }).limit(limit).toArray();
+  return db.collection<AdminRecord>(ADMIN_COLLECTION).find({ target }, { projection: ADMIN_PROJECTION }).sort({ at: 1 }).limit(limit).toArray();
 }

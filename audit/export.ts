@@ -2,12 +2,13 @@
  * Exports of the trail, streamed in constant memory, and their offline verification.
  *
  * JSONL (verifiable): per log, a `log` line, its signed `checkpoint` lines (ascending size), then
- * every `record` line in sequence order. Anyone with the verifier key re-hashes the records, folds
+ * every `record` line in sequence order; the administrative log (admin.ts) last, in the same lines. Anyone with the verifier key re-hashes the records, folds
  * them into the RFC 6962 tree (a frontier: O(log n) memory) and checks each checkpoint's signature
  * and root as the tree reaches its size.
  * CSV (for spreadsheets): one access record per row; not self-verifying.
  */
 import type { Db } from 'mongodb';
+import { ADMIN_COLLECTION, ADMIN_LOG, adminBody, adminLogExists } from './admin.ts';
 import { archivedPrefix, CHECKPOINTS_COLLECTION, recordLeaf, type CheckpointDoc } from './log.ts';
 import { Frontier } from './merkle.ts';
 import { openNote, parseCheckpointText, type NoteVerifier } from './note.ts';
@@ -42,7 +43,11 @@ export function baseLine(log: string, size: number, frontier: Frontier): string 
 /** The export's lines (each ending with a newline), one log after the other. */
 export async function* exportTrail(db: Db, format: ExportFormat, only?: string): AsyncGenerator<string> {
   if (format === 'csv') yield `${CSV_COLUMNS.join(',')}\n`;
-  for (const log of only ? [only] : await listLogs(db)) {
+  for (const log of only ? [only] : [...(await listLogs(db)), ...((await adminLogExists(db)) ? [ADMIN_LOG] : [])]) {
+    if (log === ADMIN_LOG) {
+      if (format === 'jsonl') yield* adminLines(db);
+      continue;
+    }
     const { size, frontier } = await archivedPrefix(db, log);
     if (format === 'jsonl') {
       yield `${JSON.stringify({ type: 'log', log })}\n`;
@@ -65,6 +70,21 @@ export async function* exportTrail(db: Db, format: ExportFormat, only?: string):
         }
       }
     }
+  }
+}
+
+/**
+ * The administrative log (admin.ts) in the same lines as an access log: its checkpoints, then each
+ * numbered record as stored, without its chain bookkeeping (what its leaf hashes). Records outside
+ * the log are not exported; verification in the database reports them.
+ */
+async function* adminLines(db: Db): AsyncGenerator<string> {
+  yield `${JSON.stringify({ type: 'log', log: ADMIN_LOG })}\n`;
+  const checkpoints = db.collection<CheckpointDoc>(CHECKPOINTS_COLLECTION).find({ log: ADMIN_LOG }, { projection: { _id: 0 } }).sort({ size: 1, at: 1 });
+  for await (const c of checkpoints) yield `${JSON.stringify({ type: 'checkpoint', log: ADMIN_LOG, size: c.size, note: c.note })}\n`;
+  for await (const doc of db.collection(ADMIN_COLLECTION).find({ seq: { $exists: true } }).sort({ seq: 1 })) {
+    const record = adminBody(doc);
+    yield `${JSON.stringify({ type: 'record', log: ADMIN_LOG, seq: record['seq'], record })}\n`;
   }
 }
 

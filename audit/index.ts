@@ -3,13 +3,13 @@ export { recordsOf, linesOf, accessRecordsOf, isReadable, leavesOf, encodeLines,
 export { VerificationAttempts, attemptCounter, type AttemptKey, type AttemptMarkDoc } from './attempts.ts';
 export { AuditWriter, AuditUnavailableError, ClaimTakenError, ACCESS_COLLECTION, type AuditWriterOptions, type Claim, type ClaimDoc } from './writer.ts';
 export { ensureAuditIndexes, createAuditIndexes, isFerretDB, summaryFormOf, searchAccess, type AccessQuery } from './store.ts';
-export { appendAdmin, lastAdmin, adminRecordsFor, ADMIN_COLLECTION, type AdminRecord } from './admin.ts';
+export { appendAdmin, lastAdmin, adminRecordsFor, chainEarlierAdmin, checkpointAdmin, adminBody, adminLeaf, AdminLogError, ADMIN_COLLECTION, ADMIN_LOG, ADMIN_PROJECTION, type AdminRecord } from './admin.ts';
 export { EvidenceLog, newOrigin, recordLeaf, canonicalBytes, archivedPrefix, LOGS_COLLECTION, CHECKPOINTS_COLLECTION, type CheckpointDoc, type ArchivedPrefix, type LogDoc } from './log.ts';
 export { noteSigner, parseVerifierKey, signNote, openNote, checkpointText, parseCheckpointText, type NoteSigner, type NoteVerifier, type Checkpoint } from './note.ts';
 export { leafHash, nodeHash, rootOf, inclusionProof, consistencyProof, inclusionRanges, consistencyRanges, verifyInclusion, verifyConsistency, Frontier, type Hash } from './merkle.ts';
 export { subtreeHashes, MissingLeafError, TREE_COLLECTION, TILE } from './tree.ts';
-export { verifyTrail, verifyLog, readLog, listLogs, proveRecord, proveConsistency, type TrailReport, type LogReport, type Problem, type ProblemKind } from './verify.ts';
-export { searchTrail, getTrailRecord, searchAdmin, recordId, parseRecordId, disclose, disclosed, TrailCursorError, DISCLOSURES_COLLECTION, type TrailFilter, type StoredAccess } from './search.ts';
+export { verifyTrail, verifyLog, readLog, readAdminLog, proveAdminRecord, listLogs, proveRecord, proveConsistency, type TrailReport, type LogReport, type Problem, type ProblemKind } from './verify.ts';
+export { searchTrail, getTrailRecord, getAdminRecord, searchAdmin, recordId, parseRecordId, disclose, disclosed, TrailCursorError, DISCLOSURES_COLLECTION, type TrailFilter, type StoredAccess } from './search.ts';
 export { exportTrail, verifyExport, type ExportFormat } from './export.ts';
 export { auditStatistics, type StatDimension, type Statistic } from './stats.ts';
 export { archiveTrail, retentionCutoff, RetentionError, MIN_RETENTION_DAYS, type ArchiveResult, type ArchiveOptions, type ArchivedLog } from './retention.ts';

@@ -3,7 +3,7 @@
  * administrative changes, newest first, with opaque cursors. A record's id is `<log>#<seq>`.
  */
 import type { Db, Document, Filter } from 'mongodb';
-import { ADMIN_COLLECTION, type AdminRecord } from './admin.ts';
+import { ADMIN_COLLECTION, ADMIN_LOG, ADMIN_PROJECTION, type AdminRecord } from './admin.ts';
 import { accessRecordsOf, blocksWith, RECORDS_PROJECTION, isReadable, recordsOf, type SummaryForm } from './encoding.ts';
 import { summaryFormOf } from './store.ts';
 import { unpackRecord, type AccessRecord, type EvidenceBlock } from './record.ts';
@@ -121,13 +121,20 @@ export async function searchAdmin(db: Db, filter: { from?: Date | null; to?: Dat
   const cursor = after ? decode(after) : undefined;
   if (cursor) time['$lte'] = new Date(cursor.at);
   if (Object.keys(time).length) query['at'] = time;
-  const docs = await db.collection<AdminRecord>(ADMIN_COLLECTION).find(query as Filter<AdminRecord>).sort({ at: -1, _id: -1 }).limit(first + 50).toArray();
+  const docs = await db.collection<AdminRecord>(ADMIN_COLLECTION).find(query as Filter<AdminRecord>, { projection: { leaf: 0, frontier: 0 } }).sort({ at: -1, _id: -1 }).limit(first + 50).toArray();
+  // A record's id is its place in the administrative log (`admin#<seq>`, as access records'
+  // `<log>#<seq>`); the cursor goes by `_id`, the order the search sorts in.
   const rows = docs
-    .map(({ _id, ...r }) => ({ ...r, id: String(_id) }))
-    .filter((r) => !cursor || before({ at: r.at.getTime(), id: r.id }, cursor));
+    .map(({ _id, ...r }) => ({ record: { ...r, id: typeof r.seq === 'number' ? recordId(ADMIN_LOG, r.seq) : String(_id) }, position: { at: r.at.getTime(), id: String(_id) } }))
+    .filter((r) => !cursor || before(r.position, cursor));
   const page = rows.slice(0, first);
   const last = page.at(-1);
-  return { records: page, endCursor: last ? encode({ at: last.at.getTime(), id: last.id }) : null, hasNextPage: rows.length > first };
+  return { records: page.map((r) => r.record), endCursor: last ? encode(last.position) : null, hasNextPage: rows.length > first };
+}
+
+/** One administrative record by its place in the administrative log. */
+export async function getAdminRecord(db: Db, seq: number): Promise<AdminRecord | null> {
+  return db.collection<AdminRecord>(ADMIN_COLLECTION).findOne({ seq }, { projection: ADMIN_PROJECTION });
 }
 
 export const DISCLOSURES_COLLECTION = 'audit_disclosures';

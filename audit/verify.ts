@@ -3,9 +3,10 @@
  * Says what is wrong and where: a modified, deleted, inserted or reordered record, a truncated
  * tail, a forged or altered checkpoint, a checkpoint that does not extend the one before.
  */
-import type { Db } from 'mongodb';
+import { Binary, type Db } from 'mongodb';
+import { ADMIN_COLLECTION, ADMIN_LOG, adminBody, adminLeaf, adminLogExists } from './admin.ts';
 import { archivedPrefix, canonicalBytes, CHECKPOINTS_COLLECTION, LOGS_COLLECTION, type CheckpointDoc } from './log.ts';
-import { consistencyRanges, Frontier, inclusionRanges, type Hash } from './merkle.ts';
+import { consistencyRanges, Frontier, inclusionProof, inclusionRanges, type Hash } from './merkle.ts';
 import { storedTree, subtreeHashes, withStoredTree } from './tree.ts';
 import { openNote, parseCheckpointText, type NoteVerifier } from './note.ts';
 import type { EvidenceBlock } from './record.ts';
@@ -115,6 +116,49 @@ export async function readLog(db: Db, log: string): Promise<LogContent> {
 }
 
 /**
+ * What the administrative log holds (admin.ts): each record's leaf recomputed from the record as
+ * stored, checked against the leaf written with it. A record without a sequence number lies outside
+ * the log: nothing checks it, so it is reported (the hub numbers the records written before the log
+ * existed at its first start).
+ */
+export async function readAdminLog(db: Db): Promise<LogContent> {
+  const log = ADMIN_LOG;
+  const problems: Problem[] = [];
+  const bySeq = new Map<number, Hash>();
+  const records = db.collection(ADMIN_COLLECTION);
+  for await (const doc of records.find({ seq: { $exists: true } }).sort({ seq: 1 })) {
+    const seq: unknown = doc['seq'];
+    if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0) {
+      problems.push({ kind: 'inserted', log, at: bySeq.size, detail: `an administrative record has the sequence number ${JSON.stringify(seq)}, which is none` });
+      continue;
+    }
+    let leaf: Hash;
+    try {
+      leaf = adminLeaf(doc);
+    } catch (error) {
+      problems.push({ kind: 'modified', log, at: seq, detail: `administrative record ${seq} cannot be hashed: ${(error as Error).message}` });
+      continue;
+    }
+    const stored = doc['leaf'] instanceof Binary ? Buffer.from(doc['leaf'].buffer) : undefined;
+    if (!stored?.equals(leaf)) problems.push({ kind: 'modified', log, at: seq, detail: `administrative record ${seq} does not match the hash written with it` });
+    if (bySeq.has(seq)) {
+      problems.push({ kind: 'inserted', log, at: seq, detail: `a second administrative record claims sequence number ${seq}` });
+      continue;
+    }
+    bySeq.set(seq, leaf);
+  }
+  const leaves = leavesInOrder(bySeq, 0, log, problems);
+  const outside = await records.countDocuments({ seq: { $exists: false } });
+  if (outside > 0) {
+    problems.push({
+      kind: 'inserted', log, at: leaves.length,
+      detail: `${outside} administrative record(s) lie outside the log (no sequence number): added beside the hub, or left from before the log when its numbering was interrupted`,
+    });
+  }
+  return { leaves, problems, base: 0, frontier: new Frontier() };
+}
+
+/**
  * The leaves by sequence number from `base` to the highest one read, each gap reported as deleted
  * records. A loop, not `Math.max(...keys)`: spread arguments overflow the stack past ~125 000.
  */
@@ -157,7 +201,7 @@ function rootsAt(content: LogContent, sizes: ReadonlySet<number>, upTo: number):
 }
 
 export async function verifyLog(db: Db, log: string, verifier: NoteVerifier): Promise<LogReport> {
-  const content = await readLog(db, log);
+  const content = log === ADMIN_LOG ? await readAdminLog(db) : await readLog(db, log);
   const { problems, base } = content;
   const records = content.leaves.length - base;
   const complete = completeUpTo(content);
@@ -235,8 +279,9 @@ export async function listLogs(db: Db): Promise<string[]> {
   return registered.map((l) => l.origin).sort();
 }
 
+/** Verifies every access log, then the administrative log if it holds anything (`only`: one of them, by name). */
 export async function verifyTrail(db: Db, verifier: NoteVerifier, only?: string): Promise<TrailReport> {
-  const logs = only ? [only] : await listLogs(db);
+  const logs = only ? [only] : [...(await listLogs(db)), ...((await adminLogExists(db)) ? [ADMIN_LOG] : [])];
   const reports: LogReport[] = [];
   for (const log of logs) reports.push(await verifyLog(db, log, verifier));
   return { ok: reports.every((r) => r.problems.length === 0), logs: reports };
@@ -281,4 +326,27 @@ export async function proveRecord(db: Db, log: string, seq: number): Promise<{ c
 /** The consistency proof between two checkpoint sizes of a log (both at or after its archived prefix). */
 export async function proveConsistency(db: Db, log: string, older: number, newer: number): Promise<string[]> {
   return (await subtreeHashes(db, log, consistencyRanges(older, newer))).map((h) => h.toString('base64'));
+}
+
+/**
+ * The inclusion proof of administrative record `seq` in the latest signed checkpoint of the
+ * administrative log that covers it, with its canonical JSON; null when none covers it yet, or the
+ * log does not hold it whole up to there. The log is small (changes, not accesses): its leaves are
+ * read from the records.
+ */
+export async function proveAdminRecord(db: Db, seq: number): Promise<{ checkpoint: string; size: number; leaf: string; proof: string[]; record: string } | null> {
+  const checkpoint = await db.collection<CheckpointDoc>(CHECKPOINTS_COLLECTION).find({ log: ADMIN_LOG, size: { $gt: seq } }, { projection: { _id: 0 } }).sort({ size: -1 }).limit(1).next();
+  if (!checkpoint) return null;
+  const leaves: Hash[] = [];
+  let record: string | undefined;
+  for await (const doc of db.collection(ADMIN_COLLECTION).find({ seq: { $gte: 0, $lt: checkpoint.size } }).sort({ seq: 1 })) {
+    if (doc['seq'] !== leaves.length) return null;
+    leaves.push(adminLeaf(doc));
+    if (doc['seq'] === seq) record = canonicalBytes(adminBody(doc)).toString('utf8');
+  }
+  if (leaves.length !== checkpoint.size || record === undefined) return null;
+  return {
+    checkpoint: checkpoint.note, size: checkpoint.size, leaf: leaves[seq]!.toString('base64'),
+    proof: inclusionProof(leaves, seq, checkpoint.size).map((h) => h.toString('base64')), record,
+  };
 }

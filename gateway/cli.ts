@@ -48,10 +48,12 @@ Commands:
                                         an Ed25519 checkpoint-signing key (hex seed; its verifier key on stderr)
   audit key --config <file>             Print the verifier key of the configured signing key (as GET /audit/key)
   audit checkpoint --config <file> [--log <origin>]
-                                        Print the latest signed checkpoint (as GET /audit/checkpoint)
-  audit logs --config <file>            List the logs (one per hub process)
+                                        Print the latest signed checkpoint of the access logs (as GET
+                                        /audit/checkpoint), or of one log (--log admin: the administrative log)
+  audit logs --config <file>            List the access logs (one per hub process)
   audit verify --config <file> [--log <origin>] [--key <verifier key>]
-                                        Verify every log against its signed checkpoints; exit 1 on any problem
+                                        Verify every log (the access logs and admin, the administrative log)
+                                        against its signed checkpoints; exit 1 on any problem
   audit verify --file <export.jsonl> --key <verifier key>
                                         Verify an export offline, with only the verifier key
   audit export --config <file> [--format jsonl|csv] [--log <origin>] [--out <file>]

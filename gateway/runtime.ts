@@ -10,7 +10,7 @@ import { createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import { MongoClient, type Db } from 'mongodb';
 import type { Logger } from 'pino';
 import { LRUCache } from 'lru-cache';
-import { AuditWriter, EvidenceLog, VerificationAttempts, detectTopology, type AttemptMarkDoc, ensureAuditIndexes, summaryFormOf, evidenceWriteConcern, newOrigin, noteSigner, type NoteSigner } from '../audit/index.ts';
+import { AuditWriter, EvidenceLog, VerificationAttempts, chainEarlierAdmin, checkpointAdmin, detectTopology, type AttemptMarkDoc, ensureAuditIndexes, summaryFormOf, evidenceWriteConcern, newOrigin, noteSigner, type NoteSigner } from '../audit/index.ts';
 import { createConnector, validateConnectorConfig, type Connector } from '../connectors/index.ts';
 import { compilePolicy, dayIn, type CompiledPolicy, type Principal, type WorkCalendar } from '../policies/index.ts';
 import {
@@ -152,6 +152,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<HubRuntime
   }
   await client.connect();
   let connectors = new Map<string, Connector>();
+  let adminTimer: NodeJS.Timeout | undefined;
   /** Connectors replaced by a catalogue reload, closed once their in-flight calls are over. */
   const retired = new Map<Map<string, Connector>, NodeJS.Timeout>();
   const closeAll = (set: Map<string, Connector>) => Promise.allSettled([...set.values()].map((c) => c.close()));
@@ -172,6 +173,10 @@ export async function createRuntime(options: RuntimeOptions): Promise<HubRuntime
     if (!calendar.years.includes(year)) {
       logger.warn({ calendar: config.applications.calendar, year }, 'the working-day calendar does not cover this year: deadlines count weekdays only; add the year\'s holiday arrangement');
     }
+    // Before anything writes an administrative record: those written before the administrative log
+    // existed are numbered into it, once (audit/admin.ts).
+    const numbered = await chainEarlierAdmin(db);
+    if (numbered > 0) logger.info({ records: numbered }, 'administrative records written before the administrative log are now numbered in it');
     await syncCatalogue(db, files);
     await ensureAuditIndexes(db);
     await ensureCredentialIndexes(db);
@@ -237,6 +242,16 @@ export async function createRuntime(options: RuntimeOptions): Promise<HubRuntime
       onError: (error) => logger.error({ err: error }, 'checkpoint could not be written; the next one covers these records'),
     });
     await log.register();
+    // The administrative log is signed by every hub on the access logs' timer, whoever wrote it (a
+    // `hub` command without the key included); several hubs store one checkpoint of a size.
+    let adminSigning: Promise<unknown> | undefined;
+    const signAdmin = () => (adminSigning ??= checkpointAdmin(db, signer)
+      .catch((error: unknown) => logger.error({ err: error }, 'administrative checkpoint could not be written; the next one covers these records'))
+      .finally(() => {
+        adminSigning = undefined;
+      }));
+    adminTimer = setInterval(() => void signAdmin(), config.audit.checkpointSeconds * 1000);
+    adminTimer.unref();
     // Counted per process (the log's origin names it), written only by it.
     const quality = new QualityCounter(db, {
       process: log.origin,
@@ -377,6 +392,9 @@ export async function createRuntime(options: RuntimeOptions): Promise<HubRuntime
         clearInterval(safetyNet);
         await quality.close().catch((error: unknown) => logger.warn({ err: error }, 'data-quality counts could not be written at shutdown'));
         await audit.close();
+        clearInterval(adminTimer);
+        await adminSigning;
+        await signAdmin();
         await tracing.close().catch((error: unknown) => logger.warn({ err: error }, 'spans could not be sent at shutdown'));
         for (const [old, timer] of retired) {
           clearTimeout(timer);
@@ -388,6 +406,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<HubRuntime
     };
     return runtime;
   } catch (error) {
+    clearInterval(adminTimer);
     await Promise.allSettled([...connectors.values()].map((c) => c.close()));
     await client.close();
     throw error;

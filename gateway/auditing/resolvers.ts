@@ -3,7 +3,7 @@
  * themselves recorded (the auditor is audited too); the subject's identifier is only ever hashed.
  */
 import {
-  auditAnomalies, auditStatistics, disclose, disclosed, getTrailRecord, listLogs, parseRecordId, parseVerifierKey, proveRecord, rangeProblem, recordId,
+  ADMIN_LOG, auditAnomalies, auditStatistics, disclose, disclosed, getAdminRecord, getTrailRecord, listLogs, parseRecordId, parseVerifierKey, proveAdminRecord, proveRecord, rangeProblem, recordId,
   searchAdmin, searchTrail, subjectHash, TrailCursorError, verifyTrail,
   type AnomalyFlag, type AnomalyKind, type ClassifiedItems, type StatDimension, type StoredAccess, type TrailFilter,
 } from '../../audit/index.ts';
@@ -84,7 +84,7 @@ export const auditingResolvers = {
       if (f.kind === 'admin') {
         const page = await paged(() => searchAdmin(ctx.runtime.db, { from, to, actor: f.actor ?? null, department: f.department ?? null, target: f.target ?? null }, first, args.after));
         return {
-          nodes: page.records.map((r) => ({ ...r, kind: 'admin', at: r.at.toISOString() })),
+          nodes: page.records.map((r) => ({ ...r, kind: 'admin', log: typeof r.seq === 'number' ? ADMIN_LOG : null, at: r.at.toISOString() })),
           pageInfo: { endCursor: page.endCursor, hasNextPage: page.hasNextPage },
         };
       }
@@ -100,13 +100,15 @@ export const auditingResolvers = {
     async auditRecord(_: unknown, args: { id: string }, ctx: HubContext) {
       requireAny(ctx, 'read', 'AuditTrail');
       const ref = parseRecordId(args.id);
-      if (!ref) throw bad('id must be an access record id: <log>#<sequence number>.', 'id');
-      const record = await getTrailRecord(ctx.runtime.db, args.id);
+      if (!ref) throw bad('id must be a record id: <log>#<sequence number> (admin#<sequence number> for an administrative record).', 'id');
+      const { db } = ctx.runtime;
+      const admin = ref.log === ADMIN_LOG;
+      const record = admin ? await getAdminRecord(db, ref.seq) : await getTrailRecord(db, args.id);
       if (!record) return null;
       await recordChange(ctx, { action: 'audit.read', target: args.id });
-      const proof = await proveRecord(ctx.runtime.db, ref.log, ref.seq);
+      const proof = admin ? await proveAdminRecord(db, ref.seq) : await proveRecord(db, ref.log, ref.seq);
       return {
-        record: accessNode(record),
+        record: admin ? { ...record, id: args.id, kind: 'admin', log: ADMIN_LOG, at: record.at.toISOString() } : accessNode(record as StoredAccess),
         proof: proof ? { checkpoint: proof.checkpoint, treeSize: proof.size, index: ref.seq, leafHash: proof.leaf, canonicalRecord: proof.record, path: proof.proof } : null,
       };
     },

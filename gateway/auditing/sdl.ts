@@ -32,7 +32,7 @@ input AuditFilter {
 type GrantVersion { id: String! version: Int! }
 
 type AuditRecord {
-  "<log>#<sequence number> for access records; the record id for administrative changes"
+  "<log>#<sequence number>: of an access log for access records, of the administrative log (admin#<n>) for administrative changes"
   id: ID!
   kind: AuditKind!
   at: String!
@@ -187,7 +187,7 @@ type SubjectAccessConnection { nodes: [SubjectAccess!]! pageInfo: PageInfo! }
 extend type Query {
   "The trail, newest first (auditor, admin). Every search is itself recorded."
   auditRecords(filter: AuditFilter, first: Int = 50, after: String): AuditRecordConnection!
-  "One access record with its inclusion proof in a signed checkpoint that covers it: the latest one the stored tree reaches, else the latest."
+  "One record with its inclusion proof in a signed checkpoint that covers it. An access record (<log>#<seq>): the latest checkpoint the stored tree reaches, else the latest; an administrative record (admin#<seq>, the ids of kind admin): the latest checkpoint of the administrative log."
   auditRecord(id: ID!): AuditRecordWithProof
   "The logs of the trail: one per hub process."
   auditLogs: [String!]!
@@ -195,7 +195,7 @@ extend type Query {
   auditStatistics(from: String!, to: String!, by: [StatDimension!] = [department]): [AuditStatistic!]!
   "Anomaly flags for auditors over days from..to (YYYY-MM-DD, inclusive, at most 366 days), each with its records; thresholds in audit.anomalies. Every query is recorded."
   auditAnomalies(from: String!, to: String!, kinds: [AnomalyKind!], "records named per flag (recordIds, records), oldest first: 1-10000" recordsPerFlag: Int = 100): [AuditAnomaly!]!
-  "Verifies every log (or one) against its signed checkpoints: what is wrong, and where."
+  "Verifies every log (or one) against its signed checkpoints: what is wrong, and where. The access logs, then the administrative log (named admin): every administrative change, search and verification, under checkpoints of its own."
   verifyAuditTrail(log: String): AuditVerification!
   "Who used a data subject's records, when and why (portal only). Never operators, case numbers or systems."
   subjectAccessLog(idNumber: String, creditCode: String, first: Int = 50, after: String): SubjectAccessConnection!

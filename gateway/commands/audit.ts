@@ -8,11 +8,12 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createInterface } from 'node:readline';
 import {
-  appendAdmin, archiveTrail, CHECKPOINTS_COLLECTION, exportTrail, retentionCutoff, RetentionError, listLogs, noteSigner, parseVerifierKey, verifyExport, verifyTrail,
+  ADMIN_LOG, appendAdmin, archiveTrail, CHECKPOINTS_COLLECTION, exportTrail, retentionCutoff, RetentionError, listLogs, noteSigner, parseVerifierKey, verifyExport, verifyTrail,
   type ArchiveResult, type CheckpointDoc, type ExportFormat, type TrailReport,
 } from '../../audit/index.ts';
 import { loadConfig, readSigningKey } from '../config.ts';
 import { withHubDb } from '../mongo/client.ts';
+import { withAdminChange } from './admin-log.ts';
 
 /** The verifier key (name+hash+key) of the configured signing key. */
 export async function verifierKey(configPath: string): Promise<string> {
@@ -23,7 +24,8 @@ export async function verifierKey(configPath: string): Promise<string> {
 export async function latestCheckpoint(configPath: string, log: string | undefined): Promise<string | null> {
   const config = await loadConfig(configPath);
   return withHubDb(config, async (db) => {
-    const filter = log ? { log } : {};
+    // Without a log named: the access logs' latest (the administrative log's: `--log admin`).
+    const filter = log ? { log } : { log: { $ne: ADMIN_LOG } };
     const doc = await db.collection<CheckpointDoc>(CHECKPOINTS_COLLECTION).find(filter).sort({ at: -1 }).limit(1).next();
     return doc?.note ?? null;
   });
@@ -53,8 +55,10 @@ export function formatReport(report: TrailReport): string[] {
 /** Streams an export to a file or stdout; the export is itself an admin-change record. */
 export async function exportToFile(configPath: string, options: { format: ExportFormat; log?: string | undefined; out?: string | undefined }): Promise<void> {
   const config = await loadConfig(configPath);
-  await withHubDb(config, async (db) => {
+  await withAdminChange(config, async (db, sign) => {
     await appendAdmin(db, { actor: `cli:${userInfo().username}`, role: 'cli', action: 'audit.export', target: options.log ?? 'all', after: { format: options.format } });
+    // The export holds its own record, under a checkpoint when the key is here.
+    await sign();
     const source = Readable.from(exportTrail(db, options.format, options.log));
     await pipeline(source, options.out ? createWriteStream(options.out) : process.stdout);
   });
@@ -85,7 +89,7 @@ export async function archive(configPath: string, options: { out?: string | unde
   }
   if (!options.dryRun && !options.out) throw new RetentionError('archive needs --out <file> (or --dry-run)');
   const verifier = parseVerifierKey(noteSigner(config.audit.keyName, await readSigningKey(config)).verifierKey);
-  return withHubDb(config, (db) => archiveTrail(db, {
+  return withAdminChange(config, (db) => archiveTrail(db, {
     before, out: options.out ?? '', verifier, actor: `cli:${userInfo().username}`, role: 'cli', dryRun: options.dryRun,
   }));
 }

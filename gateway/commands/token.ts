@@ -10,6 +10,7 @@ import { loadConfig } from '../config.ts';
 import { credentialActive, issuePrincipalToken, listCredentials, principalViolations, revokePrincipalTokens, rotatePrincipalToken, type CredentialInfo, type RevocationTarget } from '../credentials.ts';
 import { loadHubCatalogue } from '../runtime.ts';
 import { withHubDb } from '../mongo/client.ts';
+import { withAdminChange } from './admin-log.ts';
 
 const actor = () => ({ id: `cli:${userInfo().username}`, role: 'cli', department: null });
 
@@ -22,7 +23,7 @@ export async function createPrincipalToken(configPath: string, spec: { kind: Pri
   if (violations.length > 0) throw new ValidationError(violations);
   const system = spec.kind === 'system' ? catalogue.systems.find((s) => s.code === spec.id) : undefined;
   const label = spec.label || system?.name || `${spec.kind} ${spec.id}`;
-  return withHubDb(config, async (db) => (await issuePrincipalToken(db, { ...spec, label, expiresAt: spec.expiresAt ?? null, actor: actor() }, catalogue)).token);
+  return withAdminChange(config, async (db) => (await issuePrincipalToken(db, { ...spec, label, expiresAt: spec.expiresAt ?? null, actor: actor() }, catalogue)).token);
 }
 
 /** `hub token list`: every credential, or those of one principal and/or one role. */
@@ -35,7 +36,7 @@ export async function revokeTokens(configPath: string, target: RevocationTarget,
   if ('id' in target && !/^[0-9a-f]{6,64}$/.test(target.id)) {
     throw new ValidationError([{ where: '--id', path: '', rule: 'pattern', message: 'must be a credential id (6+ hex digits, see `hub token list`)' }]);
   }
-  return withHubDb(await loadConfig(configPath), (db) => revokePrincipalTokens(db, target, actor(), reason ?? null));
+  return withAdminChange(await loadConfig(configPath), (db) => revokePrincipalTokens(db, target, actor(), reason ?? null));
 }
 
 /** `90d`, `12h`, `30m`, `45s` in seconds (0 to 3 years), else undefined. */
@@ -51,7 +52,7 @@ export async function rotateToken(configPath: string, id: string, overlapSeconds
   if (!/^[0-9a-f]{6,64}$/.test(id)) {
     throw new ValidationError([{ where: '--id', path: '', rule: 'pattern', message: 'must be a credential id (6+ hex digits, see `hub token list`)' }]);
   }
-  const rotated = await withHubDb(await loadConfig(configPath), (db) => rotatePrincipalToken(db, id, overlapSeconds, actor(), reason ?? null));
+  const rotated = await withAdminChange(await loadConfig(configPath), (db) => rotatePrincipalToken(db, id, overlapSeconds, actor(), reason ?? null));
   if (!rotated) throw new ValidationError([{ where: '--id', path: '', rule: 'reference', message: `no active token has id ${id} (see \`hub token list\`)` }]);
   return rotated;
 }

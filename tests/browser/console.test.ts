@@ -138,6 +138,25 @@ describe('auditor', () => {
     await shot(auditor, 'auditor-record');
   });
 
+  it('opens an administrative change (the revocation above) and sees its inclusion proof verified', async () => {
+    await auditor.keyboard.press('Escape');
+    await auditor.getByLabel('公民身份号码').fill('');
+    await auditor.getByLabel('类型').selectOption('admin');
+    await auditor.getByRole('button', { name: '检索', exact: true }).click();
+    const row = auditor.getByTestId('trail-table').locator('tr', { hasText: 'grant.revoke' }).first();
+    const button = row.getByRole('button', { name: /^查看 admin#/ });
+    const id = (await button.getAttribute('aria-label'))!.slice('查看 '.length);
+    // The hub signs the administrative log every 0.5 s here: wait (bounded) until a checkpoint covers it.
+    await expect.poll(async () => (await t.query(t.people['auditor']!, `query ($id: ID!) { auditRecord(id: $id) { proof { treeSize } } }`, { id })).body.data?.['auditRecord'], { timeout: 10_000 }).toMatchObject({ proof: { treeSize: expect.any(Number) } });
+    await button.click();
+    const status = auditor.getByTestId('proof-status');
+    await status.waitFor();
+    await expect.poll(() => status.textContent(), { timeout: 10_000 }).toContain('包含证明已验证');
+    const drawer = auditor.getByRole('dialog');
+    expect(await drawer.textContent()).toContain('grant.revoke');
+    await auditor.getByLabel('类型').selectOption('access');
+  });
+
   it('links every record of an anomaly flag, a page at a time', async () => {
     // 企业开办's system may not read vehicles under 免证办: 25 refusals today raise REPEATED_REFUSALS (2 a day here).
     for (let i = 0; i < 25; i++) {

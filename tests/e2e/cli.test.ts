@@ -6,6 +6,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_PROJECTION } from '../../audit/index.ts';
 import { generateDemoData } from '../../demo/data.ts';
 import { startDepartments, type DepartmentSystems } from '../../demo/environment.ts';
 import { Authenticator, hashToken } from '../../gateway/credentials.ts';
@@ -261,9 +262,11 @@ describe('token create for every role', () => {
     expect(stored[0]!['tokenHash']).toBe(hashToken(token));
     expect(JSON.stringify(stored)).not.toContain(token);
 
-    const records = await db.db.collection('audit_admin').find({ action: 'token.create', target: principal.id }, { projection: { _id: 0 } }).toArray();
+    const records = await db.db.collection('audit_admin').find({ action: 'token.create', target: principal.id }, { projection: ADMIN_PROJECTION }).toArray();
     expect(records).toEqual([{
       at: expect.any(Date),
+      // Its place in the administrative log (under a checkpoint once a hub or a command with the key signs it).
+      seq: expect.any(Number),
       actor,
       role: 'cli',
       department: null,
@@ -333,9 +336,9 @@ describe('token create for every role', () => {
     expect(await auth.authenticate(`Bearer ${token}`)).toBeNull();
 
     const [credential] = await credentialsOf('audit-rotate');
-    const records = await db.db.collection('audit_admin').find({ action: 'token.revoke', target: id }, { projection: { _id: 0 } }).toArray();
+    const records = await db.db.collection('audit_admin').find({ action: 'token.revoke', target: id }, { projection: ADMIN_PROJECTION }).toArray();
     expect(records).toEqual([{
-      at: expect.any(Date), actor, role: 'cli', department: null, action: 'token.revoke', target: id,
+      at: expect.any(Date), seq: expect.any(Number), actor, role: 'cli', department: null, action: 'token.revoke', target: id,
       before: { active: true }, after: { revokedAt: credential!['revokedAt'] }, reason: 'auditor left',
     }]);
     expect(credential!['revokedAt']).toBeInstanceOf(Date);
@@ -359,9 +362,9 @@ describe('token create for every role', () => {
     expect(expiresAt - Date.now()).toBeLessThanOrEqual(7_200_000);
     const listed = await hub(['token', 'list', '--config', configPath, '--id', 'audit-rot2']);
     expect(listed.stdout.trim().split('\n').map((line) => line.split('\t')[5])).toEqual([`active until ${new Date(expiresAt).toISOString()}`, 'active']);
-    const records = await db.db.collection('audit_admin').find({ action: 'token.rotate', target: oldId }, { projection: { _id: 0 } }).toArray();
+    const records = await db.db.collection('audit_admin').find({ action: 'token.rotate', target: oldId }, { projection: ADMIN_PROJECTION }).toArray();
     expect(records).toEqual([{
-      at: expect.any(Date), actor, role: 'cli', department: null, action: 'token.rotate', target: oldId,
+      at: expect.any(Date), seq: expect.any(Number), actor, role: 'cli', department: null, action: 'token.rotate', target: oldId,
       before: { expiresAt: null }, after: { expiresAt: stored!['expiresAt'], successor: hashToken(successor).slice(0, 12) }, reason: 'yearly rotation',
     }]);
 

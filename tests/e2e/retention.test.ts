@@ -239,6 +239,8 @@ describe('hub audit archive (CLI)', () => {
     expect(offline.stdout).toContain('ok\tretention-test/host/2\t12 records, 1 checkpoints, verified to 12');
     const remainder = await cli(['audit', 'verify', '--config', configPath]);
     expect(remainder.code).toBe(0);
-    expect(remainder.stdout).toContain('the trail verifies (1 logs)');
+    // The access log's remainder, and the administrative log with the archive's own record, signed by the command.
+    expect(remainder.stdout).toContain('ok\tadmin\t1 records, 1 checkpoints, verified to 1\n');
+    expect(remainder.stdout).toContain('the trail verifies (2 logs)');
   });
 });
