@@ -14,6 +14,7 @@
  * What is hashed is the record as the database gives it back (its BSON, read back), so the stored
  * bytes and the leaf always agree.
  */
+import { createHash } from 'node:crypto';
 import { Binary, BSON, type Db, type Document } from 'mongodb';
 import { CHECKPOINTS_COLLECTION, recordLeaf, type CheckpointDoc } from './log.ts';
 import { Frontier, type Hash } from './merkle.ts';
@@ -28,7 +29,7 @@ export interface AdminRecord {
   readonly at: Date;
   /** Who made the change: a principal id, `cli:<os user>`, or `config` (catalogue files). */
   readonly actor: string;
-  /** The actor's role: system, officer, admin, auditor, portal, cli or config. */
+  /** The actor's role: system, officer, admin, auditor, portal, cli, config, or hub (the log's own first record). */
   readonly role?: string;
   /** The actor's department, when it has one. */
   readonly department?: string | null;
@@ -88,13 +89,15 @@ interface Chain {
   /** The tree as this process last wrote or read it; undefined: read it before the next append. */
   tail: Frontier | undefined;
   index: Promise<void> | undefined;
+  /** Whether this process saw the log begun (or began it). */
+  started: boolean;
 }
 
 const chains = new WeakMap<Db, Chain>();
 
 function chainOf(db: Db): Chain {
   let chain = chains.get(db);
-  if (!chain) chains.set(db, (chain = { queue: Promise.resolve(), tail: undefined, index: undefined }));
+  if (!chain) chains.set(db, (chain = { queue: Promise.resolve(), tail: undefined, index: undefined, started: false }));
   return chain;
 }
 
@@ -140,29 +143,26 @@ async function readTail(db: Db): Promise<Frontier> {
 const isDuplicate = (error: unknown) => (error as { code?: unknown }).code === 11000;
 
 /**
- * Appends `body` (its `seq` set here) as the next record of the log, or, with `existing`, gives that
- * record (written before the log existed) the next number. Resolves with the number; false when
- * `existing` was numbered by another process meanwhile.
+ * Appends `body` (its `seq` set here) as the next record of the log; resolves with its number. With
+ * `onlyAt`, only as that record: false when the log is already past it.
  */
-async function chainOne(db: Db, chain: Chain, body: Document, existing?: unknown): Promise<number | false> {
+async function chainOne(db: Db, chain: Chain, body: Document, onlyAt?: number): Promise<number | false> {
   const records = db.collection(ADMIN_COLLECTION);
   for (let tries = 0; tries < MAX_TRIES; tries++) {
     const tree = chain.tail ?? (await readTail(db));
     const seq = tree.size;
+    if (onlyAt !== undefined && seq !== onlyAt) {
+      chain.tail = tree;
+      return false;
+    }
     // What the database will give back: BSON's view of the record (undefined → null, Map → object …).
     const stored = BSON.deserialize(BSON.serialize({ ...body, seq }));
     const leaf = adminLeaf(stored);
     const next = Frontier.restore(tree.nodes());
     next.append(leaf);
-    const chained = { seq, leaf: new Binary(leaf), frontier: encodeNodes(next) };
     chain.tail = undefined;
     try {
-      if (existing === undefined) {
-        await records.insertOne({ ...stored, ...chained }, WRITE_CONCERN);
-      } else {
-        const done = await records.updateOne({ _id: existing, seq: { $exists: false } } as Document, { $set: chained }, WRITE_CONCERN);
-        if (done.matchedCount === 0) return false;
-      }
+      await records.insertOne({ ...stored, leaf: new Binary(leaf), frontier: encodeNodes(next) }, WRITE_CONCERN);
       chain.tail = next;
       return seq;
     } catch (error) {
@@ -179,30 +179,72 @@ function enqueue<T>(chain: Chain, work: () => Promise<T>): Promise<T> {
   return run;
 }
 
+/** The action of the log's first record when records written before the log exist (see `startAdminLog`). */
+export const ADMIN_LOG_START = 'audit.adminlog.start';
+
+/**
+ * The records written before the administrative log existed (no `seq`), oldest first: how many,
+ * and the SHA-256 of their leaf hashes in that order (one pass, constant memory).
+ */
+export async function earlierAdmin(db: Db): Promise<{ count: number; digest: string }> {
+  const hash = createHash('sha256');
+  let count = 0;
+  // No index serves it (the records of years, once at the upgrade, and at each verification): a
+  // sort that may spill to disk on MongoDB.
+  for await (const doc of db.collection(ADMIN_COLLECTION).find({ seq: { $exists: false } }, { allowDiskUse: true }).sort({ at: 1, _id: 1 })) {
+    hash.update(adminLeaf(doc));
+    count++;
+  }
+  return { count, digest: hash.digest('base64') };
+}
+
+/**
+ * Starts the log on a database whose administrative records were written by an older hub: its
+ * first record (number 0) holds their count and digest, so they are under the log's checkpoints
+ * as they are, without rewriting them (a hub starts at once however many there are). Only while
+ * the log is empty: records slipped in beside it later are never taken in. The first writer of
+ * any process does this before its first record; a hub does it at start. Resolves with the count
+ * it fixed (0: nothing to fix, or the log had begun).
+ */
+export async function startAdminLog(db: Db): Promise<number> {
+  const chain = chainOf(db);
+  await ensureIndex(db, chain);
+  return enqueue(chain, () => start(db, chain));
+}
+
+async function start(db: Db, chain: Chain): Promise<number> {
+  if (chain.started) return 0;
+  const tree = chain.tail ?? (await readTail(db));
+  chain.tail = tree;
+  if (tree.size > 0) {
+    chain.started = true;
+    return 0;
+  }
+  const earlier = await earlierAdmin(db);
+  if (earlier.count > 0) {
+    const body = {
+      at: new Date(), actor: 'hub', role: 'hub', department: null, action: ADMIN_LOG_START, target: ADMIN_LOG,
+      reason: 'the administrative records written before the administrative log, fixed by their count and digest',
+      detail: { earlier: earlier.count, digest: earlier.digest },
+    };
+    // Another writer may begin the log first: then the earlier records are its business, or no one's.
+    if ((await chainOne(db, chain, body, 0)) === false) {
+      chain.started = true;
+      return 0;
+    }
+  }
+  chain.started = true;
+  return earlier.count;
+}
+
 /** Writes an administrative record as the next record of the administrative log; resolves with its number once durable. */
 export async function appendAdmin(db: Db, record: Omit<AdminRecord, 'at' | 'seq'>): Promise<number> {
   const chain = chainOf(db);
   const at = new Date();
   await ensureIndex(db, chain);
-  return enqueue(chain, async () => (await chainOne(db, chain, { at, ...record })) as number);
-}
-
-/**
- * Numbers the records written before the administrative log existed (oldest first), once: only
- * while the log is still empty, so a record slipped in beside the log later is never taken in
- * (verification reports it). Returns how many it numbered.
- */
-export async function chainEarlierAdmin(db: Db): Promise<number> {
-  const chain = chainOf(db);
-  await ensureIndex(db, chain);
   return enqueue(chain, async () => {
-    const records = db.collection(ADMIN_COLLECTION);
-    if (await records.findOne({ seq: { $exists: true } }, { projection: { _id: 1 } })) return 0;
-    let numbered = 0;
-    for await (const doc of records.find({ seq: { $exists: false } }).sort({ at: 1, _id: 1 })) {
-      if ((await chainOne(db, chain, adminBody(doc), doc['_id'])) !== false) numbered++;
-    }
-    return numbered;
+    await start(db, chain);
+    return (await chainOne(db, chain, { at, ...record })) as number;
   });
 }
 

@@ -2,9 +2,10 @@
  * Exports of the trail, streamed in constant memory, and their offline verification.
  *
  * JSONL (verifiable): per log, a `log` line, its signed `checkpoint` lines (ascending size), then
- * every `record` line in sequence order; the administrative log (admin.ts) last, in the same lines. Anyone with the verifier key re-hashes the records, folds
- * them into the RFC 6962 tree (a frontier: O(log n) memory) and checks each checkpoint's signature
- * and root as the tree reaches its size.
+ * every `record` line in sequence order; the administrative log (admin.ts) last, in the same
+ * lines. Anyone with the verifier key re-hashes the records, folds them into the RFC 6962 tree (a
+ * frontier: O(log n) memory) and checks each checkpoint's signature and root as the tree reaches
+ * its size.
  * CSV (for spreadsheets): one access record per row; not self-verifying.
  */
 import type { Db } from 'mongodb';

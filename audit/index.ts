@@ -3,7 +3,7 @@ export { recordsOf, linesOf, accessRecordsOf, isReadable, leavesOf, encodeLines,
 export { VerificationAttempts, attemptCounter, type AttemptKey, type AttemptMarkDoc } from './attempts.ts';
 export { AuditWriter, AuditUnavailableError, ClaimTakenError, ACCESS_COLLECTION, type AuditWriterOptions, type Claim, type ClaimDoc } from './writer.ts';
 export { ensureAuditIndexes, createAuditIndexes, isFerretDB, summaryFormOf, searchAccess, type AccessQuery } from './store.ts';
-export { appendAdmin, lastAdmin, adminRecordsFor, chainEarlierAdmin, checkpointAdmin, adminBody, adminLeaf, AdminLogError, ADMIN_COLLECTION, ADMIN_LOG, ADMIN_PROJECTION, type AdminRecord } from './admin.ts';
+export { appendAdmin, lastAdmin, adminRecordsFor, startAdminLog, earlierAdmin, checkpointAdmin, ADMIN_LOG_START, adminBody, adminLeaf, AdminLogError, ADMIN_COLLECTION, ADMIN_LOG, ADMIN_PROJECTION, type AdminRecord } from './admin.ts';
 export { EvidenceLog, newOrigin, recordLeaf, canonicalBytes, archivedPrefix, LOGS_COLLECTION, CHECKPOINTS_COLLECTION, type CheckpointDoc, type ArchivedPrefix, type LogDoc } from './log.ts';
 export { noteSigner, parseVerifierKey, signNote, openNote, checkpointText, parseCheckpointText, type NoteSigner, type NoteVerifier, type Checkpoint } from './note.ts';
 export { leafHash, nodeHash, rootOf, inclusionProof, consistencyProof, inclusionRanges, consistencyRanges, verifyInclusion, verifyConsistency, Frontier, type Hash } from './merkle.ts';

@@ -4,7 +4,7 @@
  * tail, a forged or altered checkpoint, a checkpoint that does not extend the one before.
  */
 import { Binary, type Db } from 'mongodb';
-import { ADMIN_COLLECTION, ADMIN_LOG, adminBody, adminLeaf, adminLogExists } from './admin.ts';
+import { ADMIN_COLLECTION, ADMIN_LOG, ADMIN_LOG_START, adminBody, adminLeaf, adminLogExists, earlierAdmin } from './admin.ts';
 import { archivedPrefix, canonicalBytes, CHECKPOINTS_COLLECTION, LOGS_COLLECTION, type CheckpointDoc } from './log.ts';
 import { consistencyRanges, Frontier, inclusionProof, inclusionRanges, type Hash } from './merkle.ts';
 import { storedTree, subtreeHashes, withStoredTree } from './tree.ts';
@@ -117,14 +117,15 @@ export async function readLog(db: Db, log: string): Promise<LogContent> {
 
 /**
  * What the administrative log holds (admin.ts): each record's leaf recomputed from the record as
- * stored, checked against the leaf written with it. A record without a sequence number lies outside
- * the log: nothing checks it, so it is reported (the hub numbers the records written before the log
- * existed at its first start).
+ * stored, checked against the leaf written with it. Records without a sequence number are outside
+ * the log: those an older hub wrote before it began must still match the count and digest its
+ * first record holds; any other is reported.
  */
 export async function readAdminLog(db: Db): Promise<LogContent> {
   const log = ADMIN_LOG;
   const problems: Problem[] = [];
   const bySeq = new Map<number, Hash>();
+  let fixed: { earlier?: unknown; digest?: unknown } | undefined;
   const records = db.collection(ADMIN_COLLECTION);
   for await (const doc of records.find({ seq: { $exists: true } }).sort({ seq: 1 })) {
     const seq: unknown = doc['seq'];
@@ -145,15 +146,21 @@ export async function readAdminLog(db: Db): Promise<LogContent> {
       problems.push({ kind: 'inserted', log, at: seq, detail: `a second administrative record claims sequence number ${seq}` });
       continue;
     }
+    if (seq === 0 && doc['action'] === ADMIN_LOG_START) fixed = (doc['detail'] ?? {}) as typeof fixed;
     bySeq.set(seq, leaf);
   }
   const leaves = leavesInOrder(bySeq, 0, log, problems);
-  const outside = await records.countDocuments({ seq: { $exists: false } });
-  if (outside > 0) {
+  const outside = await earlierAdmin(db);
+  const expected = typeof fixed?.earlier === 'number' ? fixed.earlier : 0;
+  if (outside.count > expected) {
     problems.push({
       kind: 'inserted', log, at: leaves.length,
-      detail: `${outside} administrative record(s) lie outside the log (no sequence number): added beside the hub, or left from before the log when its numbering was interrupted`,
+      detail: `${outside.count - expected} more administrative record(s) lie outside the log (no sequence number) than the ${expected} written before it began: added beside the hub`,
     });
+  } else if (outside.count < expected) {
+    problems.push({ kind: 'deleted', log, at: 0, detail: `${expected - outside.count} of the ${expected} administrative records written before the log began are gone` });
+  } else if (expected > 0 && outside.digest !== fixed?.digest) {
+    problems.push({ kind: 'modified', log, at: 0, detail: `the ${expected} administrative records written before the log began do not match the digest its first record holds` });
   }
   return { leaves, problems, base: 0, frontier: new Frontier() };
 }
@@ -331,22 +338,25 @@ export async function proveConsistency(db: Db, log: string, older: number, newer
 /**
  * The inclusion proof of administrative record `seq` in the latest signed checkpoint of the
  * administrative log that covers it, with its canonical JSON; null when none covers it yet, or the
- * log does not hold it whole up to there. The log is small (changes, not accesses): its leaves are
- * read from the records.
+ * log does not hold it whole up to there. Built from the leaf hashes stored with the records (32
+ * bytes each, read up to the checkpoint: the log holds changes, not accesses), the record's own
+ * recomputed: whoever receives the proof checks it against the signed root.
  */
 export async function proveAdminRecord(db: Db, seq: number): Promise<{ checkpoint: string; size: number; leaf: string; proof: string[]; record: string } | null> {
   const checkpoint = await db.collection<CheckpointDoc>(CHECKPOINTS_COLLECTION).find({ log: ADMIN_LOG, size: { $gt: seq } }, { projection: { _id: 0 } }).sort({ size: -1 }).limit(1).next();
   if (!checkpoint) return null;
+  const records = db.collection(ADMIN_COLLECTION);
+  const doc = await records.findOne({ seq });
+  if (!doc) return null;
   const leaves: Hash[] = [];
-  let record: string | undefined;
-  for await (const doc of db.collection(ADMIN_COLLECTION).find({ seq: { $gte: 0, $lt: checkpoint.size } }).sort({ seq: 1 })) {
-    if (doc['seq'] !== leaves.length) return null;
-    leaves.push(adminLeaf(doc));
-    if (doc['seq'] === seq) record = canonicalBytes(adminBody(doc)).toString('utf8');
+  for await (const stored of records.find({ seq: { $gte: 0, $lt: checkpoint.size } }, { projection: { _id: 0, seq: 1, leaf: 1 } }).sort({ seq: 1 })) {
+    if (stored['seq'] !== leaves.length || !(stored['leaf'] instanceof Binary) || stored['leaf'].length() !== 32) return null;
+    leaves.push(Buffer.from(stored['leaf'].buffer));
   }
-  if (leaves.length !== checkpoint.size || record === undefined) return null;
+  if (leaves.length !== checkpoint.size) return null;
+  leaves[seq] = adminLeaf(doc);
   return {
-    checkpoint: checkpoint.note, size: checkpoint.size, leaf: leaves[seq]!.toString('base64'),
-    proof: inclusionProof(leaves, seq, checkpoint.size).map((h) => h.toString('base64')), record,
+    checkpoint: checkpoint.note, size: checkpoint.size, leaf: leaves[seq].toString('base64'),
+    proof: inclusionProof(leaves, seq, checkpoint.size).map((h) => h.toString('base64')), record: canonicalBytes(adminBody(doc)).toString('utf8'),
   };
 }

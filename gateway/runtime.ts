@@ -10,7 +10,7 @@ import { createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import { MongoClient, type Db } from 'mongodb';
 import type { Logger } from 'pino';
 import { LRUCache } from 'lru-cache';
-import { AuditWriter, EvidenceLog, VerificationAttempts, chainEarlierAdmin, checkpointAdmin, detectTopology, type AttemptMarkDoc, ensureAuditIndexes, summaryFormOf, evidenceWriteConcern, newOrigin, noteSigner, type NoteSigner } from '../audit/index.ts';
+import { AuditWriter, EvidenceLog, VerificationAttempts, checkpointAdmin, startAdminLog, detectTopology, type AttemptMarkDoc, ensureAuditIndexes, summaryFormOf, evidenceWriteConcern, newOrigin, noteSigner, type NoteSigner } from '../audit/index.ts';
 import { createConnector, validateConnectorConfig, type Connector } from '../connectors/index.ts';
 import { compilePolicy, dayIn, type CompiledPolicy, type Principal, type WorkCalendar } from '../policies/index.ts';
 import {
@@ -173,10 +173,10 @@ export async function createRuntime(options: RuntimeOptions): Promise<HubRuntime
     if (!calendar.years.includes(year)) {
       logger.warn({ calendar: config.applications.calendar, year }, 'the working-day calendar does not cover this year: deadlines count weekdays only; add the year\'s holiday arrangement');
     }
-    // Before anything writes an administrative record: those written before the administrative log
-    // existed are numbered into it, once (audit/admin.ts).
-    const numbered = await chainEarlierAdmin(db);
-    if (numbered > 0) logger.info({ records: numbered }, 'administrative records written before the administrative log are now numbered in it');
+    // Before anything writes an administrative record: those an older hub wrote before the
+    // administrative log began are fixed by its first record, once (audit/admin.ts).
+    const fixed = await startAdminLog(db);
+    if (fixed > 0) logger.info({ records: fixed }, 'the administrative log begins with the digest of the administrative records written before it');
     await syncCatalogue(db, files);
     await ensureAuditIndexes(db);
     await ensureCredentialIndexes(db);

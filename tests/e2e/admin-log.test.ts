@@ -13,7 +13,7 @@ import { createInterface } from 'node:readline';
 import { MongoClient, ObjectId, type Db } from 'mongodb';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
-  ADMIN_COLLECTION, ADMIN_LOG, appendAdmin, chainEarlierAdmin, checkpointAdmin, CHECKPOINTS_COLLECTION, exportTrail, noteSigner, parseVerifierKey,
+  ADMIN_COLLECTION, ADMIN_LOG, ADMIN_LOG_START, appendAdmin, checkpointAdmin, startAdminLog, CHECKPOINTS_COLLECTION, exportTrail, noteSigner, parseVerifierKey,
   proveAdminRecord, verifyExport, verifyLog, verifyTrail, type Problem,
 } from '../../audit/index.ts';
 import { runHub } from '../support/cli.ts';
@@ -115,10 +115,10 @@ describe('the administrative log', () => {
       await records().insertOne({ at: new Date(), ...change(99) });
       expect((await report()).problems).toEqual([{
         kind: 'inserted', log: ADMIN_LOG, at: 6,
-        detail: '1 administrative record(s) lie outside the log (no sequence number): added beside the hub, or left from before the log when its numbering was interrupted',
+        detail: '1 more administrative record(s) lie outside the log (no sequence number) than the 0 written before it began: added beside the hub',
       }]);
-      // A hub's start does not take it in: the log is not empty.
-      expect(await chainEarlierAdmin(db)).toBe(0);
+      // A hub's start does not take it in: the log has begun.
+      expect(await startAdminLog(db)).toBe(0);
       expect(kinds((await report()).problems)).toEqual(['inserted@6']);
     });
 
@@ -143,15 +143,42 @@ describe('the administrative log', () => {
     });
   });
 
-  it('numbers the records written before the log existed, oldest first, once', async () => {
+  describe('records an older hub wrote before the log', () => {
     const base = Date.parse('2026-01-05T08:00:00Z');
-    await records().insertMany([2, 0, 1].map((i) => ({ at: new Date(base + i * 60_000), ...change(i) })));
-    expect(await chainEarlierAdmin(db)).toBe(3);
-    expect(await chainEarlierAdmin(db)).toBe(0);
-    expect((await records().find().sort({ seq: 1 }).toArray()).map((r) => r['target'])).toEqual(['grant-0', 'grant-1', 'grant-2']);
-    expect(await appendAdmin(db, change(3))).toBe(3);
-    await checkpointAdmin(db, signer);
-    expect(await report()).toMatchObject({ records: 4, verifiedSize: 4, problems: [] });
+    beforeEach(async () => {
+      await records().insertMany([2, 0, 1].map((i) => ({ at: new Date(base + i * 60_000), ...change(i) })));
+    });
+
+    it('are fixed, as they are, by the count and digest in the log\'s first record, once; the log then verifies', async () => {
+      expect(await startAdminLog(db)).toBe(3);
+      expect(await startAdminLog(db)).toBe(0);
+      const first = await records().findOne({ seq: 0 });
+      expect(first).toMatchObject({ action: ADMIN_LOG_START, target: ADMIN_LOG, detail: { earlier: 3, digest: expect.stringMatching(/^[A-Za-z0-9+/]{43}=$/) } });
+      expect(await records().countDocuments({ seq: { $exists: false } })).toBe(3);
+      expect(await appendAdmin(db, change(3))).toBe(1);
+      await checkpointAdmin(db, signer);
+      expect(await report()).toMatchObject({ records: 2, verifiedSize: 2, problems: [] });
+    });
+
+    it('a `hub` command\'s first change begins the log the same way, without a hub', async () => {
+      expect(await appendAdmin(db, change(3))).toBe(1);
+      expect(await records().findOne({ seq: 0 })).toMatchObject({ action: ADMIN_LOG_START, detail: { earlier: 3 } });
+      await checkpointAdmin(db, signer);
+      expect((await report()).problems).toEqual([]);
+    });
+
+    it('a change, a deletion or an addition among them is found', async () => {
+      await startAdminLog(db);
+      await checkpointAdmin(db, signer);
+      await records().updateOne({ target: 'grant-1' }, { $set: { actor: 'someone-else' } });
+      expect(kinds((await report()).problems)).toEqual(['modified@0']);
+      await records().updateOne({ target: 'grant-1' }, { $set: { actor: 'officer-rs' } });
+      expect((await report()).problems).toEqual([]);
+      await records().deleteOne({ target: 'grant-2' });
+      expect(kinds((await report()).problems)).toEqual(['deleted@0']);
+      await records().insertMany([{ at: new Date(base + 120_000), ...change(2) }, { at: new Date(), ...change(9) }]);
+      expect(kinds((await report()).problems)).toEqual(['inserted@1']);
+    });
   });
 
   it('proves a record in a signed checkpoint to Go\'s own tlog, and to no other record', async () => {
