@@ -54,6 +54,12 @@ export interface LogDoc {
   readonly pid: number;
   readonly key: string | null;
   readonly archived?: ArchivedPrefix;
+  /** Last sign of life of the process writing it (every checkpoint interval). */
+  readonly seen?: Date;
+  /** Set when the process stopped after signing its last checkpoint. */
+  readonly closed?: Date;
+  /** Set when another hub signed what a stopped process left unsigned (adopt.ts). */
+  readonly adopted?: { readonly at: Date; readonly by: string; readonly size: number | null; readonly problem?: string };
 }
 
 export function prefixNodes(prefix: Pick<ArchivedPrefix, 'nodes'>): FrontierNode[] {
@@ -116,7 +122,10 @@ export class EvidenceLog {
     this.#every = options.checkpointRecords ?? 10_000;
     this.#onError = options.onError;
     if (this.#signer) {
-      this.#timer = setInterval(() => void this.checkpoint(), (options.checkpointSeconds ?? 10) * 1000);
+      this.#timer = setInterval(() => {
+        void this.checkpoint();
+        void this.#beat();
+      }, (options.checkpointSeconds ?? 10) * 1000);
       this.#timer.unref();
     }
   }
@@ -190,10 +199,27 @@ export class EvidenceLog {
     }
   }
 
-  /** Stops the timer and signs the last checkpoint (after one still being signed, which may cover less). */
+  /**
+   * A sign of life in the log's `audit_logs` document: a log whose process stops beating without
+   * closing it is signed by another hub after `audit.adoptAfterSeconds` (adopt.ts). Lossy.
+   */
+  async #beat(): Promise<void> {
+    // A log taken for a stopped one's while its process could not reach the database is its own
+    // again: the mark goes, so it is adopted anew if the process stops for good later.
+    await this.#db.collection<LogDoc>(LOGS_COLLECTION).updateOne({ origin: this.origin }, { $set: { seen: new Date() }, $unset: { adopted: '' } }).catch(() => undefined);
+  }
+
+  /**
+   * Stops the timer and signs the last checkpoint (after one still being signed, which may cover
+   * less); when that covers every durable record, marks the log closed (nothing for another hub to
+   * sign).
+   */
   async close(): Promise<void> {
     if (this.#timer) clearInterval(this.#timer);
     await this.#signing;
     await this.checkpoint();
+    if (this.#signer && this.#waiting.size === 0 && this.#checkpointed === this.#frontier.size && this.latest) {
+      await this.#db.collection<LogDoc>(LOGS_COLLECTION).updateOne({ origin: this.origin }, { $set: { closed: new Date() } }).catch((error: unknown) => this.#onError?.(error));
+    }
   }
 }

@@ -207,8 +207,19 @@ function rootsAt(content: LogContent, sizes: ReadonlySet<number>, upTo: number):
   return roots;
 }
 
+/** Verifies one log (an access log, or the administrative log) against its signed checkpoints. */
 export async function verifyLog(db: Db, log: string, verifier: NoteVerifier): Promise<LogReport> {
-  const content = log === ADMIN_LOG ? await readAdminLog(db) : await readLog(db, log);
+  return verifyContent(db, log, log === ADMIN_LOG ? await readAdminLog(db) : await readLog(db, log), verifier);
+}
+
+/** The root of the tree of a log's first `size` records, from what was read of it (no more than its durable, gap-free prefix). */
+export function rootOfContent(content: LogContent, size: number): Hash {
+  if (size > completeUpTo(content)) throw new RangeError(`the log holds no gap-free prefix of ${size} records`);
+  return rootsAt(content, new Set([size]), size).get(size)!;
+}
+
+/** Verifies what was read of a log against its signed checkpoints. */
+export async function verifyContent(db: Db, log: string, content: LogContent, verifier: NoteVerifier): Promise<LogReport> {
   const { problems, base } = content;
   const records = content.leaves.length - base;
   const complete = completeUpTo(content);

@@ -65,6 +65,11 @@ export interface HubConfig {
     readonly keyName: string;
     readonly checkpointRecords: number;
     readonly checkpointSeconds: number;
+    /**
+     * A log whose process gave no sign of life for this long, and was not closed, is signed up to
+     * its durable end by another hub (audit/adopt.ts). Several checkpoint intervals at least.
+     */
+    readonly adoptAfterSeconds: number;
     /** Records are kept this many days (3 years is the floor), then archived to a verifiable export and removed. */
     readonly retentionDays: number;
     /** Thresholds of the anomaly flags auditors see (auditAnomalies). */
@@ -292,6 +297,8 @@ export const configSchema: JsonSchema = {
         keyName: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$', default: 'yiwang-hub' },
         checkpointRecords: { type: 'integer', minimum: 1, maximum: 10000000, default: 10000 },
         checkpointSeconds: { type: 'number', minimum: 0.1, maximum: 86400, default: 10 },
+        // Default: 300, or 3 checkpoint intervals when those are longer (parseConfig).
+        adoptAfterSeconds: { type: 'number', minimum: 1, maximum: 604800 },
         retentionDays: { type: 'integer', minimum: 1096, maximum: 36600, default: 1096 },
         anomalies: {
           type: 'object',
@@ -498,6 +505,11 @@ export function parseConfig(raw: unknown, where: string, baseDir: string, env: N
   if (config.trustedDocuments.mode !== 'off' && !config.trustedDocuments.file) {
     throw new ValidationError([{ where, path: '/trustedDocuments/file', rule: 'required', message: `is required when trustedDocuments.mode is ${config.trustedDocuments.mode}` }]);
   }
+  const adoptAfterSeconds = config.audit.adoptAfterSeconds ?? Math.max(300, 3 * config.audit.checkpointSeconds);
+  if (adoptAfterSeconds < 3 * config.audit.checkpointSeconds) {
+    // A live hub beats once a checkpoint interval: any shorter and its log would be taken for a stopped one's.
+    problems.push({ where, path: '/audit/adoptAfterSeconds', rule: 'minimum', message: `must be at least 3 × audit.checkpointSeconds (${3 * config.audit.checkpointSeconds})` });
+  }
   if (config.server.requestTimeoutSeconds < config.server.headersTimeoutSeconds) {
     problems.push({ where, path: '/server/requestTimeoutSeconds', rule: 'minimum', message: `must be at least server.headersTimeoutSeconds (${config.server.headersTimeoutSeconds})` });
   }
@@ -536,7 +548,7 @@ export function parseConfig(raw: unknown, where: string, baseDir: string, env: N
     auth: { ...config.auth, jwt: { issuers: config.auth.jwt.issuers.map((i) => (i.jwksFile ? { ...i, jwksFile: resolve(baseDir, i.jwksFile) } : i)) } },
     trustedDocuments: config.trustedDocuments.file ? { ...config.trustedDocuments, file: resolve(baseDir, config.trustedDocuments.file) } : config.trustedDocuments,
     subjectKey: config.subjectKey.file ? { file: resolve(baseDir, config.subjectKey.file) } : config.subjectKey,
-    audit: { ...config.audit, signingKey: config.audit.signingKey.file ? { file: resolve(baseDir, config.audit.signingKey.file) } : config.audit.signingKey },
+    audit: { ...config.audit, adoptAfterSeconds, signingKey: config.audit.signingKey.file ? { file: resolve(baseDir, config.audit.signingKey.file) } : config.audit.signingKey },
     baseDir,
   };
 }

@@ -10,7 +10,7 @@ import { createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import { MongoClient, type Db } from 'mongodb';
 import type { Logger } from 'pino';
 import { LRUCache } from 'lru-cache';
-import { AuditWriter, EvidenceLog, VerificationAttempts, checkpointAdmin, startAdminLog, detectTopology, type AttemptMarkDoc, ensureAuditIndexes, summaryFormOf, evidenceWriteConcern, newOrigin, noteSigner, type NoteSigner } from '../audit/index.ts';
+import { AuditWriter, EvidenceLog, VerificationAttempts, adoptStoppedLogs, checkpointAdmin, startAdminLog, detectTopology, type AttemptMarkDoc, ensureAuditIndexes, summaryFormOf, evidenceWriteConcern, newOrigin, noteSigner, type NoteSigner } from '../audit/index.ts';
 import { createConnector, validateConnectorConfig, type Connector } from '../connectors/index.ts';
 import { compilePolicy, dayIn, type CompiledPolicy, type Principal, type WorkCalendar } from '../policies/index.ts';
 import {
@@ -153,6 +153,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<HubRuntime
   await client.connect();
   let connectors = new Map<string, Connector>();
   let adminTimer: NodeJS.Timeout | undefined;
+  let adoptTimer: NodeJS.Timeout | undefined;
   /** Connectors replaced by a catalogue reload, closed once their in-flight calls are over. */
   const retired = new Map<Map<string, Connector>, NodeJS.Timeout>();
   const closeAll = (set: Map<string, Connector>) => Promise.allSettled([...set.values()].map((c) => c.close()));
@@ -252,6 +253,22 @@ export async function createRuntime(options: RuntimeOptions): Promise<HubRuntime
       }));
     adminTimer = setInterval(() => void signAdmin(), config.audit.checkpointSeconds * 1000);
     adminTimer.unref();
+    // The logs of hubs that stopped without closing them (killed, crashed): their unsigned tails are
+    // signed by this hub once they have been silent for audit.adoptAfterSeconds (audit/adopt.ts).
+    let adopting: Promise<unknown> | undefined;
+    const adopt = () => (adopting ??= adoptStoppedLogs(db, { own: log.origin, signer, idleMs: config.audit.adoptAfterSeconds * 1000 })
+      .then((adopted) => {
+        for (const a of adopted) {
+          if (a.size === null) logger.warn({ log: a.log, problem: a.problem }, 'the log of a stopped hub is not signed: it does not verify (hub audit verify says where)');
+          else logger.info({ log: a.log, size: a.size }, 'the log of a stopped hub is signed up to its durable end');
+        }
+      })
+      .catch((error: unknown) => logger.error({ err: error }, 'the logs of stopped hubs could not be looked at; the next round tries again'))
+      .finally(() => {
+        adopting = undefined;
+      }));
+    adoptTimer = setInterval(() => void adopt(), Math.min(60, config.audit.adoptAfterSeconds / 2) * 1000);
+    adoptTimer.unref();
     // Counted per process (the log's origin names it), written only by it.
     const quality = new QualityCounter(db, {
       process: log.origin,
@@ -393,6 +410,8 @@ export async function createRuntime(options: RuntimeOptions): Promise<HubRuntime
         await quality.close().catch((error: unknown) => logger.warn({ err: error }, 'data-quality counts could not be written at shutdown'));
         await audit.close();
         clearInterval(adminTimer);
+        clearInterval(adoptTimer);
+        await adopting;
         await adminSigning;
         await signAdmin();
         await tracing.close().catch((error: unknown) => logger.warn({ err: error }, 'spans could not be sent at shutdown'));
@@ -407,6 +426,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<HubRuntime
     return runtime;
   } catch (error) {
     clearInterval(adminTimer);
+    clearInterval(adoptTimer);
     await Promise.allSettled([...connectors.values()].map((c) => c.close()));
     await client.close();
     throw error;

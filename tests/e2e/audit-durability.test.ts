@@ -134,7 +134,8 @@ describe('a hub killed with SIGKILL under load', () => {
   it('loses no record of a response it sent, and every log verifies after the restart, the killed ones included', async () => {
     // Between the hub and MongoDB, a proxy that delays each connection's writes by 0–50 ms: blocks
     // written at once may reach the server in either order.
-    const s = await setup('durability_kill', { jitterMs: 50 });
+    // A killed hub's log is signed to its end by a hub still running once it has been silent 1 s.
+    const s = await setup('durability_kill', { jitterMs: 50, audit: { adoptAfterSeconds: 1 } });
     const ROUNDS = 2;
     const WORKERS = 24;
     const served: Array<{ process: HubProcess; outcomes: ReadOutcome[]; reordered: boolean }> = [];
@@ -161,6 +162,9 @@ describe('a hub killed with SIGKILL under load', () => {
     const restarted = await s.start();
     const after = await read(restarted.url, token!, 'after-restart-0000');
     expect(after).toMatchObject({ status: 200, data: true });
+    const killedLogs = await Promise.all(served.map(({ process }) => logOf(s.db, process)));
+    const adoptedOf = async () => (await s.db.db.collection<LogDoc>(LOGS_COLLECTION).find({ origin: { $in: killedLogs } }).toArray()).map((l) => l.adopted ?? null);
+    await expect.poll(async () => (await adoptedOf()).filter((a) => a !== null).length, { timeout: 20_000, interval: 250 }).toBe(ROUNDS);
     expect((await restarted.stop('SIGTERM')).code).toBe(0);
 
     const { byId, aborted, total } = await recordsByRequest(s.db);
@@ -199,7 +203,9 @@ describe('a hub killed with SIGKILL under load', () => {
       const r = report.logs.find((l) => l.log === log)!;
       expect(r.records, `round ${round}: every record served is in its log`).toBeGreaterThanOrEqual(figures[round]!.withData);
       expect(r.verifiedSize, `round ${round}: the killed log was checkpointed while it ran`).toBeGreaterThan(0);
+      expect(r.uncheckpointed, `round ${round}: what the killed hub left unsigned was signed by another`).toBe(0);
     }
+    expect((await adoptedOf()).map((a) => a?.size)).toEqual(killedLogs.map((log) => report.logs.find((l) => l.log === log)!.records));
     // The restarted hub, stopped gracefully: its one record, covered by its last checkpoint.
     expect(report.logs.find((l) => l.log === finalLog)).toMatchObject({ records: 1, verifiedSize: 1, uncheckpointed: 0 });
   }, 120_000);

@@ -48,6 +48,14 @@ describe('config', () => {
       .toBe('hub.yaml: /server/requestTimeoutSeconds must be at least server.headersTimeoutSeconds (30) (rule: minimum)');
   });
 
+  it('waits 300 s, or 3 checkpoint intervals when longer, before signing a silent hub\'s log, and refuses less than 3 intervals', () => {
+    expect(parseConfig(base, 'hub.yaml', '/', {}).audit.adoptAfterSeconds).toBe(300);
+    expect(parseConfig({ ...base, audit: { checkpointSeconds: 200 } }, 'hub.yaml', '/', {}).audit.adoptAfterSeconds).toBe(600);
+    expect(parseConfig({ ...base, audit: { checkpointSeconds: 0.2, adoptAfterSeconds: 1 } }, 'hub.yaml', '/', {}).audit.adoptAfterSeconds).toBe(1);
+    expect(fails(() => parseConfig({ ...base, audit: { checkpointSeconds: 10, adoptAfterSeconds: 20 } }, 'hub.yaml', '/', {})))
+      .toBe('hub.yaml: /audit/adoptAfterSeconds must be at least 3 × audit.checkpointSeconds (30) (rule: minimum)');
+  });
+
   it('refuses working hours that end before they start, and a retention period under 3 years', () => {
     const hours = (workingHours: string) => fails(() => parseConfig({ ...base, audit: { anomalies: { workingHours } } }, 'hub.yaml', '/', {}));
     expect(hours('18:00-08:30')).toBe('hub.yaml: /audit/anomalies/workingHours working hours must be HH:MM-HH:MM with the start before the end, at most 24:00; got "18:00-08:30" (rule: workingHours)');

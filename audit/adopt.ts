@@ -1,0 +1,60 @@
+/**
+ * The unsigned tail of a stopped process's log. A hub signs its log's checkpoints every few
+ * seconds and at shutdown; a process that dies (killed, out of memory, its machine lost) leaves the
+ * records after its last checkpoint unsigned, and a database administrator could remove or change
+ * them unseen by verification. So the other hubs watch the logs: one whose process has given no
+ * sign of life (`seen`, every checkpoint interval, log.ts) for `audit.adoptAfterSeconds`, and was
+ * not closed, is read whole, verified against its own checkpoints, and, when that finds nothing
+ * wrong, its gap-free durable prefix is signed under its own origin by the adopting hub (with the
+ * deployment's key). Then the log is marked adopted, so it is read once. What was there when it
+ * was adopted is what is signed: the window in which its tail could be changed unseen is
+ * `adoptAfterSeconds`, not forever. A log that does not verify is not signed (verification reports
+ * why); the mark says so.
+ */
+import type { Db } from 'mongodb';
+import { CHECKPOINTS_COLLECTION, LOGS_COLLECTION, type CheckpointDoc, type LogDoc } from './log.ts';
+import { checkpointText, parseVerifierKey, signNote, type NoteSigner } from './note.ts';
+import { readLog, rootOfContent, verifyContent } from './verify.ts';
+
+export interface Adoption {
+  readonly log: string;
+  /** The size signed now, or already signed when nothing was left; null when the log was not signed. */
+  readonly size: number | null;
+  /** Why it was not signed (verification's first problem). */
+  readonly problem?: string;
+}
+
+/**
+ * Signs the unsigned tails of the logs whose processes stopped without closing them (no sign of
+ * life for `idleMs`), other than `own`; marks each adopted. Returns what it did, log by log.
+ */
+export async function adoptStoppedLogs(db: Db, options: { readonly own: string; readonly signer: NoteSigner; readonly idleMs: number; readonly now?: Date }): Promise<Adoption[]> {
+  const cutoff = new Date((options.now ?? new Date()).getTime() - options.idleMs);
+  const logs = db.collection<LogDoc>(LOGS_COLLECTION);
+  const stopped = await logs.find({
+    origin: { $ne: options.own }, closed: { $exists: false }, adopted: { $exists: false },
+    $or: [{ seen: { $lt: cutoff } }, { seen: { $exists: false }, startedAt: { $lt: cutoff } }],
+  }, { projection: { _id: 0, origin: 1 } }).toArray();
+  const done: Adoption[] = [];
+  for (const { origin } of stopped) {
+    const adoption = await adoptLog(db, origin, options.signer);
+    const mark = { at: new Date(), by: options.own, size: adoption.size, ...(adoption.problem ? { problem: adoption.problem } : {}) };
+    await logs.updateOne({ origin, adopted: { $exists: false } }, { $set: { adopted: mark } });
+    done.push(adoption);
+  }
+  return done;
+}
+
+/** Verifies one log and signs its durable, gap-free prefix when that grew past its latest checkpoint. */
+export async function adoptLog(db: Db, log: string, signer: NoteSigner): Promise<Adoption> {
+  const content = await readLog(db, log);
+  const report = await verifyContent(db, log, content, parseVerifierKey(signer.verifierKey));
+  const first = report.problems[0];
+  if (first) return { log, size: null, problem: `${first.kind} at ${first.at}: ${first.detail}` };
+  if (report.uncheckpointed === 0) return { log, size: report.verifiedSize };
+  const size = report.archived + report.records;
+  const root = rootOfContent(content, size);
+  const doc: CheckpointDoc = { log, size, root: root.toString('base64'), note: signNote(signer, checkpointText({ origin: log, size, root })), at: new Date() };
+  await db.collection<CheckpointDoc>(CHECKPOINTS_COLLECTION).updateOne({ log, size }, { $setOnInsert: doc }, { upsert: true, writeConcern: { w: 'majority', journal: true } });
+  return { log, size };
+}
