@@ -7,7 +7,7 @@
  * demand is filed, assigned and answered; a wrong role gets no actions. Screenshots of the main pages
  * go to docs/screenshots/.
  */
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { offerDemoLogins } from '../../gateway/console/demo-logins.ts';
 import { errorsAt, startTestHub, type TestHub } from '../support/hub.ts';
@@ -126,15 +126,20 @@ describe('auditor', () => {
     expect(await auditor.getByRole('button', { name: /^查看 / }).count()).toBe(2);
   });
 
-  it('opens one record and sees its inclusion proof verified', async () => {
-    const button = auditor.getByRole('button', { name: /^查看 / }).first();
+  /** Opens the record of a `查看 <id>` button and waits until the console has verified its inclusion proof. */
+  async function openVerified(button: Locator): Promise<void> {
     const id = (await button.getAttribute('aria-label'))!.slice('查看 '.length);
-    // Checkpoints are signed every 0.5 s here: wait (bounded) until one covers the record.
+    // Checkpoints (the access logs' and the administrative log's) are signed every 0.5 s here:
+    // wait (bounded) until one covers the record.
     await expect.poll(async () => (await t.query(t.people['auditor']!, `query ($id: ID!) { auditRecord(id: $id) { proof { treeSize } } }`, { id })).body.data?.['auditRecord'], { timeout: 10_000 }).toMatchObject({ proof: { treeSize: expect.any(Number) } });
     await button.click();
     const status = auditor.getByTestId('proof-status');
     await status.waitFor();
     await expect.poll(() => status.textContent(), { timeout: 10_000 }).toContain('包含证明已验证');
+  }
+
+  it('opens one record and sees its inclusion proof verified', async () => {
+    await openVerified(auditor.getByRole('button', { name: /^查看 / }).first());
     await shot(auditor, 'auditor-record');
   });
 
@@ -144,14 +149,7 @@ describe('auditor', () => {
     await auditor.getByLabel('类型').selectOption('admin');
     await auditor.getByRole('button', { name: '检索', exact: true }).click();
     const row = auditor.getByTestId('trail-table').locator('tr', { hasText: 'grant.revoke' }).first();
-    const button = row.getByRole('button', { name: /^查看 admin#/ });
-    const id = (await button.getAttribute('aria-label'))!.slice('查看 '.length);
-    // The hub signs the administrative log every 0.5 s here: wait (bounded) until a checkpoint covers it.
-    await expect.poll(async () => (await t.query(t.people['auditor']!, `query ($id: ID!) { auditRecord(id: $id) { proof { treeSize } } }`, { id })).body.data?.['auditRecord'], { timeout: 10_000 }).toMatchObject({ proof: { treeSize: expect.any(Number) } });
-    await button.click();
-    const status = auditor.getByTestId('proof-status');
-    await status.waitFor();
-    await expect.poll(() => status.textContent(), { timeout: 10_000 }).toContain('包含证明已验证');
+    await openVerified(row.getByRole('button', { name: /^查看 admin#/ }));
     const drawer = auditor.getByRole('dialog');
     expect(await drawer.textContent()).toContain('grant.revoke');
     await auditor.getByLabel('类型').selectOption('access');
