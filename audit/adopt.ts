@@ -14,7 +14,7 @@
 import type { Db } from 'mongodb';
 import { CHECKPOINTS_COLLECTION, LOGS_COLLECTION, type CheckpointDoc, type LogDoc } from './log.ts';
 import { checkpointText, parseVerifierKey, signNote, type NoteSigner } from './note.ts';
-import { readLog, rootOfContent, verifyContent } from './verify.ts';
+import { inspectLog } from './verify.ts';
 
 export interface Adoption {
   readonly log: string;
@@ -47,13 +47,10 @@ export async function adoptStoppedLogs(db: Db, options: { readonly own: string; 
 
 /** Verifies one log and signs its durable, gap-free prefix when that grew past its latest checkpoint. */
 export async function adoptLog(db: Db, log: string, signer: NoteSigner): Promise<Adoption> {
-  const content = await readLog(db, log);
-  const report = await verifyContent(db, log, content, parseVerifierKey(signer.verifierKey));
+  const { report, complete: size, root } = await inspectLog(db, log, parseVerifierKey(signer.verifierKey));
   const first = report.problems[0];
   if (first) return { log, size: null, problem: `${first.kind} at ${first.at}: ${first.detail}` };
   if (report.uncheckpointed === 0) return { log, size: report.verifiedSize };
-  const size = report.archived + report.records;
-  const root = rootOfContent(content, size);
   const doc: CheckpointDoc = { log, size, root: root.toString('base64'), note: signNote(signer, checkpointText({ origin: log, size, root })), at: new Date() };
   await db.collection<CheckpointDoc>(CHECKPOINTS_COLLECTION).updateOne({ log, size }, { $setOnInsert: doc }, { upsert: true, writeConcern: { w: 'majority', journal: true } });
   return { log, size };

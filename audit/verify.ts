@@ -41,18 +41,162 @@ export interface TrailReport {
   readonly logs: readonly LogReport[];
 }
 
-/** What a log holds, as read back: the leaf of each sequence number, recomputed from the record. */
+/**
+ * What a log holds, as read back: its records' leaves (recomputed from the records) folded into
+ * its tree as they are read, never all kept (a log of a busy hub process reaches 10^7–10^8 records).
+ */
 export interface LogContent {
-  /** Leaf hashes by sequence number; none below `base` (the archived prefix). */
-  readonly leaves: Hash[];
   readonly problems: Problem[];
   /** Records archived under the retention policy: sequence numbers below it are in the archive. */
   readonly base: number;
-  /** The archived prefix's frontier (its root is the tree of the first `base` records). */
-  readonly frontier: Frontier;
+  /** Where the durable, gap-free prefix ends (the first missing sequence number from `base` on). */
+  readonly complete: number;
+  /** Records from `base` to the highest sequence number read (gaps included). */
+  readonly records: number;
+  /** Roots of the tree at the sizes asked for that lie within [base, complete], and at `complete`. */
+  readonly roots: ReadonlyMap<number, Hash>;
 }
 
-export async function readLog(db: Db, log: string): Promise<LogContent> {
+/** Leaves held for records read ahead of a gap before a fold holds only their numbers. */
+export const PENDING_LIMIT = 1 << 20;
+
+/**
+ * Folds a log's leaves into its tree in sequence order, in O(log n) memory when they come in order:
+ * a leaf read ahead of the next number waits (a tampered log: a record moved, or missing), up to
+ * `pendingLimit` of them; past that only their numbers are kept, as ranges, and the fold stops
+ * there (nothing past a missing record can be hashed into the tree anyway).
+ */
+export class LeafFold {
+  readonly #log: string;
+  readonly #problems: Problem[];
+  readonly #base: number;
+  readonly #sizes: ReadonlySet<number>;
+  readonly #frontier: Frontier;
+  readonly #roots = new Map<number, Hash>();
+  readonly #pending = new Map<number, Hash>();
+  readonly #pendingLimit: number;
+  /** Once pending overflowed: the numbers read past the fold, as sorted disjoint ranges [lo, hi). */
+  #ranges: Array<[number, number]> | undefined;
+  #max: number;
+
+  constructor(log: string, base: number, frontier: Frontier, sizes: ReadonlySet<number>, problems: Problem[], pendingLimit = PENDING_LIMIT) {
+    this.#log = log;
+    this.#problems = problems;
+    this.#base = base;
+    this.#sizes = sizes;
+    this.#frontier = Frontier.restore(frontier.nodes());
+    this.#pendingLimit = pendingLimit;
+    this.#max = base - 1;
+    this.#mark();
+  }
+
+  /** Leaves held in memory beyond the tree's frontier. */
+  get held(): number {
+    return this.#pending.size;
+  }
+
+  /** Whether sequence number `seq` was read already. */
+  has(seq: number): boolean {
+    if (seq < this.#frontier.size) return seq >= this.#base;
+    if (this.#pending.has(seq)) return true;
+    return this.#ranges !== undefined && this.#rangeOf(seq) >= 0;
+  }
+
+  /** Adds the leaf of record `seq` (at or after `base`, not read before: see `has`). */
+  add(seq: number, leaf: Hash): void {
+    if (seq > this.#max) this.#max = seq;
+    if (this.#ranges === undefined && seq === this.#frontier.size) {
+      this.#append(leaf);
+      for (let next = this.#pending.get(this.#frontier.size); next; next = this.#pending.get(this.#frontier.size)) {
+        this.#pending.delete(this.#frontier.size);
+        this.#append(next);
+      }
+      return;
+    }
+    if (this.#ranges === undefined && this.#pending.size < this.#pendingLimit) {
+      this.#pending.set(seq, leaf);
+      return;
+    }
+    if (this.#ranges === undefined) {
+      this.#ranges = [];
+      for (const held of [...this.#pending.keys()].sort((a, b) => a - b)) this.#addRange(held);
+      this.#pending.clear();
+    }
+    this.#addRange(seq);
+  }
+
+  /** Reports each gap as deleted records; what was read. */
+  finish(): LogContent {
+    const complete = this.#frontier.size;
+    this.#roots.set(complete, this.#frontier.root());
+    const present: Array<[number, number]> = this.#ranges ?? [];
+    if (this.#ranges === undefined) for (const seq of [...this.#pending.keys()].sort((a, b) => a - b)) this.#extend(present, seq);
+    let from = complete;
+    for (const [lo, hi] of [...present, [this.#max + 1, this.#max + 1] as [number, number]]) {
+      if (lo > from) {
+        const end = lo - 1;
+        this.#problems.push({ kind: 'deleted', log: this.#log, at: from, detail: end > from ? `records ${from}–${end} are missing` : `record ${from} is missing` });
+      }
+      from = Math.max(from, hi);
+    }
+    return { problems: this.#problems, base: this.#base, complete, records: this.#max + 1 - this.#base, roots: this.#roots };
+  }
+
+  #append(leaf: Hash): void {
+    this.#frontier.append(leaf);
+    this.#mark();
+  }
+
+  #mark(): void {
+    if (this.#sizes.has(this.#frontier.size)) this.#roots.set(this.#frontier.size, this.#frontier.root());
+  }
+
+  /** Index of the range holding `seq`, or -1. */
+  #rangeOf(seq: number): number {
+    const ranges = this.#ranges!;
+    let lo = 0;
+    let hi = ranges.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const [a, b] = ranges[mid]!;
+      if (seq < a) hi = mid - 1;
+      else if (seq >= b) lo = mid + 1;
+      else return mid;
+    }
+    return -1;
+  }
+
+  #addRange(seq: number): void {
+    const ranges = this.#ranges!;
+    const last = ranges.at(-1);
+    // In order, the common case: extend or open the last range.
+    if (!last || seq >= last[1]) {
+      this.#extend(ranges, seq);
+      return;
+    }
+    let i = 0;
+    while (i < ranges.length && ranges[i]![1] < seq) i++;
+    const at = ranges[i]!;
+    if (seq === at[1]) {
+      at[1]++;
+      if (ranges[i + 1] && ranges[i + 1]![0] === at[1]) at[1] = ranges.splice(i + 1, 1)[0]![1];
+    } else if (seq === at[0] - 1) {
+      at[0]--;
+      if (i > 0 && ranges[i - 1]![1] === at[0]) ranges[i - 1]![1] = ranges.splice(i, 1)[0]![1];
+    } else if (seq < at[0]) {
+      ranges.splice(i, 0, [seq, seq + 1]);
+    }
+  }
+
+  #extend(ranges: Array<[number, number]>, seq: number): void {
+    const last = ranges.at(-1);
+    if (last && last[1] === seq) last[1]++;
+    else ranges.push([seq, seq + 1]);
+  }
+}
+
+/** Reads an access log in sequence order, folding its leaves; roots at `sizes` (the signed checkpoints'). */
+export async function readLog(db: Db, log: string, sizes: ReadonlySet<number> = new Set()): Promise<LogContent> {
   const problems: Problem[] = [];
   let base = 0;
   let frontier = new Frontier();
@@ -61,9 +205,9 @@ export async function readLog(db: Db, log: string): Promise<LogContent> {
   } catch (error) {
     problems.push({ kind: 'modified', log, at: 0, detail: `the archived prefix's summary is damaged: ${(error as Error).message}` });
   }
-  // Streamed in sequence order, in constant memory (export.ts): only the leaves are kept, 32 bytes a
-  // record; a sorted find() would have the server decode and sort the whole log first.
-  const bySeq = new Map<number, Hash>();
+  // Streamed in sequence order, in constant memory (export.ts), folded into the tree as read; a
+  // sorted find() would have the server decode and sort the whole log first.
+  const fold = new LeafFold(log, base, frontier, sizes, problems);
   for await (const block of blocksInSequence(db, log, base, { withLeaves: true })) {
     const start = block.seq ?? 0;
     const records = recordsOf(block);
@@ -80,7 +224,7 @@ export async function readLog(db: Db, log: string): Promise<LogContent> {
       if (!isReadable(record)) {
         // It stands in its place: what follows keeps its own.
         problems.push({ kind: 'modified', log, at: start + i, detail: `block ${start} holds a record at position ${i} that is not a JSON object` });
-        if (start + i >= base && !bySeq.has(start + i)) bySeq.set(start + i, leafOf(record));
+        if (start + i >= base && !fold.has(start + i)) fold.add(start + i, leafOf(record));
         return;
       }
       const seq = record.seq;
@@ -102,17 +246,17 @@ export async function readLog(db: Db, log: string): Promise<LogContent> {
         problems.push({ kind: 'inserted', log, at: seq, detail: `record ${seq} stands among records ${base} and later, but lies in the archived prefix` });
         return;
       }
-      if (bySeq.has(seq)) {
+      if (fold.has(seq)) {
         problems.push({ kind: 'inserted', log, at: seq, detail: `a second record claims sequence number ${seq}` });
         return;
       }
-      bySeq.set(seq, leaf);
+      fold.add(seq, leaf);
     });
     if (records.length > block.count && problems.length === before) {
       problems.push({ kind: 'inserted', log, at: start, detail: `block ${start} holds ${records.length} records, written with ${block.count}` });
     }
   }
-  return { leaves: leavesInOrder(bySeq, base, log, problems), problems, base, frontier };
+  return fold.finish();
 }
 
 /**
@@ -121,16 +265,17 @@ export async function readLog(db: Db, log: string): Promise<LogContent> {
  * the log: those an older hub wrote before it began must still match the count and digest its
  * first record holds; any other is reported.
  */
-export async function readAdminLog(db: Db): Promise<LogContent> {
+export async function readAdminLog(db: Db, sizes: ReadonlySet<number> = new Set()): Promise<LogContent> {
   const log = ADMIN_LOG;
   const problems: Problem[] = [];
-  const bySeq = new Map<number, Hash>();
+  const fold = new LeafFold(log, 0, new Frontier(), sizes, problems);
+  let read = 0;
   let fixed: { earlier?: unknown; digest?: unknown } | undefined;
   const records = db.collection(ADMIN_COLLECTION);
   for await (const doc of records.find({ seq: { $exists: true } }).sort({ seq: 1 })) {
     const seq: unknown = doc['seq'];
     if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0) {
-      problems.push({ kind: 'inserted', log, at: bySeq.size, detail: `an administrative record has the sequence number ${JSON.stringify(seq)}, which is none` });
+      problems.push({ kind: 'inserted', log, at: read, detail: `an administrative record has the sequence number ${JSON.stringify(seq)}, which is none` });
       continue;
     }
     let leaf: Hash;
@@ -142,19 +287,20 @@ export async function readAdminLog(db: Db): Promise<LogContent> {
     }
     const stored = doc['leaf'] instanceof Binary ? Buffer.from(doc['leaf'].buffer) : undefined;
     if (!stored?.equals(leaf)) problems.push({ kind: 'modified', log, at: seq, detail: `administrative record ${seq} does not match the hash written with it` });
-    if (bySeq.has(seq)) {
+    if (fold.has(seq)) {
       problems.push({ kind: 'inserted', log, at: seq, detail: `a second administrative record claims sequence number ${seq}` });
       continue;
     }
     if (seq === 0 && doc['action'] === ADMIN_LOG_START) fixed = (doc['detail'] ?? {}) as typeof fixed;
-    bySeq.set(seq, leaf);
+    fold.add(seq, leaf);
+    read++;
   }
-  const leaves = leavesInOrder(bySeq, 0, log, problems);
+  const content = fold.finish();
   const outside = await earlierAdmin(db);
   const expected = typeof fixed?.earlier === 'number' ? fixed.earlier : 0;
   if (outside.count > expected) {
     problems.push({
-      kind: 'inserted', log, at: leaves.length,
+      kind: 'inserted', log, at: content.base + content.records,
       detail: `${outside.count - expected} more administrative record(s) lie outside the log (no sequence number) than the ${expected} written before it began: added beside the hub`,
     });
   } else if (outside.count < expected) {
@@ -162,89 +308,50 @@ export async function readAdminLog(db: Db): Promise<LogContent> {
   } else if (expected > 0 && outside.digest !== fixed?.digest) {
     problems.push({ kind: 'modified', log, at: 0, detail: `the ${expected} administrative records written before the log began do not match the digest its first record holds` });
   }
-  return { leaves, problems, base: 0, frontier: new Frontier() };
-}
-
-/**
- * The leaves by sequence number from `base` to the highest one read, each gap reported as deleted
- * records. A loop, not `Math.max(...keys)`: spread arguments overflow the stack past ~125 000.
- */
-export function leavesInOrder(bySeq: ReadonlyMap<number, Hash>, base: number, log: string, problems: Problem[]): Hash[] {
-  let max = base - 1;
-  for (const seq of bySeq.keys()) if (seq > max) max = seq;
-  const leaves: Hash[] = [];
-  for (let seq = base; seq <= max; seq++) {
-    const leaf = bySeq.get(seq);
-    if (!leaf) {
-      let end = seq;
-      while (end + 1 <= max && !bySeq.has(end + 1)) end++;
-      problems.push({ kind: 'deleted', log, at: seq, detail: end > seq ? `records ${seq}–${end} are missing` : `record ${seq} is missing` });
-      seq = end;
-      continue;
-    }
-    leaves[seq] = leaf;
-  }
-  if (leaves.length < base) leaves.length = base;
-  return leaves;
-}
-
-/** The first sequence number from `base` on without a leaf: the durable, gap-free prefix ends there. */
-function completeUpTo(content: Pick<LogContent, 'leaves' | 'base'>): number {
-  let n = content.base;
-  while (content.leaves[n]) n++;
-  return n;
-}
-
-/** Roots of the trees of the given sizes, folding the leaves after the archived prefix onto its frontier. */
-function rootsAt(content: LogContent, sizes: ReadonlySet<number>, upTo: number): Map<number, Hash> {
-  const roots = new Map<number, Hash>();
-  const frontier = Frontier.restore(content.frontier.nodes());
-  if (sizes.has(frontier.size)) roots.set(frontier.size, frontier.root());
-  for (let seq = content.base; seq < upTo; seq++) {
-    frontier.append(content.leaves[seq]!);
-    if (sizes.has(frontier.size)) roots.set(frontier.size, frontier.root());
-  }
-  return roots;
+  return content;
 }
 
 /** Verifies one log (an access log, or the administrative log) against its signed checkpoints. */
 export async function verifyLog(db: Db, log: string, verifier: NoteVerifier): Promise<LogReport> {
-  return verifyContent(db, log, log === ADMIN_LOG ? await readAdminLog(db) : await readLog(db, log), verifier);
+  return (await inspectLog(db, log, verifier)).report;
 }
 
-/** The root of the tree of a log's first `size` records, from what was read of it (no more than its durable, gap-free prefix). */
-export function rootOfContent(content: LogContent, size: number): Hash {
-  if (size > completeUpTo(content)) throw new RangeError(`the log holds no gap-free prefix of ${size} records`);
-  return rootsAt(content, new Set([size]), size).get(size)!;
-}
-
-/** Verifies what was read of a log against its signed checkpoints. */
-export async function verifyContent(db: Db, log: string, content: LogContent, verifier: NoteVerifier): Promise<LogReport> {
-  const { problems, base } = content;
-  const records = content.leaves.length - base;
-  const complete = completeUpTo(content);
+/**
+ * Verifies one log, and gives where its durable, gap-free prefix ends with that prefix's root
+ * (adopt.ts signs it).
+ */
+export async function inspectLog(db: Db, log: string, verifier: NoteVerifier): Promise<{ report: LogReport; complete: number; root: Hash }> {
   const checkpoints = await db.collection<CheckpointDoc>(CHECKPOINTS_COLLECTION).find({ log }, { projection: { _id: 0 } }).sort({ size: 1, at: 1 }).toArray();
+  const forged: Problem[] = [];
   const signed: Array<{ size: number; root: Buffer }> = [];
   for (const c of checkpoints) {
     const opened = openNote(c.note, verifier);
     if (!opened.ok) {
-      problems.push({ kind: 'forged-checkpoint', log, at: c.size, detail: `checkpoint of size ${c.size}: ${opened.reason}` });
+      forged.push({ kind: 'forged-checkpoint', log, at: c.size, detail: `checkpoint of size ${c.size}: ${opened.reason}` });
       continue;
     }
     let body;
     try {
       body = parseCheckpointText(opened.text);
     } catch (error) {
-      problems.push({ kind: 'forged-checkpoint', log, at: c.size, detail: (error as Error).message });
+      forged.push({ kind: 'forged-checkpoint', log, at: c.size, detail: (error as Error).message });
       continue;
     }
     if (body.origin !== log) {
-      problems.push({ kind: 'forged-checkpoint', log, at: body.size, detail: `a checkpoint of log ${body.origin} is filed under this log` });
+      forged.push({ kind: 'forged-checkpoint', log, at: body.size, detail: `a checkpoint of log ${body.origin} is filed under this log` });
       continue;
     }
     signed.push({ size: body.size, root: body.root });
   }
-  const roots = rootsAt(content, new Set(signed.map((c) => c.size)), complete);
+  const sizes = new Set(signed.map((c) => c.size));
+  const content = log === ADMIN_LOG ? await readAdminLog(db, sizes) : await readLog(db, log, sizes);
+  content.problems.push(...forged);
+  return { report: judge(log, content, signed), complete: content.complete, root: content.roots.get(content.complete)! };
+}
+
+/** A log's records against its signed checkpoints. */
+function judge(log: string, content: LogContent, signed: ReadonlyArray<{ size: number; root: Buffer }>): LogReport {
+  const { problems, base, complete, records, roots } = content;
   const rootAt = (size: number) => roots.get(size)!;
   let verifiedSize = 0;
   let counted = 0;

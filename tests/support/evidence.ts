@@ -4,7 +4,8 @@
  */
 import { deflateRawSync } from 'node:zlib';
 import { Binary, type Db, type Document } from 'mongodb';
-import { ACCESS_COLLECTION, encodeLeaves, encodeLines, leavesOf, recordsOf, type EvidenceBlock } from '../../audit/index.ts';
+import { ACCESS_COLLECTION, encodeLeaves, encodeLines, isReadable, leavesOf, recordsOf, type EvidenceBlock, type Hash } from '../../audit/index.ts';
+import { leafOf } from '../../audit/encoding.ts';
 
 /** Rewrites the block of `log` holding `seq` with `change` applied to copies of its records and base64 leaves. */
 export async function tamperBlock(db: Db, log: string, seq: number, change: (records: Document[], leaves: string[]) => void): Promise<void> {
@@ -20,4 +21,15 @@ export async function tamperBlock(db: Db, log: string, seq: number, change: (rec
       ? { deflated: new Binary(deflateRawSync(encodeLines(records))), leaves: newLeaves }
       : { records, leaves };
   await blocks.updateOne({ _id: block._id }, { $set: update as Partial<EvidenceBlock> });
+}
+
+/** Every leaf of a log, recomputed from its records, by sequence number (small test logs: all in memory). */
+export async function allLeaves(db: Db, log: string): Promise<Hash[]> {
+  const leaves: Hash[] = [];
+  for (const block of await db.collection<EvidenceBlock>(ACCESS_COLLECTION).find({ log }).sort({ seq: 1 }).toArray()) {
+    recordsOf(block).forEach((record, i) => {
+      leaves[isReadable(record) && typeof record.seq === 'number' ? record.seq : (block.seq ?? 0) + i] = leafOf(record);
+    });
+  }
+  return leaves;
 }

@@ -9,10 +9,11 @@ import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ACCESS_COLLECTION, AuditWriter, CHECKPOINTS_COLLECTION, EvidenceLog, Frontier, LOGS_COLLECTION, TILE, TREE_COLLECTION, consistencyProof, inclusionProof, leafHash, noteSigner,
-  getTrailRecord, openNote, parseCheckpointText, parseVerifierKey, proveConsistency, proveRecord, readLog, linesOf, recordsOf, subjectHash, verifyConsistency, verifyInclusion,
+  getTrailRecord, openNote, parseCheckpointText, parseVerifierKey, proveConsistency, proveRecord, linesOf, recordsOf, subjectHash, verifyConsistency, verifyInclusion,
   type AccessRecord, type CheckpointDoc, type EvidenceBlock, type Hash, type LogDoc,
 } from '../../audit/index.ts';
 import { forgetArchivedNodes } from '../../audit/tree.ts';
+import { allLeaves as leavesOfLog } from '../support/evidence.ts';
 import { goVerify } from '../support/go-verifier.ts';
 import { testDatabase, type TestDatabase } from '../support/mongo.ts';
 
@@ -52,7 +53,7 @@ async function latest(): Promise<{ size: number; root: Hash; note: string }> {
 
 /** Every leaf of the log, from its records, in memory: what proofs were computed from before. */
 async function allLeaves(db: Db): Promise<Hash[]> {
-  return (await readLog(db, log.origin)).leaves;
+  return leavesOfLog(db, log.origin);
 }
 
 beforeAll(async () => {
@@ -215,7 +216,7 @@ describe('proofs from stored subtree hashes', () => {
       await proveRecord(t.db, other.origin, 3); // the stored tree reaches 512
       for (let i = 600; i < 1500; i += 30) await w.appendMany(Array.from({ length: 30 }, (_, j) => record(i + j)));
       await other.checkpoint();
-      const leaves = (await readLog(t.db, other.origin)).leaves;
+      const leaves = await leavesOfLog(t.db, other.origin);
       await proveRecord(t.db, other.origin, 3); // … and now 1280
       const first = await archive(700, leaves); // below the stored tree's mark
       expect(await proveRecord(t.db, other.origin, 699)).toBeNull();
