@@ -24,7 +24,8 @@
  *                                  (--max-old-space-size=64 --max-semi-space-size=1): same V8 sizing
  *                                  at every N, so its peaks compare directly, and anything O(N) would
  *                                  die of it. Exports up to BENCH_EXPORT_CAPPED_MAX (100000)
- *                                  records, the verification at every size
+ *                                  records, the verifications (of the file, in the database) at
+ *                                  every size
  *
  * Everything listens on 127.0.0.1; the database is dropped, a started server stopped, temporary
  * directories removed at the end, also after a failure or Ctrl-C.
@@ -548,10 +549,12 @@ async function main(): Promise<void> {
     ];
     if (capped) {
       // Own files: a capped export that dies leaves a partial file, which its verification then reports.
-      // Above BENCH_EXPORT_CAPPED_MAX only the (fast) verification, of the default run's file.
+      // Above BENCH_EXPORT_CAPPED_MAX only the verifications: of the default run's file, and in the database.
       const other = (job: ExportJob): ExportJob => ('file' in job ? { ...job, file: job.file.replace(/\.(jsonl|csv)$/, '-capped.$1') } : job);
       const all = size <= cappedMax || size === sizes[0];
-      for (const [task, job] of [...steps]) if (job.kind !== 'prove' && (all || job.kind === 'verify')) steps.push([`${task} ${CAPPED_LABEL}`, all ? other(job) : job, CAPPED_FLAGS]);
+      for (const [task, job] of [...steps]) {
+        if (job.kind !== 'prove' && (all || job.kind === 'verify' || job.kind === 'verify-db')) steps.push([`${task} ${CAPPED_LABEL}`, all ? other(job) : job, CAPPED_FLAGS]);
+      }
     }
     for (const [task, job, flags] of steps) {
       const r = await measureJob(task, size, job, flags, serverPid);
