@@ -114,8 +114,12 @@ export class Authenticator {
   }
 
   /** The principal of a hub token, or null when unknown, revoked or expired. */
-  async authenticateToken(token: string): Promise<Principal | null> {
-    const hash = hashToken(token);
+  authenticateToken(token: string): Promise<Principal | null> {
+    return this.authenticateTokenHash(hashToken(token));
+  }
+
+  /** The same, from the token's hash (`hashToken`), for a caller that has it already. */
+  async authenticateTokenHash(hash: string): Promise<Principal | null> {
     let entry = this.#cache?.get(hash);
     if (!entry) {
       const doc = await this.#collection.findOne({ tokenHash: hash, revokedAt: null }, { signal: AbortSignal.timeout(this.#deadlineMs) });

@@ -49,10 +49,12 @@ export function createIdentifier(deps: IdentifyDependencies) {
       return outcome.unavailable ? { ok: false, unavailable: outcome.reason } : refused(outcome.reason);
     }
     if (!HUB_TOKEN.test(token)) return refused('the bearer token is not one this hub issued');
-    // Throws when MongoDB does not answer: the caller answers 503, not 401.
-    const principal = await deps.authenticator.authenticateToken(token);
+    // Throws when MongoDB does not answer: the caller answers 503, not 401. The token's hash is
+    // both what the credential is looked up by and the key of its identity (hashed once).
+    const credentialKey = hashToken(token);
+    const principal = await deps.authenticator.authenticateTokenHash(credentialKey);
     if (!principal) return refused('the bearer token is unknown, revoked or expired');
-    return { ok: true, identity: { principal, via: 'token', credentialKey: hashToken(token) } };
+    return { ok: true, identity: { principal, via: 'token', credentialKey } };
   };
 
   return async function identify(request: Request, serverContext: unknown): Promise<Identification> {
