@@ -12,8 +12,10 @@
  * why); the mark says so.
  */
 import type { Db } from 'mongodb';
+import { ACCESS_COLLECTION } from './writer.ts';
 import { CHECKPOINTS_COLLECTION, LOGS_COLLECTION, type CheckpointDoc, type LogDoc } from './log.ts';
 import { checkpointText, parseVerifierKey, signNote, type NoteSigner } from './note.ts';
+import type { EvidenceBlock } from './record.ts';
 import { inspectLog } from './verify.ts';
 
 export interface Adoption {
@@ -45,8 +47,16 @@ export async function adoptStoppedLogs(db: Db, options: { readonly own: string; 
   return done;
 }
 
-/** Verifies one log and signs its durable, gap-free prefix when that grew past its latest checkpoint. */
+/**
+ * Signs a log's durable, gap-free prefix when that grew past its latest checkpoint, after verifying
+ * the log whole. A log whose last block ends within its latest checkpoint has nothing unsigned and
+ * is not read (the logs of hubs that stopped cleanly before they marked their logs closed, say).
+ */
 export async function adoptLog(db: Db, log: string, signer: NoteSigner): Promise<Adoption> {
+  const latest = await db.collection<CheckpointDoc>(CHECKPOINTS_COLLECTION).find({ log }, { projection: { _id: 0, size: 1 } }).sort({ size: -1 }).limit(1).next();
+  const last = await db.collection<EvidenceBlock>(ACCESS_COLLECTION).find({ log }, { projection: { _id: 0, seq: 1, count: 1 } }).sort({ seq: -1 }).limit(1).next();
+  const end = last ? (last.seq ?? 0) + last.count : 0;
+  if (latest && end <= latest.size) return { log, size: latest.size };
   const { report, complete: size, root } = await inspectLog(db, log, parseVerifierKey(signer.verifierKey));
   const first = report.problems[0];
   if (first) return { log, size: null, problem: `${first.kind} at ${first.at}: ${first.detail}` };

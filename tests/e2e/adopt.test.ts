@@ -86,6 +86,13 @@ describe('adopting the logs of stopped hubs', () => {
     expect(await adoptStoppedLogs(db, { own: 'adopt-test/me/1', signer, idleMs: MINUTE, now: later() })).toEqual([]);
   });
 
+  it('marks a killed log whose records are all under its last checkpoint, signing nothing more', async () => {
+    await stoppedLog('adopt-test/signed/1', 3, 0);
+    expect(await adoptStoppedLogs(db, { own: 'adopt-test/me/1', signer, idleMs: MINUTE, now: later() })).toEqual([{ log: 'adopt-test/signed/1', size: 3 }]);
+    expect(await db.collection(CHECKPOINTS_COLLECTION).countDocuments({ log: 'adopt-test/signed/1' })).toBe(1);
+    expect((await logs().findOne({ origin: 'adopt-test/signed/1' }))!.adopted).toMatchObject({ size: 3 });
+  });
+
   it('does not sign a log that does not verify, and says why', async () => {
     await stoppedLog('adopt-test/tampered/1', 4, 2);
     await tamperBlock(db, 'adopt-test/tampered/1', 2, (records) => {
