@@ -72,7 +72,7 @@ describe('failed authentications per client address', () => {
   });
 
   it('refuses the address after 3 failures, before any token lookup, even with a valid token', async () => {
-    const lookups = vi.spyOn(t.hub.runtime.authenticator, 'authenticateToken');
+    const lookups = vi.spyOn(t.hub.runtime.authenticator, 'authenticateTokenHash');
     const bad = `ywgx_${randomBytes(32).toString('base64url')}`;
     for (let i = 0; i < 3; i++) {
       const r = await t.query(bad, PING);
