@@ -50,7 +50,8 @@ Commands:
   audit checkpoint --config <file> [--log <origin>]
                                         Print the latest signed checkpoint of the access logs (as GET
                                         /audit/checkpoint), or of one log (--log admin: the administrative log)
-  audit logs --config <file>            List the access logs (one per hub process)
+  audit logs --config <file>            List the access logs (one per hub process): origin, state (open,
+                                        closed, or adopted: signed to its end by another hub) and start
   audit verify --config <file> [--log <origin>] [--key <verifier key>]
                                         Verify every log (the access logs and admin, the administrative log)
                                         against its signed checkpoints; exit 1 on any problem

@@ -1,6 +1,7 @@
 /**
- * `hub audit key | checkpoint | logs | verify`: the trail's verifier key, its latest checkpoints,
- * and verification of every log against its signed checkpoints, from the command line.
+ * `hub audit key | checkpoint | logs | verify | export | archive`: the trail's verifier key, its
+ * latest checkpoints, its logs and their state, verification of every log against its signed
+ * checkpoints, exports and archives, from the command line.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
 import { userInfo } from 'node:os';
@@ -8,8 +9,8 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createInterface } from 'node:readline';
 import {
-  ADMIN_LOG, appendAdmin, archiveTrail, CHECKPOINTS_COLLECTION, exportTrail, retentionCutoff, RetentionError, listLogs, noteSigner, parseVerifierKey, verifyExport, verifyTrail,
-  type ArchiveResult, type CheckpointDoc, type ExportFormat, type TrailReport,
+  ADMIN_LOG, appendAdmin, archiveTrail, CHECKPOINTS_COLLECTION, exportTrail, LOGS_COLLECTION, retentionCutoff, RetentionError, noteSigner, parseVerifierKey, verifyExport, verifyTrail,
+  type ArchiveResult, type CheckpointDoc, type ExportFormat, type LogDoc, type TrailReport,
 } from '../../audit/index.ts';
 import { loadConfig, readSigningKey } from '../config.ts';
 import { withHubDb } from '../mongo/client.ts';
@@ -31,8 +32,26 @@ export async function latestCheckpoint(configPath: string, log: string | undefin
   });
 }
 
+/**
+ * The access logs, one line each: origin, state and start. The state: `open` (its hub's last sign
+ * of life), `closed` (stopped with everything signed), `adopted` (stopped without closing it;
+ * signed to its end by another hub, or not, with the problem that stopped it).
+ */
 export async function logs(configPath: string): Promise<string[]> {
-  return withHubDb(await loadConfig(configPath), (db) => listLogs(db));
+  return withHubDb(await loadConfig(configPath), async (db) => {
+    const docs = await db.collection<LogDoc>(LOGS_COLLECTION).find({}, { projection: { _id: 0, archived: 0 } }).sort({ origin: 1 }).toArray();
+    return docs.map((l) => `${l.origin}\t${logState(l)}\tstarted ${l.startedAt.toISOString()}`);
+  });
+}
+
+function logState(l: LogDoc): string {
+  if (l.closed) return `closed ${l.closed.toISOString()}`;
+  if (l.adopted) {
+    return l.adopted.size === null
+      ? `adopted, not signed (${l.adopted.problem ?? 'it does not verify'}) by ${l.adopted.by} ${l.adopted.at.toISOString()}`
+      : `adopted, signed to ${l.adopted.size} by ${l.adopted.by} ${l.adopted.at.toISOString()}`;
+  }
+  return l.seen ? `open, seen ${l.seen.toISOString()}` : 'open';
 }
 
 /** Verifies the trail with the given verifier key (default: the configured key's). */

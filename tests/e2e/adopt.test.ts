@@ -3,13 +3,18 @@
  * life for a while and was not closed is verified and signed up to its durable end by another hub,
  * once; a closed or live log is left alone; one that does not verify is not signed.
  */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { MongoClient, type Db } from 'mongodb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   adoptStoppedLogs, AuditWriter, CHECKPOINTS_COLLECTION, EvidenceLog, LOGS_COLLECTION, noteSigner, parseVerifierKey, subjectHash, verifyLog,
   type AccessRecord, type LogDoc,
 } from '../../audit/index.ts';
+import { runHub } from '../support/cli.ts';
 import { tamperBlock } from '../support/evidence.ts';
+import { DEMO_CATALOGUE } from '../support/hub.ts';
 import { testDatabase, type TestDatabase } from '../support/mongo.ts';
 
 const signer = noteSigner('adopt-test', '5a'.repeat(32));
@@ -102,6 +107,36 @@ describe('adopting the logs of stopped hubs', () => {
     expect(adoption).toEqual({ log: 'adopt-test/tampered/1', size: null, problem: 'modified at 2: record 2 does not match the hash written with it' });
     expect(await db.collection(CHECKPOINTS_COLLECTION).countDocuments({ log: 'adopt-test/tampered/1' })).toBe(1);
     expect((await logs().findOne({ origin: 'adopt-test/tampered/1' }))!.adopted).toMatchObject({ size: null, problem: adoption!.problem });
+  });
+
+  it('`hub audit logs` lists each log with its state: open, closed, adopted and signed, adopted and not signed', async () => {
+    await stoppedLog('adopt-test/killed/1', 2, 1);
+    await stoppedLog('adopt-test/tampered/1', 2, 1);
+    await tamperBlock(db, 'adopt-test/tampered/1', 0, (records) => {
+      records[0]!['caseId'] = 'C-changed';
+    });
+    await adoptStoppedLogs(db, { own: 'adopt-test/me/1', signer, idleMs: MINUTE, now: later() });
+    const closed = new EvidenceLog(db, { origin: 'adopt-test/closed/1', signer, checkpointSeconds: 3600 });
+    await closed.register();
+    await closed.close();
+    await stoppedLog('adopt-test/open/1', 1, 0);
+    const dir = await mkdtemp(join(tmpdir(), 'hub-adopt-'));
+    try {
+      const config = join(dir, 'hub.yaml');
+      await writeFile(config, `mongodb: { uri: "${t.uri}", database: ${t.name} }\ncatalogue: ${DEMO_CATALOGUE}\n`);
+      const listed = await runHub(['audit', 'logs', '--config', config]);
+      expect(listed.stderr).toBe('');
+      expect(listed.code).toBe(0);
+      const when = '\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z';
+      const lines = listed.stdout.trim().split('\n');
+      expect(lines).toHaveLength(4);
+      expect(lines[0]).toMatch(new RegExp(`^adopt-test/closed/1\tclosed ${when}\tstarted ${when}$`));
+      expect(lines[1]).toMatch(new RegExp(`^adopt-test/killed/1\tadopted, signed to 3 by adopt-test/me/1 ${when}\tstarted ${when}$`));
+      expect(lines[2]).toMatch(new RegExp(`^adopt-test/open/1\topen\tstarted ${when}$`));
+      expect(lines[3]).toMatch(new RegExp(`^adopt-test/tampered/1\tadopted, not signed \\(modified at 0: record 0 does not match the hash written with it\\) by adopt-test/me/1 ${when}\tstarted ${when}$`));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('a hub taken for stopped that beats again has its log back, to be adopted anew if it stops for good', async () => {
