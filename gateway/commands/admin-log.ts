@@ -14,7 +14,12 @@ import { withHubDb } from '../mongo/client.ts';
  * signs it earlier (an export that should hold its own record under a checkpoint).
  */
 export async function withAdminChange<T>(config: HubConfig, work: (db: Db, sign: () => Promise<void>) => Promise<T>): Promise<T> {
-  const key = await readSigningKey(config).catch(() => undefined);
+  const key = await readSigningKey(config).catch((error: unknown) => {
+    // No key in the environment is the usual case for a command; a key file that cannot be read is
+    // a mistake to say (the change is still made and recorded).
+    if (config.audit.signingKey.file) process.stderr.write(`hub: ${(error as Error).message}; the change's checkpoint is left to a running hub\n`);
+    return undefined;
+  });
   return withHubDb(config, async (db) => {
     const sign = async () => {
       if (key === undefined) return;

@@ -291,8 +291,17 @@ describe('`hub` commands', () => {
     expect(second.stderr).toBe('');
     expect(await verifyLog(db.db, ADMIN_LOG, verifier)).toEqual({ log: ADMIN_LOG, archived: 0, records: 2, checkpoints: 1, verifiedSize: 2, uncheckpointed: 0, problems: [] });
 
+    // A key file that cannot be read: the change is made and recorded, and the command says so.
+    const missing = join(dir, 'missing-key.yaml');
+    await writeFile(missing, [...common, 'audit: { keyName: test-hub, signingKey: { file: no-such.key } }', ''].join('\n'));
+    const third = await runHub(['token', 'create', '--config', missing, '--role', 'auditor', '--id', 'audit-09', '--department', 'ZW']);
+    expect(third.code).toBe(0);
+    expect(third.stderr).toBe(`hub: config: /audit/signingKey/file cannot read ${join(dir, 'no-such.key')} (rule: readable); the change's checkpoint is left to a running hub\n`);
+    expect(await verifyLog(db.db, ADMIN_LOG, verifier)).toMatchObject({ records: 3, verifiedSize: 2, uncheckpointed: 1, problems: [] });
+    await checkpointAdmin(db.db, signer);
+
     const verified = await runHub(['audit', 'verify', '--config', signed]);
     expect(verified.code).toBe(0);
-    expect(verified.stdout).toContain(`ok\t${ADMIN_LOG}\t2 records, 1 checkpoints, verified to 2\n`);
+    expect(verified.stdout).toContain(`ok\t${ADMIN_LOG}\t3 records, 2 checkpoints, verified to 3\n`);
   });
 });
