@@ -16,9 +16,9 @@
  */
 import { createHash } from 'node:crypto';
 import { Binary, BSON, type Db, type Document } from 'mongodb';
-import { CHECKPOINTS_COLLECTION, recordLeaf, type CheckpointDoc } from './log.ts';
+import { CHECKPOINTS_COLLECTION, prefixNodes, recordLeaf, storeCheckpoint, storedNodes, type ArchivedPrefix, type CheckpointDoc } from './log.ts';
 import { Frontier, type Hash } from './merkle.ts';
-import { checkpointText, signNote, type NoteSigner } from './note.ts';
+import type { NoteSigner } from './note.ts';
 
 export const ADMIN_COLLECTION = 'audit_admin';
 
@@ -48,13 +48,6 @@ export interface AdminRecord {
   readonly seq?: number;
 }
 
-/** A stored record's chain fields, which are not part of what its leaf hashes. */
-export interface AdminChainFields {
-  readonly seq: number;
-  readonly leaf: Binary;
-  readonly frontier: ReadonlyArray<{ readonly hash: string; readonly size: number }>;
-}
-
 /** Hidden from readers of the records: the chain's own bookkeeping. */
 export const ADMIN_PROJECTION = { _id: 0, leaf: 0, frontier: 0 } as const;
 
@@ -72,16 +65,6 @@ export function adminBody(doc: Document): Document {
 }
 
 export const adminLeaf = (doc: Document): Hash => recordLeaf(adminBody(doc));
-
-const encodeNodes = (f: Frontier) => f.nodes().map((n) => ({ hash: n.hash.toString('base64'), size: n.size }));
-
-function decodeNodes(nodes: unknown): Frontier {
-  if (!Array.isArray(nodes)) throw new RangeError('no frontier');
-  return Frontier.restore(nodes.map((n: { hash?: unknown; size?: unknown }) => {
-    if (typeof n?.hash !== 'string' || typeof n.size !== 'number') throw new RangeError('not a frontier node');
-    return { hash: Buffer.from(n.hash, 'base64'), size: n.size };
-  }));
-}
 
 interface Chain {
   /** Appends of this process, one at a time (others' are ordered by the unique index). */
@@ -124,7 +107,8 @@ async function readTail(db: Db): Promise<Frontier> {
   const last = await records.find({ seq: { $exists: true } }, { projection: { seq: 1, frontier: 1 } }).sort({ seq: -1 }).limit(1).next();
   if (!last) return new Frontier();
   try {
-    const frontier = decodeNodes(last['frontier']);
+    // Whatever is stored there (a DBA may have written anything) either restores or throws.
+    const frontier = Frontier.restore(prefixNodes({ nodes: last['frontier'] as ArchivedPrefix['nodes'] }));
     if (frontier.size === (last['seq'] as number) + 1) return frontier;
   } catch {
     // rebuilt below
@@ -162,7 +146,7 @@ async function chainOne(db: Db, chain: Chain, body: Document, onlyAt?: number): 
     next.append(leaf);
     chain.tail = undefined;
     try {
-      await records.insertOne({ ...stored, leaf: new Binary(leaf), frontier: encodeNodes(next) }, WRITE_CONCERN);
+      await records.insertOne({ ...stored, leaf: new Binary(leaf), frontier: storedNodes(next) }, WRITE_CONCERN);
       chain.tail = next;
       return seq;
     } catch (error) {
@@ -257,12 +241,7 @@ export async function checkpointAdmin(db: Db, signer: NoteSigner): Promise<Check
   const tree = await readTail(db);
   const latest = await checkpoints.find({ log: ADMIN_LOG }, { projection: { _id: 0 } }).sort({ size: -1 }).limit(1).next();
   if (tree.size === 0 || (latest && latest.size >= tree.size)) return latest;
-  const root = tree.root();
-  const doc: CheckpointDoc = {
-    log: ADMIN_LOG, size: tree.size, root: root.toString('base64'), note: signNote(signer, checkpointText({ origin: ADMIN_LOG, size: tree.size, root })), at: new Date(),
-  };
-  await checkpoints.updateOne({ log: ADMIN_LOG, size: tree.size }, { $setOnInsert: doc }, { upsert: true, ...WRITE_CONCERN });
-  return doc;
+  return storeCheckpoint(db, signer, ADMIN_LOG, tree.size, tree.root());
 }
 
 /** Whether the administrative log has anything to verify or export: a record (numbered or not) or a checkpoint. */

@@ -13,8 +13,8 @@
  */
 import type { Db } from 'mongodb';
 import { ACCESS_COLLECTION } from './writer.ts';
-import { CHECKPOINTS_COLLECTION, LOGS_COLLECTION, type CheckpointDoc, type LogDoc } from './log.ts';
-import { checkpointText, parseVerifierKey, signNote, type NoteSigner } from './note.ts';
+import { CHECKPOINTS_COLLECTION, LOGS_COLLECTION, storeCheckpoint, type CheckpointDoc, type LogDoc } from './log.ts';
+import { parseVerifierKey, type NoteSigner } from './note.ts';
 import type { EvidenceBlock } from './record.ts';
 import { inspectLog } from './verify.ts';
 
@@ -61,7 +61,6 @@ export async function adoptLog(db: Db, log: string, signer: NoteSigner): Promise
   const first = report.problems[0];
   if (first) return { log, size: null, problem: `${first.kind} at ${first.at}: ${first.detail}` };
   if (report.uncheckpointed === 0) return { log, size: report.verifiedSize };
-  const doc: CheckpointDoc = { log, size, root: root.toString('base64'), note: signNote(signer, checkpointText({ origin: log, size, root })), at: new Date() };
-  await db.collection<CheckpointDoc>(CHECKPOINTS_COLLECTION).updateOne({ log, size }, { $setOnInsert: doc }, { upsert: true, writeConcern: { w: 'majority', journal: true } });
+  await storeCheckpoint(db, signer, log, size, root);
   return { log, size };
 }

@@ -10,7 +10,7 @@
  */
 import type { Db } from 'mongodb';
 import { ADMIN_COLLECTION, ADMIN_LOG, adminBody, adminLogExists } from './admin.ts';
-import { archivedPrefix, CHECKPOINTS_COLLECTION, recordLeaf, type CheckpointDoc } from './log.ts';
+import { archivedPrefix, CHECKPOINTS_COLLECTION, recordLeaf, storedNodes, type CheckpointDoc } from './log.ts';
 import { Frontier } from './merkle.ts';
 import { openNote, parseCheckpointText, type NoteVerifier } from './note.ts';
 import { isReadable, lineLeaf, recordsOf } from './encoding.ts';
@@ -38,7 +38,7 @@ function csvCell(v: unknown): string {
  * sequence number `size` on.
  */
 export function baseLine(log: string, size: number, frontier: Frontier): string {
-  return JSON.stringify({ type: 'base', log, size, nodes: frontier.nodes().map((n) => ({ hash: n.hash.toString('base64'), size: n.size })) });
+  return JSON.stringify({ type: 'base', log, size, nodes: storedNodes(frontier) });
 }
 
 /** The export's lines (each ending with a newline), one log after the other. */

@@ -62,6 +62,20 @@ export interface LogDoc {
   readonly adopted?: { readonly at: Date; readonly by: string; readonly size: number | null; readonly problem?: string };
 }
 
+/** A frontier's nodes as stored (base64 hashes): in an archived prefix, a tree's mark, an administrative record. */
+export const storedNodes = (frontier: Frontier): Array<{ hash: string; size: number }> => frontier.nodes().map((n) => ({ hash: n.hash.toString('base64'), size: n.size }));
+
+/**
+ * Signs a checkpoint of `log` at `size` for a hub other than the log's writer (the administrative
+ * log, a stopped hub's log) and stores it once: several hubs signing the same size store one.
+ */
+export async function storeCheckpoint(db: Db, signer: NoteSigner, log: string, size: number, root: Buffer): Promise<CheckpointDoc> {
+  const doc: CheckpointDoc = { log, size, root: root.toString('base64'), note: signNote(signer, checkpointText({ origin: log, size, root })), at: new Date() };
+  await db.collection<CheckpointDoc>(CHECKPOINTS_COLLECTION).updateOne({ log, size }, { $setOnInsert: doc }, { upsert: true, writeConcern: { w: 'majority', journal: true } });
+  return doc;
+}
+
+/** Stored nodes back as frontier nodes (the inverse of `storedNodes`). */
 export function prefixNodes(prefix: Pick<ArchivedPrefix, 'nodes'>): FrontierNode[] {
   return prefix.nodes.map((n) => ({ hash: Buffer.from(n.hash, 'base64'), size: n.size }));
 }

@@ -25,7 +25,7 @@ import { blocksInSequence } from './blocks.ts';
 import { isReadable, recordsOf } from './encoding.ts';
 import { baseLine, verifyExport } from './export.ts';
 import { forgetArchivedNodes } from './tree.ts';
-import { archivedPrefix, CHECKPOINTS_COLLECTION, LOGS_COLLECTION, recordLeaf, type ArchivedPrefix, type CheckpointDoc, type LogDoc } from './log.ts';
+import { archivedPrefix, CHECKPOINTS_COLLECTION, LOGS_COLLECTION, recordLeaf, storedNodes, type ArchivedPrefix, type CheckpointDoc, type LogDoc } from './log.ts';
 import { openNote, parseCheckpointText, type NoteVerifier } from './note.ts';
 import type { EvidenceBlock } from './record.ts';
 import { listLogs } from './verify.ts';
@@ -239,7 +239,7 @@ async function writeArchive(db: Db, plans: readonly Plan[], out: string): Promis
       if (frontier.size !== plan.cut || !frontier.root().equals(signed.root)) {
         throw new RetentionError(`log ${plan.log}: the records up to ${plan.cut} do not hash to the signed checkpoint; run hub audit verify`);
       }
-      frontiers.set(plan.log, frontier.nodes().map((n) => ({ hash: n.hash.toString('base64'), size: n.size })));
+      frontiers.set(plan.log, storedNodes(frontier));
     }
     await flush();
     await file.sync();

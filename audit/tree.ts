@@ -29,7 +29,7 @@
 import type { Db } from 'mongodb';
 import { blocksInSequence } from './blocks.ts';
 import { encodeLeaves, leafOf, leavesOf, recordsOf } from './encoding.ts';
-import { archivedPrefix } from './log.ts';
+import { archivedPrefix, storedNodes } from './log.ts';
 import { EMPTY_ROOT, Frontier, nodeHash, PrunedError, rootOf, split, type Hash, type KnownNodes, type Range } from './merkle.ts';
 import type { EvidenceBlock } from './record.ts';
 import { ACCESS_COLLECTION } from './writer.ts';
@@ -168,7 +168,7 @@ async function fill(db: Db, log: string, base: number, prefix: Frontier, mark: M
           tileNode.blocks = refs.map((r) => ({ ...r }));
         }
         tileNode = undefined;
-        saved = { size: frontier.size, nodes: frontier.nodes().map((n) => ({ hash: n.hash.toString('base64'), size: n.size })) };
+        saved = { size: frontier.size, nodes: storedNodes(frontier) };
         group = [];
         refs = [];
       }
@@ -181,7 +181,7 @@ async function fill(db: Db, log: string, base: number, prefix: Frontier, mark: M
   const filled: Filled = { size, end: frontier.size, tail: refs, tailLeaves: encodeLeaves(group) };
   if (frontier.size <= (resume ? mark.end : startedAt)) return filled;
   // Only forward: a mark another process moved further stays.
-  await tree.updateOne({ _id: markId(log), end: { $lt: filled.end } }, { $set: { log, size, nodes: saved?.nodes ?? (resume ? mark.nodes : prefix.nodes().map((n) => ({ hash: n.hash.toString('base64'), size: n.size }))), end: filled.end, tail: filled.tail, tailLeaves: filled.tailLeaves } }, { upsert: true })
+  await tree.updateOne({ _id: markId(log), end: { $lt: filled.end } }, { $set: { log, size, nodes: saved?.nodes ?? (resume ? mark.nodes : storedNodes(prefix)), end: filled.end, tail: filled.tail, tailLeaves: filled.tailLeaves } }, { upsert: true })
     .catch((error: unknown) => {
       if ((error as { code?: number }).code !== 11000) throw error;
     });
