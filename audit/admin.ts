@@ -17,7 +17,7 @@
 import { createHash } from 'node:crypto';
 import { Binary, BSON, type Db, type Document } from 'mongodb';
 import { CHECKPOINTS_COLLECTION, prefixNodes, recordLeaf, storeCheckpoint, storedNodes, type ArchivedPrefix, type CheckpointDoc } from './log.ts';
-import { Frontier, type Hash } from './merkle.ts';
+import { Frontier, nodeHash, type Hash } from './merkle.ts';
 import type { NoteSigner } from './note.ts';
 
 export const ADMIN_COLLECTION = 'audit_admin';
@@ -257,4 +257,84 @@ export async function lastAdmin(db: Db, action: string): Promise<AdminRecord | n
 /** Admin records about one target, oldest first (an object's administrative history). */
 export async function adminRecordsFor(db: Db, target: string, limit = 1000): Promise<AdminRecord[]> {
   return db.collection<AdminRecord>(ADMIN_COLLECTION).find({ target }, { projection: ADMIN_PROJECTION }).sort({ at: 1 }).limit(limit).toArray();
+}
+
+/**
+ * The sizes of the complete subtrees a tree of `size` leaves decomposes into, largest first, as
+ * `[lo, hi)` ranges: the nodes of its frontier (RFC 6962 trees split only at their boundaries).
+ */
+function frontierRanges(size: number): Array<readonly [number, number]> {
+  const out: Array<readonly [number, number]> = [];
+  let lo = 0;
+  for (let bit = 2 ** Math.floor(Math.log2(Math.max(size, 1))); bit >= 1; bit /= 2) {
+    if (Math.floor(size / bit) % 2 === 1) {
+      out.push([lo, lo + bit]);
+      lo += bit;
+    }
+  }
+  return out;
+}
+
+/**
+ * The hashes of subtrees `[lo, hi)` of the log's tree, each a node of an RFC 6962 tree over the log
+ * (a complete aligned subtree, or the right edge of a tree of `hi` records), from the records'
+ * stored frontiers and leaves: O(log n) records for a proof, where the leaves would be every record
+ * up to its checkpoint. `[lo, hi)` is the right-to-left fold of the nodes that the frontier stored
+ * with record `hi − 1` has from `lo` on, where `lo` is one of that frontier's boundaries (the right
+ * edge of a tree, and a left child); otherwise (a right child) of those stored with record `hi − 2`
+ * and the leaf of record `hi − 1`. Undefined when a stored frontier or leaf needed is not there or
+ * does not fit (changed by hand): the caller reads the leaves instead. No trust is placed in them:
+ * whoever receives a proof checks it against the signed root.
+ */
+export async function storedAdminHashes(db: Db, ranges: ReadonlyArray<readonly [number, number]>): Promise<Hash[] | undefined> {
+  type Source = { frontierAt: number; leafAt?: number } | { leafAt: number };
+  const sources: Source[] = ranges.map(([lo, hi]) => {
+    if (hi - lo === 1) return { leafAt: lo };
+    if (frontierRanges(hi).some(([at]) => at === lo)) return { frontierAt: hi - 1 };
+    return { frontierAt: hi - 2, leafAt: hi - 1 };
+  });
+  const wanted = new Set<number>();
+  for (const s of sources) {
+    if ('frontierAt' in s) wanted.add(s.frontierAt);
+    if (s.leafAt !== undefined) wanted.add(s.leafAt);
+  }
+  const found = new Map<number, Document>();
+  const cursor = db.collection(ADMIN_COLLECTION).find({ seq: { $in: [...wanted] } }, { projection: { _id: 0, seq: 1, leaf: 1, frontier: 1 } });
+  for await (const doc of cursor) if (typeof doc['seq'] === 'number') found.set(doc['seq'], doc);
+  const leafOf = (seq: number): Hash | undefined => {
+    const leaf = found.get(seq)?.['leaf'];
+    return leaf instanceof Binary && leaf.length() === 32 ? Buffer.from(leaf.buffer) : undefined;
+  };
+  const frontierOf = (seq: number): Frontier | undefined => {
+    try {
+      const frontier = Frontier.restore(prefixNodes({ nodes: found.get(seq)?.['frontier'] as ArchivedPrefix['nodes'] }));
+      return frontier.size === seq + 1 ? frontier : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const hashes: Hash[] = [];
+  for (const [i, source] of sources.entries()) {
+    const lo = ranges[i]![0];
+    const tail = source.leafAt === undefined ? undefined : leafOf(source.leafAt);
+    if (source.leafAt !== undefined && !tail) return undefined;
+    let acc = tail;
+    if ('frontierAt' in source) {
+      const frontier = frontierOf(source.frontierAt);
+      if (!frontier) return undefined;
+      let start = 0;
+      let boundary = false;
+      const inRange = frontier.nodes().filter((n) => {
+        const at = start;
+        start += n.size;
+        if (at === lo) boundary = true;
+        return at >= lo;
+      });
+      if (!boundary) return undefined;
+      for (const node of inRange.reverse()) acc = acc ? nodeHash(node.hash, acc) : node.hash;
+    }
+    if (!acc) return undefined;
+    hashes.push(acc);
+  }
+  return hashes;
 }

@@ -4,9 +4,9 @@
  * tail, a forged or altered checkpoint, a checkpoint that does not extend the one before.
  */
 import { Binary, type Db } from 'mongodb';
-import { ADMIN_COLLECTION, ADMIN_LOG, ADMIN_LOG_START, adminBody, adminLeaf, adminLogExists, earlierAdmin } from './admin.ts';
+import { ADMIN_COLLECTION, ADMIN_LOG, ADMIN_LOG_START, adminBody, adminLeaf, adminLogExists, earlierAdmin, storedAdminHashes } from './admin.ts';
 import { archivedPrefix, canonicalBytes, CHECKPOINTS_COLLECTION, LOGS_COLLECTION, type CheckpointDoc } from './log.ts';
-import { consistencyRanges, Frontier, inclusionProof, inclusionRanges, type Hash } from './merkle.ts';
+import { consistencyRanges, Frontier, inclusionProof, inclusionRanges, verifyInclusion, type Hash } from './merkle.ts';
 import { storedTree, subtreeHashes, withStoredTree } from './tree.ts';
 import { openNote, parseCheckpointText, type NoteVerifier } from './note.ts';
 import type { EvidenceBlock } from './record.ts';
@@ -456,9 +456,11 @@ export async function proveConsistency(db: Db, log: string, older: number, newer
 /**
  * The inclusion proof of administrative record `seq` in the latest signed checkpoint of the
  * administrative log that covers it, with its canonical JSON; null when none covers it yet, or the
- * log does not hold it whole up to there. Built from the leaf hashes stored with the records (32
- * bytes each, read up to the checkpoint: the log holds changes, not accesses), the record's own
- * recomputed: whoever receives the proof checks it against the signed root.
+ * log does not hold it whole up to there. Built from the frontiers and leaves stored with the
+ * records (`storedAdminHashes`: O(log n) records, one query), or, when those do not give a path to
+ * the checkpoint's root (one was changed by hand), from every leaf up to the checkpoint, as
+ * verification reads them; the record's own leaf recomputed: whoever receives the proof checks it
+ * against the signed root.
  */
 export async function proveAdminRecord(db: Db, seq: number): Promise<{ checkpoint: string; size: number; leaf: string; proof: string[]; record: string } | null> {
   const checkpoint = await db.collection<CheckpointDoc>(CHECKPOINTS_COLLECTION).find({ log: ADMIN_LOG, size: { $gt: seq } }, { projection: { _id: 0 } }).sort({ size: -1 }).limit(1).next();
@@ -466,15 +468,23 @@ export async function proveAdminRecord(db: Db, seq: number): Promise<{ checkpoin
   const records = db.collection(ADMIN_COLLECTION);
   const doc = await records.findOne({ seq });
   if (!doc) return null;
+  const leaf = adminLeaf(doc);
+  const stored = await storedAdminHashes(db, inclusionRanges(seq, checkpoint.size));
+  const fits = stored !== undefined && verifyInclusion(leaf, seq, checkpoint.size, stored, Buffer.from(checkpoint.root, 'base64'));
+  const proof = fits ? stored : await adminProofFromLeaves(db, seq, checkpoint.size);
+  if (!proof) return null;
+  return {
+    checkpoint: checkpoint.note, size: checkpoint.size, leaf: leaf.toString('base64'),
+    proof: proof.map((h) => h.toString('base64')), record: canonicalBytes(adminBody(doc)).toString('utf8'),
+  };
+}
+
+/** The audit path of record `seq` from every stored leaf up to `size`; null when one is missing or damaged. */
+async function adminProofFromLeaves(db: Db, seq: number, size: number): Promise<Hash[] | null> {
   const leaves: Hash[] = [];
-  for await (const stored of records.find({ seq: { $gte: 0, $lt: checkpoint.size } }, { projection: { _id: 0, seq: 1, leaf: 1 } }).sort({ seq: 1 })) {
+  for await (const stored of db.collection(ADMIN_COLLECTION).find({ seq: { $gte: 0, $lt: size } }, { projection: { _id: 0, seq: 1, leaf: 1 } }).sort({ seq: 1 })) {
     if (stored['seq'] !== leaves.length || !(stored['leaf'] instanceof Binary) || stored['leaf'].length() !== 32) return null;
     leaves.push(Buffer.from(stored['leaf'].buffer));
   }
-  if (leaves.length !== checkpoint.size) return null;
-  leaves[seq] = adminLeaf(doc);
-  return {
-    checkpoint: checkpoint.note, size: checkpoint.size, leaf: leaves[seq].toString('base64'),
-    proof: inclusionProof(leaves, seq, checkpoint.size).map((h) => h.toString('base64')), record: canonicalBytes(adminBody(doc)).toString('utf8'),
-  };
+  return leaves.length === size ? inclusionProof(leaves, seq, size) : null;
 }

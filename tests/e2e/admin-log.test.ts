@@ -10,12 +10,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { createInterface } from 'node:readline';
-import { MongoClient, ObjectId, type Db } from 'mongodb';
+import { Binary, BSON, MongoClient, ObjectId, type Db } from 'mongodb';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
-  ADMIN_COLLECTION, ADMIN_LOG, ADMIN_LOG_START, appendAdmin, checkpointAdmin, startAdminLog, CHECKPOINTS_COLLECTION, exportTrail, noteSigner, parseVerifierKey,
-  proveAdminRecord, verifyExport, verifyLog, verifyTrail, type Problem,
+  ADMIN_COLLECTION, ADMIN_LOG, ADMIN_LOG_START, adminLeaf, appendAdmin, checkpointAdmin, startAdminLog, CHECKPOINTS_COLLECTION, exportTrail, noteSigner, parseVerifierKey,
+  Frontier, inclusionProof, proveAdminRecord, verifyExport, verifyInclusion, verifyLog, verifyTrail, type Problem,
 } from '../../audit/index.ts';
+import { storedNodes } from '../../audit/log.ts';
 import { runHub } from '../support/cli.ts';
 import { goVerify } from '../support/go-verifier.ts';
 import { DEMO_CATALOGUE, startTestHub } from '../support/hub.ts';
@@ -192,6 +193,71 @@ describe('the administrative log', () => {
     expect(await goVerify(request)).toBe('ok');
     const other = (await proveAdminRecord(db, 3))!;
     expect(await goVerify({ ...request, record: other.record })).toMatch(/^inclusion of record 2 .*invalid transparency proof/);
+  });
+
+  describe('proofs in a long log', () => {
+    const size = 1500;
+    let leaves: Buffer[];
+    let root: Buffer;
+
+    beforeEach(async () => {
+      // The records as appendAdmin stores them (its leaf and the frontier after it), written in bulk.
+      const tree = new Frontier();
+      leaves = [];
+      const docs = [];
+      for (let seq = 0; seq < size; seq++) {
+        const stored = BSON.deserialize(BSON.serialize({ at: new Date(Date.UTC(2026, 0, 5) + seq), ...change(seq), seq }));
+        const leaf = adminLeaf(stored);
+        tree.append(leaf);
+        leaves.push(leaf);
+        docs.push({ ...stored, leaf: new Binary(leaf), frontier: storedNodes(tree) });
+      }
+      await records().insertMany(docs);
+      const checkpoint = (await checkpointAdmin(db, signer))!;
+      expect(checkpoint.size).toBe(size);
+      root = Buffer.from(checkpoint.root, 'base64');
+    });
+
+    // Both sides of every power of two: right children, left children and the tree's right edge.
+    const sample = [0, 3, 255, 256, 511, 1023, 1024, 1279, 1280, 1498, 1499];
+
+    it('reads O(log n) records for a proof, the one the leaves give, which verifies against the signed root', async () => {
+      const counting = new MongoClient(t.uri, { monitorCommands: true });
+      let read = 0;
+      counting.on('commandSucceeded', (event) => {
+        const cursor = (event.reply as { cursor?: { firstBatch?: unknown[]; nextBatch?: unknown[] } }).cursor;
+        if (event.commandName === 'find' || event.commandName === 'getMore') read += (cursor?.firstBatch ?? cursor?.nextBatch ?? []).length;
+      });
+      await counting.connect();
+      try {
+        for (const seq of sample) {
+          read = 0;
+          const proof = (await proveAdminRecord(counting.db(t.name), seq))!;
+          expect(proof.proof).toEqual(inclusionProof(leaves, seq, size).map((h) => h.toString('base64')));
+          expect(verifyInclusion(leaves[seq]!, seq, size, proof.proof.map((h) => Buffer.from(h, 'base64')), root)).toBe(true);
+          // The checkpoint, the record, and at most two records a step of its path (11 steps here).
+          expect(read).toBeLessThanOrEqual(2 + 2 * Math.ceil(Math.log2(size)));
+        }
+      } finally {
+        await counting.close();
+      }
+    });
+
+    it('a stored frontier changed by hand: the proof comes from the leaves, still the right one', async () => {
+      // Record 1499's frontier is what the proofs of records 0–1023 read for the tree's right edge:
+      // a hash in it changed (the shape kept), and one that is no frontier at all.
+      const edge = [{ hash: Buffer.alloc(32).toString('base64'), size: 1024 }, ...(await records().findOne({ seq: 1499 }))!['frontier'].slice(1)];
+      for (const frontier of [edge, [{ hash: 'x', size: 476 }]]) {
+        await records().updateOne({ seq: 1499 }, { $set: { frontier } });
+        for (const seq of [0, 700]) {
+          const proof = (await proveAdminRecord(db, seq))!;
+          expect(proof.proof).toEqual(inclusionProof(leaves, seq, size).map((h) => h.toString('base64')));
+        }
+      }
+      // A frontier of the wrong size is not taken either (record 1023's: the left half, for 1024–1499).
+      await records().updateOne({ seq: 1023 }, { $set: { frontier: [{ hash: Buffer.alloc(32).toString('base64'), size: 512 }] } });
+      expect((await proveAdminRecord(db, 1200))!.proof).toEqual(inclusionProof(leaves, 1200, size).map((h) => h.toString('base64')));
+    });
   });
 
   it('exports the log with the trail; the export verifies offline, and a changed record in it does not', async () => {
