@@ -10,8 +10,15 @@
  * was adopted is what is signed: the window in which its tail could be changed unseen is
  * `adoptAfterSeconds`, not forever. A log that does not verify is not signed (verification reports
  * why); the mark says so.
+ *
+ * Reading a log whole costs the reader (≈ 25 s of CPU for 10^6 records) and the database, so one
+ * hub does it at a time: it holds a lease on the log (`audit_adoptions`, renewed while it reads),
+ * and the others pass the log by until it is adopted, or until the lease runs out (its reader
+ * died: another takes the next lease). A lease is taken by inserting it under a numbered `_id`
+ * (`<log>#<n>`), so exactly one hub gets each number, on MongoDB and on FerretDB alike (whose
+ * updates are not atomic compare-and-set).
  */
-import type { Db } from 'mongodb';
+import type { Collection, Db } from 'mongodb';
 import { ACCESS_COLLECTION } from './writer.ts';
 import { CHECKPOINTS_COLLECTION, LOGS_COLLECTION, storeCheckpoint, type CheckpointDoc, type LogDoc } from './log.ts';
 import { parseVerifierKey, type NoteSigner } from './note.ts';
@@ -38,13 +45,70 @@ export async function adoptStoppedLogs(db: Db, options: { readonly own: string; 
     $or: [{ seen: { $lt: cutoff } }, { seen: { $exists: false }, startedAt: { $lt: cutoff } }],
   }, { projection: { _id: 0, origin: 1 } }).toArray();
   const done: Adoption[] = [];
+  const leases = db.collection<LeaseDoc>(ADOPTIONS_COLLECTION);
+  const clock = () => options.now ?? new Date();
   for (const { origin } of stopped) {
-    const adoption = await adoptLog(db, origin, options.signer);
+    const lease = await takeLease(leases, origin, options.own, clock());
+    if (!lease) continue;
+    const renewal = setInterval(() => {
+      void leases.updateOne({ _id: lease._id }, { $set: { until: new Date(clock().getTime() + ADOPT_LEASE_MS) } }).catch(() => undefined);
+    }, ADOPT_LEASE_MS / 3);
+    renewal.unref();
+    let adoption: Adoption;
+    try {
+      // Adopted or closed since the look-up (the lease of a reader that just finished is gone).
+      if (!(await logs.findOne({ origin, closed: { $exists: false }, adopted: { $exists: false } }, { projection: { _id: 1 } }))) continue;
+      adoption = await adoptLog(db, origin, options.signer);
+    } catch (error) {
+      // Left to the next round, of this hub or another.
+      await leases.updateOne({ _id: lease._id }, { $set: { until: new Date(0) } }).catch(() => undefined);
+      throw error;
+    } finally {
+      clearInterval(renewal);
+    }
     const mark = { at: new Date(), by: options.own, size: adoption.size, ...(adoption.problem ? { problem: adoption.problem } : {}) };
     await logs.updateOne({ origin, adopted: { $exists: false } }, { $set: { adopted: mark } });
+    await leases.deleteMany({ origin });
     done.push(adoption);
   }
   return done;
+}
+
+/** Where the hubs reading stopped logs hold their leases. */
+export const ADOPTIONS_COLLECTION = 'audit_adoptions';
+
+/** How long a hub holds a log it reads for adoption without renewing its lease (renewed every third of it). */
+export const ADOPT_LEASE_MS = 60_000;
+
+/** A hub's lease on a log it reads for adoption: the `n`th of the log, held by `by` until `until`. */
+export interface LeaseDoc {
+  readonly _id: string;
+  readonly origin: string;
+  readonly n: number;
+  readonly by: string;
+  readonly until: Date;
+}
+
+/** The next lease on `origin` for `own`, unless another hub's runs past `now` (or took that number first). */
+async function takeLease(leases: Collection<LeaseDoc>, origin: string, own: string, now: Date): Promise<LeaseDoc | null> {
+  const current = await leases.find({ origin }).sort({ n: -1 }).limit(1).next();
+  if (current && current.until > now) return null;
+  const n = (current?.n ?? 0) + 1;
+  const lease: LeaseDoc = { _id: `${origin}#${n}`, origin, n, by: own, until: new Date(now.getTime() + ADOPT_LEASE_MS) };
+  try {
+    await leases.insertOne(lease);
+    return lease;
+  } catch (error) {
+    if ((error as { code?: unknown }).code === 11000) return null;
+    throw error;
+  }
+}
+
+/** The logs hubs are reading for adoption now: origin → the hub and the end of its lease. */
+export async function adoptionsUnderWay(db: Db, now = new Date()): Promise<Map<string, { by: string; until: Date }>> {
+  const out = new Map<string, { by: string; until: Date }>();
+  for await (const lease of db.collection<LeaseDoc>(ADOPTIONS_COLLECTION).find({ until: { $gt: now } }).sort({ n: 1 })) out.set(lease.origin, { by: lease.by, until: lease.until });
+  return out;
 }
 
 /**

@@ -9,7 +9,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createInterface } from 'node:readline';
 import {
-  ADMIN_LOG, appendAdmin, archiveTrail, CHECKPOINTS_COLLECTION, exportTrail, LOGS_COLLECTION, retentionCutoff, RetentionError, noteSigner, parseVerifierKey, verifyExport, verifyTrail,
+  ADMIN_LOG, adoptionsUnderWay, appendAdmin, archiveTrail, CHECKPOINTS_COLLECTION, exportTrail, LOGS_COLLECTION, retentionCutoff, RetentionError, noteSigner, parseVerifierKey, verifyExport, verifyTrail,
   type ArchiveResult, type CheckpointDoc, type ExportFormat, type LogDoc, type TrailReport,
 } from '../../audit/index.ts';
 import { loadConfig, readSigningKey } from '../config.ts';
@@ -34,24 +34,27 @@ export async function latestCheckpoint(configPath: string, log: string | undefin
 
 /**
  * The access logs, one line each: origin, state and start. The state: `open` (its hub's last sign
- * of life), `closed` (stopped with everything signed), `adopted` (stopped without closing it;
- * signed to its end by another hub, or not, with the problem that stopped it).
+ * of life; and which hub is reading it for adoption), `closed` (stopped with everything signed),
+ * `adopted` (stopped without closing it; signed to its end by another hub, or not, with the
+ * problem that stopped it).
  */
 export async function logs(configPath: string): Promise<string[]> {
   return withHubDb(await loadConfig(configPath), async (db) => {
     const docs = await db.collection<LogDoc>(LOGS_COLLECTION).find({}, { projection: { _id: 0, archived: 0 } }).sort({ origin: 1 }).toArray();
-    return docs.map((l) => `${l.origin}\t${logState(l)}\tstarted ${l.startedAt.toISOString()}`);
+    const reading = await adoptionsUnderWay(db);
+    return docs.map((l) => `${l.origin}\t${logState(l, reading.get(l.origin))}\tstarted ${l.startedAt.toISOString()}`);
   });
 }
 
-function logState(l: LogDoc): string {
+function logState(l: LogDoc, lease: { by: string; until: Date } | undefined): string {
   if (l.closed) return `closed ${l.closed.toISOString()}`;
   if (l.adopted) {
     return l.adopted.size === null
       ? `adopted, not signed (${l.adopted.problem ?? 'it does not verify'}) by ${l.adopted.by} ${l.adopted.at.toISOString()}`
       : `adopted, signed to ${l.adopted.size} by ${l.adopted.by} ${l.adopted.at.toISOString()}`;
   }
-  return l.seen ? `open, seen ${l.seen.toISOString()}` : 'open';
+  const reading = lease ? `, being adopted by ${lease.by} (lease to ${lease.until.toISOString()})` : '';
+  return `${l.seen ? `open, seen ${l.seen.toISOString()}` : 'open'}${reading}`;
 }
 
 /** Verifies the trail with the given verifier key (default: the configured key's). */

@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { MongoClient, type Db } from 'mongodb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
-  adoptStoppedLogs, AuditWriter, CHECKPOINTS_COLLECTION, EvidenceLog, LOGS_COLLECTION, noteSigner, parseVerifierKey, subjectHash, verifyLog,
-  type AccessRecord, type LogDoc,
+  ADOPT_LEASE_MS, ADOPTIONS_COLLECTION, adoptStoppedLogs, AuditWriter, CHECKPOINTS_COLLECTION, EvidenceLog, LOGS_COLLECTION, noteSigner, parseVerifierKey, subjectHash, verifyLog,
+  type AccessRecord, type LeaseDoc, type LogDoc,
 } from '../../audit/index.ts';
 import { runHub } from '../support/cli.ts';
 import { tamperBlock } from '../support/evidence.ts';
@@ -36,6 +36,7 @@ describe('adopting the logs of stopped hubs', () => {
   /** The clients of "processes" that are left as a killed one leaves them: not closed. */
   const clients: MongoClient[] = [];
   const logs = () => db.collection<LogDoc>(LOGS_COLLECTION);
+  const leases = () => db.collection<LeaseDoc>(ADOPTIONS_COLLECTION);
   const later = () => new Date(Date.now() + 10 * MINUTE);
 
   beforeEach(async () => {
@@ -91,6 +92,31 @@ describe('adopting the logs of stopped hubs', () => {
     expect(await adoptStoppedLogs(db, { own: 'adopt-test/me/1', signer, idleMs: MINUTE, now: later() })).toEqual([]);
   });
 
+  it('two hubs looking at once: one reads and signs the stopped log, the other passes it by', async () => {
+    await stoppedLog('adopt-test/killed/2', 5, 3);
+    const [mine, theirs] = await Promise.all([
+      adoptStoppedLogs(db, { own: 'adopt-test/me/1', signer, idleMs: MINUTE, now: later() }),
+      adoptStoppedLogs(db, { own: 'adopt-test/other/1', signer, idleMs: MINUTE, now: later() }),
+    ]);
+    expect([...mine, ...theirs]).toEqual([{ log: 'adopt-test/killed/2', size: 8 }]);
+    expect((await logs().findOne({ origin: 'adopt-test/killed/2' }))!.adopted).toMatchObject({ by: mine.length === 1 ? 'adopt-test/me/1' : 'adopt-test/other/1', size: 8 });
+    expect(await leases().countDocuments({})).toBe(0);
+    expect(await db.collection(CHECKPOINTS_COLLECTION).countDocuments({ log: 'adopt-test/killed/2' })).toBe(2);
+  });
+
+  it('a log another hub is reading is left to it until its lease runs out (that hub died), then taken over', async () => {
+    await stoppedLog('adopt-test/killed/3', 2, 2);
+    const at = later();
+    await leases().insertOne({ _id: 'adopt-test/killed/3#1', origin: 'adopt-test/killed/3', n: 1, by: 'adopt-test/dead-reader/1', until: new Date(at.getTime() + 30_000) });
+    expect(await adoptStoppedLogs(db, { own: 'adopt-test/me/1', signer, idleMs: MINUTE, now: at })).toEqual([]);
+    expect((await logs().findOne({ origin: 'adopt-test/killed/3' }))!.adopted).toBeUndefined();
+
+    const afterLease = new Date(at.getTime() + ADOPT_LEASE_MS);
+    expect(await adoptStoppedLogs(db, { own: 'adopt-test/me/1', signer, idleMs: MINUTE, now: afterLease })).toEqual([{ log: 'adopt-test/killed/3', size: 4 }]);
+    expect((await logs().findOne({ origin: 'adopt-test/killed/3' }))!.adopted).toMatchObject({ by: 'adopt-test/me/1', size: 4 });
+    expect(await leases().countDocuments({})).toBe(0);
+  });
+
   it('marks a killed log whose records are all under its last checkpoint, signing nothing more', async () => {
     await stoppedLog('adopt-test/signed/1', 3, 0);
     expect(await adoptStoppedLogs(db, { own: 'adopt-test/me/1', signer, idleMs: MINUTE, now: later() })).toEqual([{ log: 'adopt-test/signed/1', size: 3 }]);
@@ -109,7 +135,7 @@ describe('adopting the logs of stopped hubs', () => {
     expect((await logs().findOne({ origin: 'adopt-test/tampered/1' }))!.adopted).toMatchObject({ size: null, problem: adoption!.problem });
   });
 
-  it('`hub audit logs` lists each log with its state: open, closed, adopted and signed, adopted and not signed', async () => {
+  it('`hub audit logs` lists each log with its state: open, being adopted, closed, adopted and signed, adopted and not signed', async () => {
     await stoppedLog('adopt-test/killed/1', 2, 1);
     await stoppedLog('adopt-test/tampered/1', 2, 1);
     await tamperBlock(db, 'adopt-test/tampered/1', 0, (records) => {
@@ -120,6 +146,13 @@ describe('adopting the logs of stopped hubs', () => {
     await closed.register();
     await closed.close();
     await stoppedLog('adopt-test/open/1', 1, 0);
+    await stoppedLog('adopt-test/reading/1', 1, 1);
+    // A lease to a year from now: a hub reading it; an older, expired one says nothing.
+    const until = new Date(Date.UTC(new Date().getUTCFullYear() + 1, 0, 1));
+    await leases().insertMany([
+      { _id: 'adopt-test/reading/1#1', origin: 'adopt-test/reading/1', n: 1, by: 'adopt-test/dead-reader/1', until: new Date(0) },
+      { _id: 'adopt-test/reading/1#2', origin: 'adopt-test/reading/1', n: 2, by: 'adopt-test/other/1', until },
+    ]);
     const dir = await mkdtemp(join(tmpdir(), 'hub-adopt-'));
     try {
       const config = join(dir, 'hub.yaml');
@@ -129,11 +162,12 @@ describe('adopting the logs of stopped hubs', () => {
       expect(listed.code).toBe(0);
       const when = '\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z';
       const lines = listed.stdout.trim().split('\n');
-      expect(lines).toHaveLength(4);
+      expect(lines).toHaveLength(5);
       expect(lines[0]).toMatch(new RegExp(`^adopt-test/closed/1\tclosed ${when}\tstarted ${when}$`));
       expect(lines[1]).toMatch(new RegExp(`^adopt-test/killed/1\tadopted, signed to 3 by adopt-test/me/1 ${when}\tstarted ${when}$`));
       expect(lines[2]).toMatch(new RegExp(`^adopt-test/open/1\topen\tstarted ${when}$`));
-      expect(lines[3]).toMatch(new RegExp(`^adopt-test/tampered/1\tadopted, not signed \\(modified at 0: record 0 does not match the hash written with it\\) by adopt-test/me/1 ${when}\tstarted ${when}$`));
+      expect(lines[3]).toMatch(new RegExp(`^adopt-test/reading/1\topen, being adopted by adopt-test/other/1 \\(lease to ${until.toISOString()}\\)\tstarted ${when}$`));
+      expect(lines[4]).toMatch(new RegExp(`^adopt-test/tampered/1\tadopted, not signed \\(modified at 0: record 0 does not match the hash written with it\\) by adopt-test/me/1 ${when}\tstarted ${when}$`));
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
