@@ -171,15 +171,46 @@ export const ADMIN_LOG_START = 'audit.adminlog.start';
  * and the SHA-256 of their leaf hashes in that order (one pass, constant memory).
  */
 export async function earlierAdmin(db: Db): Promise<{ count: number; digest: string }> {
-  const hash = createHash('sha256');
-  let count = 0;
-  // No index serves it (the records of years, once at the upgrade, and at each verification): a
-  // sort that may spill to disk on MongoDB.
-  for await (const doc of db.collection(ADMIN_COLLECTION).find({ seq: { $exists: false } }, { allowDiskUse: true }).sort({ at: 1, _id: 1 })) {
-    hash.update(adminLeaf(doc));
-    count++;
+  const digest = new EarlierDigest();
+  for await (const doc of earlierAdminRecords(db)) digest.add(adminLeaf(doc));
+  return digest.result();
+}
+
+/** The records written before the administrative log existed, oldest first (the order their digest takes). */
+export function earlierAdminRecords(db: Db): AsyncIterable<Document> {
+  // No index serves it (the records of years, once at the upgrade, and at each verification and
+  // export): a sort that may spill to disk on MongoDB.
+  return db.collection(ADMIN_COLLECTION).find({ seq: { $exists: false } }, { allowDiskUse: true }).sort({ at: 1, _id: 1 });
+}
+
+/** The count and digest of the records before the log, from their leaves in order (`earlierAdmin`, and an export's verification). */
+export class EarlierDigest {
+  readonly #hash = createHash('sha256');
+  count = 0;
+
+  add(leaf: Hash): void {
+    this.#hash.update(leaf);
+    this.count++;
   }
-  return { count, digest: hash.digest('base64') };
+
+  result(): { count: number; digest: string } {
+    return { count: this.count, digest: this.#hash.copy().digest('base64') };
+  }
+}
+
+/**
+ * What the count and digest of the records before the log say against the log's first record
+ * (`fixed`: its `detail`, when it is the log's start; undefined otherwise): a problem's kind and
+ * detail, or undefined when they match. `at`: where the log's records end, for one added beside it.
+ */
+export function earlierProblem(found: { count: number; digest: string }, fixed: { earlier?: unknown; digest?: unknown } | undefined, at: number): { kind: 'inserted' | 'deleted' | 'modified'; at: number; detail: string } | undefined {
+  const expected = typeof fixed?.earlier === 'number' ? fixed.earlier : 0;
+  if (found.count > expected) {
+    return { kind: 'inserted', at, detail: `${found.count - expected} more administrative record(s) lie outside the log (no sequence number) than the ${expected} written before it began: added beside the hub` };
+  }
+  if (found.count < expected) return { kind: 'deleted', at: 0, detail: `${expected - found.count} of the ${expected} administrative records written before the log began are gone` };
+  if (expected > 0 && found.digest !== fixed?.digest) return { kind: 'modified', at: 0, detail: `the ${expected} administrative records written before the log began do not match the digest its first record holds` };
+  return undefined;
 }
 
 /**

@@ -3,13 +3,15 @@
  *
  * JSONL (verifiable): per log, a `log` line, its signed `checkpoint` lines (ascending size), then
  * every `record` line in sequence order; the administrative log (admin.ts) last, in the same
- * lines. Anyone with the verifier key re-hashes the records, folds them into the RFC 6962 tree (a
- * frontier: O(log n) memory) and checks each checkpoint's signature and root as the tree reaches
- * its size.
+ * lines, with the records an older hub wrote before it began as `earlier` lines (oldest first)
+ * before its own. Anyone with the verifier key re-hashes the records, folds them into the RFC 6962
+ * tree (a frontier: O(log n) memory) and checks each checkpoint's signature and root as the tree
+ * reaches its size, and the earlier records against the count and digest the log's signed first
+ * record holds.
  * CSV (for spreadsheets): one access record per row; not self-verifying.
  */
 import type { Db } from 'mongodb';
-import { ADMIN_COLLECTION, ADMIN_LOG, adminBody, adminLogExists } from './admin.ts';
+import { ADMIN_COLLECTION, ADMIN_LOG, ADMIN_LOG_START, adminBody, adminLogExists, EarlierDigest, earlierAdminRecords, earlierProblem } from './admin.ts';
 import { archivedPrefix, CHECKPOINTS_COLLECTION, recordLeaf, storedNodes, type CheckpointDoc } from './log.ts';
 import { Frontier } from './merkle.ts';
 import { openNote, parseCheckpointText, type NoteVerifier } from './note.ts';
@@ -75,14 +77,16 @@ export async function* exportTrail(db: Db, format: ExportFormat, only?: string):
 }
 
 /**
- * The administrative log (admin.ts) in the same lines as an access log: its checkpoints, then each
- * numbered record as stored, without its chain bookkeeping (what its leaf hashes). Records outside
- * the log are not exported; verification in the database reports them.
+ * The administrative log (admin.ts) in the same lines as an access log: its checkpoints, the
+ * records written before it began (`earlier`, oldest first, as their digest in its first record
+ * takes them), then each numbered record as stored, without its chain bookkeeping (what its leaf
+ * hashes).
  */
 async function* adminLines(db: Db): AsyncGenerator<string> {
   yield `${JSON.stringify({ type: 'log', log: ADMIN_LOG })}\n`;
   const checkpoints = db.collection<CheckpointDoc>(CHECKPOINTS_COLLECTION).find({ log: ADMIN_LOG }, { projection: { _id: 0 } }).sort({ size: 1, at: 1 });
   for await (const c of checkpoints) yield `${JSON.stringify({ type: 'checkpoint', log: ADMIN_LOG, size: c.size, note: c.note })}\n`;
+  for await (const doc of earlierAdminRecords(db)) yield `${JSON.stringify({ type: 'earlier', log: ADMIN_LOG, record: adminBody(doc) })}\n`;
   for await (const doc of db.collection(ADMIN_COLLECTION).find({ seq: { $exists: true } }).sort({ seq: 1 })) {
     const record = adminBody(doc);
     yield `${JSON.stringify({ type: 'record', log: ADMIN_LOG, seq: record['seq'], record })}\n`;
@@ -91,7 +95,7 @@ async function* adminLines(db: Db): AsyncGenerator<string> {
 
 /** Dates in an exported record come back as ISO strings; the canonical JSON is the same. */
 interface ExportLine {
-  readonly type: 'log' | 'base' | 'checkpoint' | 'record';
+  readonly type: 'log' | 'base' | 'checkpoint' | 'earlier' | 'record';
   readonly log: string;
   readonly size?: number;
   readonly nodes?: ReadonlyArray<{ readonly hash: string; readonly size: number }>;
@@ -108,6 +112,8 @@ export async function verifyExport(lines: AsyncIterable<string>, verifier: NoteV
   let current: {
     log: string; frontier: Frontier; base: number; baseChecked: boolean; checkpoints: Array<{ size: number; root: Buffer }>; problems: Problem[];
     count: number; verified: number; verifiedCount: number;
+    /** The administrative log: the records before it, and what its first record says of them (when it is the log's start). */
+    earlier: EarlierDigest; fixed: { earlier?: unknown; digest?: unknown } | undefined;
   } | undefined;
   /** An archived prefix's frontier counts only if a signed checkpoint of its size has its root. */
   const checkBase = () => {
@@ -127,6 +133,10 @@ export async function verifyExport(lines: AsyncIterable<string>, verifier: NoteV
   const finish = () => {
     if (!current) return;
     checkBase();
+    if (current.log === ADMIN_LOG) {
+      const problem = earlierProblem(current.earlier.result(), current.fixed, current.base + current.count);
+      if (problem) current.problems.push({ ...problem, log: current.log });
+    }
     for (const c of current.checkpoints) {
       if (c.size > current.frontier.size) current.problems.push({ kind: 'truncated', log: current.log, at: current.frontier.size, detail: `the signed checkpoint covers ${c.size} records; the export holds ${current.frontier.size}` });
     }
@@ -147,7 +157,10 @@ export async function verifyExport(lines: AsyncIterable<string>, verifier: NoteV
     }
     if (line.type === 'log') {
       finish();
-      current = { log: line.log, frontier: new Frontier(), base: 0, baseChecked: false, checkpoints: [], problems: [], count: 0, verified: 0, verifiedCount: 0 };
+      current = {
+        log: line.log, frontier: new Frontier(), base: 0, baseChecked: false, checkpoints: [], problems: [], count: 0, verified: 0, verifiedCount: 0,
+        earlier: new EarlierDigest(), fixed: undefined,
+      };
       continue;
     }
     if (!current || line.log !== current.log) throw new Error(`line ${lineNo} belongs to no log header`);
@@ -183,8 +196,16 @@ export async function verifyExport(lines: AsyncIterable<string>, verifier: NoteV
       current.count++;
       continue;
     }
+    if (line.type === 'earlier') {
+      if (current.log !== ADMIN_LOG || current.count > 0 || !line.record) throw new Error(`line ${lineNo}: an earlier record belongs in the administrative log, before its records`);
+      current.earlier.add(recordLeaf(line.record));
+      continue;
+    }
     if (line.type === 'record' && line.record) {
       checkBase();
+      if (current.log === ADMIN_LOG && line.seq === 0 && current.count === 0 && line.record['action'] === ADMIN_LOG_START) {
+        current.fixed = (line.record['detail'] ?? {}) as { earlier?: unknown; digest?: unknown };
+      }
       const seq = line.seq ?? -1;
       if (seq !== current.frontier.size) {
         current.problems.push({ kind: seq > current.frontier.size ? 'deleted' : 'reordered', log: current.log, at: current.frontier.size, detail: `record ${current.frontier.size} expected, record ${seq} found` });

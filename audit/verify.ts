@@ -4,7 +4,7 @@
  * tail, a forged or altered checkpoint, a checkpoint that does not extend the one before.
  */
 import { Binary, type Db } from 'mongodb';
-import { ADMIN_COLLECTION, ADMIN_LOG, ADMIN_LOG_START, adminBody, adminLeaf, adminLogExists, earlierAdmin, storedAdminHashes } from './admin.ts';
+import { ADMIN_COLLECTION, ADMIN_LOG, ADMIN_LOG_START, adminBody, adminLeaf, adminLogExists, earlierAdmin, earlierProblem, storedAdminHashes } from './admin.ts';
 import { archivedPrefix, canonicalBytes, CHECKPOINTS_COLLECTION, LOGS_COLLECTION, type CheckpointDoc } from './log.ts';
 import { consistencyRanges, Frontier, inclusionProof, inclusionRanges, verifyInclusion, type Hash } from './merkle.ts';
 import { storedTree, subtreeHashes, withStoredTree } from './tree.ts';
@@ -296,18 +296,8 @@ export async function readAdminLog(db: Db, sizes: ReadonlySet<number> = new Set(
     read++;
   }
   const content = fold.finish();
-  const outside = await earlierAdmin(db);
-  const expected = typeof fixed?.earlier === 'number' ? fixed.earlier : 0;
-  if (outside.count > expected) {
-    problems.push({
-      kind: 'inserted', log, at: content.base + content.records,
-      detail: `${outside.count - expected} more administrative record(s) lie outside the log (no sequence number) than the ${expected} written before it began: added beside the hub`,
-    });
-  } else if (outside.count < expected) {
-    problems.push({ kind: 'deleted', log, at: 0, detail: `${expected - outside.count} of the ${expected} administrative records written before the log began are gone` });
-  } else if (expected > 0 && outside.digest !== fixed?.digest) {
-    problems.push({ kind: 'modified', log, at: 0, detail: `the ${expected} administrative records written before the log began do not match the digest its first record holds` });
-  }
+  const earlier = earlierProblem(await earlierAdmin(db), fixed, content.base + content.records);
+  if (earlier) problems.push({ ...earlier, log });
   return content;
 }
 

@@ -168,6 +168,22 @@ describe('the administrative log', () => {
       expect((await report()).problems).toEqual([]);
     });
 
+    it('are exported before the log\'s own records; the export verifies offline, and a change, a deletion or an addition among them in it does not', async () => {
+      await startAdminLog(db);
+      await appendAdmin(db, change(3));
+      await checkpointAdmin(db, signer);
+      const lines: string[] = [];
+      for await (const line of exportTrail(db, 'jsonl')) lines.push(line);
+      const parsed = lines.map((l) => JSON.parse(l) as { type: string; record?: { target?: string } });
+      expect(parsed.map((l) => l.type)).toEqual(['log', 'checkpoint', 'earlier', 'earlier', 'earlier', 'record', 'record']);
+      expect(parsed.slice(2, 5).map((l) => l.record!.target)).toEqual(['grant-0', 'grant-1', 'grant-2']);
+      const read = async (text: string[]) => (await verifyExport(createInterface({ input: Readable.from(text.join('')) }), verifier)).logs[0]!;
+      expect(await read(lines)).toEqual({ log: ADMIN_LOG, archived: 0, records: 2, checkpoints: 1, verifiedSize: 2, uncheckpointed: 0, problems: [] });
+      expect(kinds((await read(lines.map((l, i) => (i === 3 ? l.replace('"case 1"', '"case 7"') : l)))).problems)).toEqual(['modified@0']);
+      expect(kinds((await read(lines.filter((_, i) => i !== 3))).problems)).toEqual(['deleted@0']);
+      expect(kinds((await read([...lines.slice(0, 5), lines[4]!, ...lines.slice(5)])).problems)).toEqual(['inserted@2']);
+    });
+
     it('a change, a deletion or an addition among them is found', async () => {
       await startAdminLog(db);
       await checkpointAdmin(db, signer);
