@@ -57,7 +57,7 @@ export function useConsole(runtime: HubRuntime, options: ConsoleOptions = {}): P
           endResponse(new Response('Use GET.\n', { status: 405, headers: { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' } }));
           return;
         }
-        endResponse(await files.serve(path.slice('/console/'.length), request.method === 'HEAD').catch(() => notBuilt()));
+        endResponse(await files.serve(path.slice('/console/'.length), request).catch(() => notBuilt()));
         return;
       }
       if (!SESSION_PATHS.has(path) || request.headers.has('authorization')) return;
