@@ -7,7 +7,7 @@ export { appendAdmin, lastAdmin, adminRecordsFor, startAdminLog, earlierAdmin, c
 export { EvidenceLog, newOrigin, recordLeaf, canonicalBytes, archivedPrefix, LOGS_COLLECTION, CHECKPOINTS_COLLECTION, type CheckpointDoc, type ArchivedPrefix, type LogDoc } from './log.ts';
 export { noteSigner, parseVerifierKey, signNote, openNote, checkpointText, parseCheckpointText, type NoteSigner, type NoteVerifier, type Checkpoint } from './note.ts';
 export { leafHash, nodeHash, rootOf, inclusionProof, consistencyProof, inclusionRanges, consistencyRanges, verifyInclusion, verifyConsistency, Frontier, type Hash } from './merkle.ts';
-export { subtreeHashes, MissingLeafError, TREE_COLLECTION, TILE } from './tree.ts';
+export { subtreeHashes, fillStoredTree, storedTree, MissingLeafError, TREE_COLLECTION, TILE } from './tree.ts';
 export { adoptStoppedLogs, adoptLog, adoptionsUnderWay, ADOPT_LEASE_MS, ADOPTIONS_COLLECTION, type Adoption, type LeaseDoc } from './adopt.ts';
 export { verifyTrail, verifyLog, inspectLog, readLog, readAdminLog, LeafFold, PENDING_LIMIT, proveAdminRecord, listLogs, proveRecord, proveConsistency, type TrailReport, type LogReport, type Problem, type ProblemKind } from './verify.ts';
 export { searchTrail, getTrailRecord, getAdminRecord, searchAdmin, recordId, parseRecordId, disclose, disclosed, TrailCursorError, DISCLOSURES_COLLECTION, type TrailFilter, type StoredAccess } from './search.ts';

@@ -340,6 +340,26 @@ export async function storedTree(db: Db, log: string): Promise<StoredTree> {
   return { end: mark?.end ?? 0, mark };
 }
 
+/**
+ * Brings the stored tree of `log` up to its records, as the first proof past the last fill would
+ * (a hub does it for its own log on a timer, `audit.treeFillSeconds`, so that proofs find it
+ * filled); started again when a stored node is missing. Resolves with how far it reaches.
+ */
+export async function fillStoredTree(db: Db, log: string): Promise<number> {
+  const once = async () => {
+    const { size: base, frontier: prefix } = await archivedPrefix(db, log);
+    const { mark } = await storedTree(db, log);
+    return (await fill(db, log, base, prefix, mark)).end;
+  };
+  try {
+    return await once();
+  } catch (error) {
+    if (!(error instanceof StoredTreeDamaged)) throw error;
+    await forgetStoredTree(db, log);
+    return once();
+  }
+}
+
 /** Drops the stored tree of a log: the next proof fills it again from the records. */
 export async function forgetStoredTree(db: Db, log: string): Promise<void> {
   await db.collection<MarkDoc>(TREE_COLLECTION).deleteOne({ _id: markId(log) });

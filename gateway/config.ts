@@ -70,6 +70,13 @@ export interface HubConfig {
      * its durable end by another hub (audit/adopt.ts). Several checkpoint intervals at least.
      */
     readonly adoptAfterSeconds: number;
+    /**
+     * Every this many seconds a hub brings the stored tree of its own log (audit/tree.ts) up to its
+     * records, so that an auditor's proof need not read the log first; 0: proofs fill it when they
+     * need it. Absent: 60 on MongoDB, 0 on FerretDB (which scans the whole trail for the log's new
+     * blocks at every fill).
+     */
+    readonly treeFillSeconds?: number;
     /** Records are kept this many days (3 years is the floor), then archived to a verifiable export and removed. */
     readonly retentionDays: number;
     /** Thresholds of the anomaly flags auditors see (auditAnomalies). */
@@ -299,6 +306,8 @@ export const configSchema: JsonSchema = {
         checkpointSeconds: { type: 'number', minimum: 0.1, maximum: 86400, default: 10 },
         // Default: 300, or 3 checkpoint intervals when those are longer (parseConfig).
         adoptAfterSeconds: { type: 'number', minimum: 1, maximum: 604800 },
+        // Default: 60 on MongoDB, 0 (on demand) on FerretDB (the runtime sees the server).
+        treeFillSeconds: { type: 'number', minimum: 0, maximum: 86400 },
         retentionDays: { type: 'integer', minimum: 1096, maximum: 36600, default: 1096 },
         anomalies: {
           type: 'object',

@@ -10,7 +10,7 @@ import { createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import { MongoClient, type Db } from 'mongodb';
 import type { Logger } from 'pino';
 import { LRUCache } from 'lru-cache';
-import { AuditWriter, EvidenceLog, VerificationAttempts, adoptStoppedLogs, checkpointAdmin, startAdminLog, detectTopology, type AttemptMarkDoc, ensureAuditIndexes, summaryFormOf, evidenceWriteConcern, newOrigin, noteSigner, type NoteSigner } from '../audit/index.ts';
+import { AuditWriter, EvidenceLog, VerificationAttempts, adoptStoppedLogs, checkpointAdmin, fillStoredTree, isFerretDB, startAdminLog, detectTopology, type AttemptMarkDoc, ensureAuditIndexes, summaryFormOf, evidenceWriteConcern, newOrigin, noteSigner, type NoteSigner } from '../audit/index.ts';
 import { createConnector, validateConnectorConfig, type Connector } from '../connectors/index.ts';
 import { compilePolicy, dayIn, type CompiledPolicy, type Principal, type WorkCalendar } from '../policies/index.ts';
 import {
@@ -154,6 +154,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<HubRuntime
   let connectors = new Map<string, Connector>();
   let adminTimer: NodeJS.Timeout | undefined;
   let adoptTimer: NodeJS.Timeout | undefined;
+  let fillTimer: NodeJS.Timeout | undefined;
   /** Connectors replaced by a catalogue reload, closed once their in-flight calls are over. */
   const retired = new Map<Map<string, Connector>, NodeJS.Timeout>();
   const closeAll = (set: Map<string, Connector>) => Promise.allSettled([...set.values()].map((c) => c.close()));
@@ -269,6 +270,19 @@ export async function createRuntime(options: RuntimeOptions): Promise<HubRuntime
       }));
     adoptTimer = setInterval(() => void adopt(), Math.min(60, config.audit.adoptAfterSeconds / 2) * 1000);
     adoptTimer.unref();
+    // The stored tree of this hub's own log, kept up with its records off the request path, so that
+    // an auditor's proof does not read the log first (audit/tree.ts).
+    let filling: Promise<unknown> | undefined;
+    const fillTree = () => (filling ??= fillStoredTree(db, log.origin)
+      .catch((error: unknown) => logger.warn({ err: error }, 'the stored tree of this hub\'s log could not be filled; the next round, or the next proof, does it'))
+      .finally(() => {
+        filling = undefined;
+      }));
+    const fillSeconds = config.audit.treeFillSeconds ?? ((await isFerretDB(db)) ? 0 : 60);
+    if (fillSeconds > 0) {
+      fillTimer = setInterval(() => void fillTree(), fillSeconds * 1000);
+      fillTimer.unref();
+    }
     // Counted per process (the log's origin names it), written only by it.
     const quality = new QualityCounter(db, {
       process: log.origin,
@@ -411,7 +425,9 @@ export async function createRuntime(options: RuntimeOptions): Promise<HubRuntime
         await audit.close();
         clearInterval(adminTimer);
         clearInterval(adoptTimer);
+        clearInterval(fillTimer);
         await adopting;
+        await filling;
         await adminSigning;
         await signAdmin();
         await tracing.close().catch((error: unknown) => logger.warn({ err: error }, 'spans could not be sent at shutdown'));
@@ -427,6 +443,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<HubRuntime
   } catch (error) {
     clearInterval(adminTimer);
     clearInterval(adoptTimer);
+    clearInterval(fillTimer);
     await Promise.allSettled([...connectors.values()].map((c) => c.close()));
     await client.close();
     throw error;

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_COLLECTION, parseCheckpointText, verifyInclusion } from '../../audit/index.ts';
+import { ADMIN_COLLECTION, parseCheckpointText, storedTree, verifyInclusion } from '../../audit/index.ts';
 import { goVerify } from '../support/go-verifier.ts';
 import { startTestHub, type GraphQLResponse, type TestHub } from '../support/hub.ts';
 
@@ -168,6 +168,30 @@ describe('the data subject, through the portal', () => {
     const { mother } = t.data.births[0]!;
     for (const token of [t.tokens.zw, t.people['auditor']!, t.people['officer-ga']!]) {
       expect((await t.query(token, LOG, { id: mother })).body.errors?.[0]?.extensions?.['code']).toBe('FORBIDDEN');
+    }
+  });
+});
+
+describe('a hub keeping its log\'s stored tree filled (audit.treeFillSeconds)', () => {
+  it('brings it up to the log\'s records on its timer, without a proof asking', async () => {
+    const hub = await startTestHub({ config: { audit: { treeFillSeconds: 0.2 } } });
+    try {
+      const { mother } = hub.data.births[0]!;
+      for (let i = 0; i < 3; i++) {
+        const res = await hub.query(hub.tokens.zw, `{ access(purpose: "${CSYJS}", caseId: "CSYJS-F-${i}", operator: "zw-op-1") { person(idNumber: "${mother}") { socialInsurance { status } } } }`);
+        expect(res.body.errors).toBeUndefined();
+      }
+      await hub.hub.runtime.audit.flush();
+      const log = hub.hub.runtime.audit.log;
+      const deadline = Date.now() + 10_000;
+      let end = 0;
+      while (end < log.nextSeq && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        end = (await storedTree(hub.hubDb.db, log.origin)).end;
+      }
+      expect(end).toBe(log.nextSeq);
+    } finally {
+      await hub.close();
     }
   });
 });

@@ -56,6 +56,12 @@ describe('config', () => {
       .toBe('hub.yaml: /audit/adoptAfterSeconds must be at least 3 × audit.checkpointSeconds (30) (rule: minimum)');
   });
 
+  it('leaves the stored tree\'s fill interval to the server when not set (60 s on MongoDB, on demand on FerretDB), and refuses a negative one', () => {
+    expect(parseConfig(base, 'hub.yaml', '/', {}).audit.treeFillSeconds).toBeUndefined();
+    expect(parseConfig({ ...base, audit: { treeFillSeconds: 0 } }, 'hub.yaml', '/', {}).audit.treeFillSeconds).toBe(0);
+    expect(fails(() => parseConfig({ ...base, audit: { treeFillSeconds: -1 } }, 'hub.yaml', '/', {}))).toBe('hub.yaml: /audit/treeFillSeconds must be >= 0 (rule: minimum)');
+  });
+
   it('refuses working hours that end before they start, and a retention period under 3 years', () => {
     const hours = (workingHours: string) => fails(() => parseConfig({ ...base, audit: { anomalies: { workingHours } } }, 'hub.yaml', '/', {}));
     expect(hours('18:00-08:30')).toBe('hub.yaml: /audit/anomalies/workingHours working hours must be HH:MM-HH:MM with the start before the end, at most 24:00; got "18:00-08:30" (rule: workingHours)');

@@ -8,8 +8,8 @@ import type { CommandSucceededEvent, Db } from 'mongodb';
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  ACCESS_COLLECTION, AuditWriter, CHECKPOINTS_COLLECTION, EvidenceLog, Frontier, LOGS_COLLECTION, TILE, TREE_COLLECTION, consistencyProof, inclusionProof, leafHash, noteSigner,
-  getTrailRecord, openNote, parseCheckpointText, parseVerifierKey, proveConsistency, proveRecord, linesOf, recordsOf, subjectHash, verifyConsistency, verifyInclusion,
+  ACCESS_COLLECTION, AuditWriter, CHECKPOINTS_COLLECTION, EvidenceLog, fillStoredTree, Frontier, LOGS_COLLECTION, TILE, TREE_COLLECTION, consistencyProof, inclusionProof, leafHash, noteSigner,
+  getTrailRecord, openNote, parseCheckpointText, parseVerifierKey, proveConsistency, proveRecord, linesOf, recordsOf, storedTree, subjectHash, verifyConsistency, verifyInclusion,
   type AccessRecord, type CheckpointDoc, type EvidenceBlock, type Hash, type LogDoc,
 } from '../../audit/index.ts';
 import { forgetArchivedNodes } from '../../audit/tree.ts';
@@ -228,6 +228,37 @@ describe('proofs from stored subtree hashes', () => {
       await t.db.collection<LogDoc>(LOGS_COLLECTION).updateOne({ origin: other.origin }, { $set: { 'archived.nodes': [{ hash: Buffer.alloc(32).toString('base64'), size: 3 }] } });
       expect(await proveRecord(t.db, other.origin, second.cut)).toBeNull();
       expect(await getTrailRecord(t.db, `${other.origin}#${second.cut}`)).toMatchObject({ requestId: `req-${second.cut}`, seq: second.cut });
+    } finally {
+      await w.close();
+    }
+  });
+
+  it('is brought up to a log\'s records by a fill without a proof (a hub\'s timer), after which a proof reads the record\'s block alone', async () => {
+    const own = new EvidenceLog(t.db, { origin: 'yiwang-hub/tree/filled', signer, checkpointRecords: 1_000_000 });
+    await own.register();
+    const w = new AuditWriter(t.db, { log: own, writeConcern: { w: 1 } });
+    try {
+      for (let i = 0; i < 700; i += 35) await w.appendMany(Array.from({ length: 35 }, (_, j) => record(i + j)));
+      await own.checkpoint();
+      expect((await storedTree(t.db, own.origin)).end).toBe(0);
+      expect(await fillStoredTree(t.db, own.origin)).toBe(700);
+      expect((await storedTree(t.db, own.origin)).end).toBe(700);
+      // The next fill goes on from there.
+      await w.appendMany([record(700)]);
+      expect(await fillStoredTree(t.db, own.origin)).toBe(701);
+      await own.checkpoint();
+      const client = new MongoClient(t.uri, { monitorCommands: true });
+      let read = 0;
+      client.on('commandSucceeded', (e: CommandSucceededEvent) => {
+        const cursor = (e.reply as { cursor?: { ns?: string; firstBatch?: unknown[]; nextBatch?: unknown[] } }).cursor;
+        if (cursor?.ns?.endsWith(`.${ACCESS_COLLECTION}`)) read += (cursor.firstBatch ?? cursor.nextBatch ?? []).length;
+      });
+      try {
+        expect((await proveRecord(client.db(t.db.databaseName), own.origin, 700))!.size).toBe(701);
+        expect(read).toBe(1);
+      } finally {
+        await client.close();
+      }
     } finally {
       await w.close();
     }
