@@ -165,12 +165,7 @@ export function encodeBlock(
   let last: Date | undefined;
   const lines = new BlockLines();
   const leaves: Buffer[] = [];
-  // Distinct values per search key: a record's values are mostly the same strings as the last
-  // one's (one request, one system), so sets of values cost less than sets of `key=value` texts.
-  const values = SEARCH_KEYS.map(() => new Set<string>());
-  const tally = new Map<string, TallyRow>();
-  let previous: AccessRecord | undefined;
-  let previousRow: TallyRow | undefined;
+  const summaries = new Summaries();
   for (let i = 0; i < records.length; i++) {
     const r = records[i]!;
     try {
@@ -182,32 +177,49 @@ export function encodeBlock(
     }
     if (first === undefined || r.at < first) first = r.at;
     if (last === undefined || r.at > last) last = r.at;
-    for (let k = 0; k < SEARCH_KEYS.length; k++) {
-      const v = r[SEARCH_KEYS[k]!];
-      if (v !== null && v !== undefined) values[k]!.add(v);
-    }
-    if (previousRow !== undefined && TALLY_FIELDS.every((k) => r[k] === previous![k])) previousRow.n++;
-    else {
-      const group = TALLY_FIELDS.map((k) => r[k] ?? '').join('\u0000');
-      previousRow = tally.get(group);
-      if (previousRow) previousRow.n++;
-      else {
-        previousRow = { n: 1 };
-        for (const k of TALLY_FIELDS) if (r[k] !== null && r[k] !== undefined) previousRow[k] = r[k];
-        tally.set(group, previousRow);
-      }
-    }
-    previous = r;
+    summaries.add(r);
   }
-  const keys = SEARCH_KEYS.flatMap((k, i) => [...values[i]!].map((v) => `${k}=${v}`));
-  const rows = [...tally.values()];
   return {
-    doc: {
-      at, first: first ?? at, last: last ?? at, count: leaves.length, log, seq, ...lines.stored(), leaves: encodeLeaves(leaves),
-      ...(form === 'text' ? { keys: keys.join('\n'), tally: JSON.stringify(rows) } : { keys, tally: rows }),
-    },
+    doc: { at, first: first ?? at, last: last ?? at, count: leaves.length, log, seq, ...lines.stored(), leaves: encodeLeaves(leaves), ...summaries.stored(form) },
     leaves,
   };
+}
+
+/** A block's summaries of its records, `keys` and `tally`, in either form (SummaryForm). */
+export class Summaries {
+  // Distinct values per search key: a record's values are mostly the same strings as the last
+  // one's (one request, one system), so sets of values cost less than sets of `key=value` texts.
+  readonly #values = SEARCH_KEYS.map(() => new Set<string>());
+  readonly #tally = new Map<string, TallyRow>();
+  #previous: AccessRecord | undefined;
+  #previousRow: TallyRow | undefined;
+
+  add(r: AccessRecord): void {
+    for (let k = 0; k < SEARCH_KEYS.length; k++) {
+      const v = r[SEARCH_KEYS[k]!];
+      if (v !== null && v !== undefined) this.#values[k]!.add(v);
+    }
+    const previous = this.#previous;
+    if (this.#previousRow !== undefined && TALLY_FIELDS.every((k) => r[k] === previous![k])) this.#previousRow.n++;
+    else {
+      const group = TALLY_FIELDS.map((k) => r[k] ?? '').join('\u0000');
+      let row = this.#tally.get(group);
+      if (row) row.n++;
+      else {
+        row = { n: 1 };
+        for (const k of TALLY_FIELDS) if (r[k] !== null && r[k] !== undefined) row[k] = r[k];
+        this.#tally.set(group, row);
+      }
+      this.#previousRow = row;
+    }
+    this.#previous = r;
+  }
+
+  stored(form: SummaryForm): Pick<EvidenceBlock, 'keys' | 'tally'> {
+    const keys = SEARCH_KEYS.flatMap((k, i) => [...this.#values[i]!].map((v) => `${k}=${v}`));
+    const rows = [...this.#tally.values()];
+    return form === 'text' ? { keys: keys.join('\n'), tally: JSON.stringify(rows) } : { keys, tally: rows };
+  }
 }
 
 /** The block that takes a failed block's place: the same sequence numbers, marked aborted. */

@@ -16,3 +16,4 @@ export { auditStatistics, type StatDimension, type Statistic } from './stats.ts'
 export { archiveTrail, retentionCutoff, RetentionError, MIN_RETENTION_DAYS, type ArchiveResult, type ArchiveOptions, type ArchivedLog } from './retention.ts';
 export { auditAnomalies, parseWorkingHours, offHoursSpans, worstWindow, sensitiveMatch, zonedTime, rangeProblem, ANOMALY_KINDS, type AnomalyKind, type AnomalyFlag, type AnomalyOptions, type AnomalyThresholds, type ClassifiedItems, type SubjectReads } from './anomalies.ts';
 export { detectTopology, evidenceWriteConcern, topologyOf, type Topology, type WriteConcernSetting } from './durability.ts';
+export { convertSummaries, type SummaryConversion } from './summaries.ts';

@@ -12,7 +12,7 @@ import { checkConfig } from './commands/config.ts';
 import { runDemo } from './commands/demo.ts';
 import { serve } from './commands/serve.ts';
 import { createPrincipalToken, formatCredentials, listTokens, parseDuration, revokeTokens, rotateToken } from './commands/token.ts';
-import { archive, exportToFile, formatArchive, formatReport, latestCheckpoint, logs, verifierKey, verify, verifyExportFile } from './commands/audit.ts';
+import { archive, exportToFile, formatArchive, formatReport, latestCheckpoint, logs, summaries, verifierKey, verify, verifyExportFile } from './commands/audit.ts';
 import { noteSigner } from '../audit/index.ts';
 import { PRINCIPAL_KINDS, type PrincipalKind } from '../policies/index.ts';
 import { MongoNetworkTimeoutError, MongoServerSelectionError } from 'mongodb';
@@ -50,8 +50,13 @@ Commands:
   audit checkpoint --config <file> [--log <origin>]
                                         Print the latest signed checkpoint of the access logs (as GET
                                         /audit/checkpoint), or of one log (--log admin: the administrative log)
-  audit logs --config <file>            List the access logs (one per hub process): origin, state (open,
-                                        closed, or adopted: signed to its end by another hub) and start
+  audit logs --config <file>            List the access logs (one per hub process): origin, state (open, and
+                                        which hub is reading it for adoption; closed; or adopted: signed to
+                                        its end by another hub) and start
+  audit summaries --config <file> [--to lists|text] [--dry-run]
+                                        Write every evidence block's search and statistics summaries in the
+                                        configured server's form (lists on MongoDB, text on FerretDB), or the
+                                        one given: after moving a trail from FerretDB to MongoDB or back
   audit verify --config <file> [--log <origin>] [--key <verifier key>]
                                         Verify every log (the access logs and admin, the administrative log)
                                         against its signed checkpoints; exit 1 on any problem
@@ -195,7 +200,7 @@ export async function main(argv: string[], out: (line: string) => void = console
       const dryRun = rest.includes('--dry-run');
       const { values } = parse(rest.filter((a) => a !== '--dry-run'), {
         config: { type: 'string' }, log: { type: 'string' }, key: { type: 'string' }, file: { type: 'string' }, format: { type: 'string' }, out: { type: 'string' },
-        before: { type: 'string' },
+        before: { type: 'string' }, to: { type: 'string' },
       });
       if (sub === 'verify' && values.file !== undefined) {
         const report = await verifyExportFile(values.file, required(values, 'key'));
@@ -231,13 +236,19 @@ export async function main(argv: string[], out: (line: string) => void = console
           for (const line of formatArchive(await archive(configPath, { out: values.out, before: values.before, dryRun }), dryRun)) out(line);
           return 0;
         }
+        case 'summaries': {
+          const to = values.to;
+          if (to !== undefined && to !== 'lists' && to !== 'text') throw new UsageError(`--to must be lists or text, got "${to}"`);
+          out(await summaries(configPath, { to: to === undefined ? undefined : to === 'lists' ? 'fields' : 'text', dryRun }));
+          return 0;
+        }
         case 'verify': {
           const report = await verify(configPath, { log, key: values.key });
           for (const line of formatReport(report)) out(line);
           return report.ok ? 0 : 1;
         }
         default:
-          throw new UsageError(sub ? `unknown audit command "${sub}"` : 'audit needs a command: key, checkpoint, logs, verify, export or archive');
+          throw new UsageError(sub ? `unknown audit command "${sub}"` : 'audit needs a command: key, checkpoint, logs, summaries, verify, export or archive');
       }
     }
     case 'help':

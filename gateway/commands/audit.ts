@@ -9,8 +9,8 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createInterface } from 'node:readline';
 import {
-  ADMIN_LOG, adoptionsUnderWay, appendAdmin, archiveTrail, CHECKPOINTS_COLLECTION, exportTrail, LOGS_COLLECTION, retentionCutoff, RetentionError, noteSigner, parseVerifierKey, verifyExport, verifyTrail,
-  type ArchiveResult, type CheckpointDoc, type ExportFormat, type LogDoc, type TrailReport,
+  ADMIN_LOG, adoptionsUnderWay, appendAdmin, archiveTrail, CHECKPOINTS_COLLECTION, convertSummaries, exportTrail, LOGS_COLLECTION, retentionCutoff, RetentionError, noteSigner, parseVerifierKey, verifyExport, verifyTrail,
+  type ArchiveResult, type CheckpointDoc, type ExportFormat, type LogDoc, type SummaryForm, type TrailReport,
 } from '../../audit/index.ts';
 import { loadConfig, readSigningKey } from '../config.ts';
 import { withHubDb } from '../mongo/client.ts';
@@ -55,6 +55,19 @@ function logState(l: LogDoc, lease: { by: string; until: Date } | undefined): st
   }
   const reading = lease ? `, being adopted by ${lease.by} (lease to ${lease.until.toISOString()})` : '';
   return `${l.seen ? `open, seen ${l.seen.toISOString()}` : 'open'}${reading}`;
+}
+
+/**
+ * Writes the summaries of every evidence block in the form of the configured server (lists on
+ * MongoDB, text on FerretDB) or the one given: after a trail was moved from one to the other
+ * (audit/summaries.ts). One line: how many blocks were (or, dry, would be) converted.
+ */
+export async function summaries(configPath: string, options: { to?: SummaryForm | undefined; dryRun: boolean }): Promise<string> {
+  return withHubDb(await loadConfig(configPath), async (db) => {
+    const done = await convertSummaries(db, { ...(options.to ? { form: options.to } : {}), dryRun: options.dryRun });
+    const form = done.form === 'fields' ? 'lists (MongoDB)' : 'text (FerretDB)';
+    return `${done.converted} of ${done.blocks} evidence blocks ${options.dryRun ? 'would have' : 'have'} their summaries written as ${form}${options.dryRun ? ' (dry run: nothing changed)' : ''}`;
+  });
 }
 
 /** Verifies the trail with the given verifier key (default: the configured key's). */
