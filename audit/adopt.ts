@@ -57,7 +57,10 @@ export async function adoptStoppedLogs(db: Db, options: { readonly own: string; 
     let adoption: Adoption;
     try {
       // Adopted or closed since the look-up (the lease of a reader that just finished is gone).
-      if (!(await logs.findOne({ origin, closed: { $exists: false }, adopted: { $exists: false } }, { projection: { _id: 1 } }))) continue;
+      if (!(await logs.findOne({ origin, closed: { $exists: false }, adopted: { $exists: false } }, { projection: { _id: 1 } }))) {
+        await leases.deleteOne({ _id: lease._id });
+        continue;
+      }
       adoption = await adoptLog(db, origin, options.signer);
     } catch (error) {
       // Left to the next round, of this hub or another.

@@ -98,7 +98,10 @@ export function staticFiles(dir = CONSOLE_DIST): StaticFiles {
   const read = async (path: string): Promise<Kept | null> => {
     try {
       const info = await stat(path);
-      if (!info.isFile()) return null;
+      if (!info.isFile()) {
+        kept.delete(path);
+        return null;
+      }
       const known = kept.get(path);
       if (known && known.mtimeMs === info.mtimeMs && known.size === info.size) return known;
       const body = await readFile(path);
@@ -106,6 +109,7 @@ export function staticFiles(dir = CONSOLE_DIST): StaticFiles {
       if (body.length < KEEP_BELOW) kept.set(path, file);
       return file;
     } catch {
+      kept.delete(path); // gone with an older build
       return null;
     }
   };

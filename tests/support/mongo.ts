@@ -46,3 +46,25 @@ function uniqueDatabaseName(prefix: string): string {
   const safePrefix = prefix.replace(/[^A-Za-z0-9_]/g, '_').slice(0, 24) || 'test';
   return `${safePrefix}_${process.pid}_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
 }
+
+/** A client of its own that counts the documents its finds and getMores returned, per collection: what a query read. */
+export interface ReadCounter {
+  readonly db: Db;
+  /** Documents read from `collection` since the last reset. */
+  read(collection: string): number;
+  reset(): void;
+  close(): Promise<void>;
+}
+
+export async function readCounter(uri: string, database: string): Promise<ReadCounter> {
+  const client = new MongoClient(uri, { monitorCommands: true });
+  const counts = new Map<string, number>();
+  client.on('commandSucceeded', (event) => {
+    const cursor = (event.reply as { cursor?: { ns?: string; firstBatch?: unknown[]; nextBatch?: unknown[] } }).cursor;
+    if (cursor?.ns === undefined) return;
+    const collection = cursor.ns.slice(cursor.ns.indexOf('.') + 1);
+    counts.set(collection, (counts.get(collection) ?? 0) + (cursor.firstBatch ?? cursor.nextBatch ?? []).length);
+  });
+  await client.connect();
+  return { db: client.db(database), read: (collection) => counts.get(collection) ?? 0, reset: () => counts.clear(), close: () => client.close() };
+}

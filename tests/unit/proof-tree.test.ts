@@ -4,8 +4,7 @@
  * stored, and checked by Go's sumdb/tlog.
  */
 import { randomBytes } from 'node:crypto';
-import type { CommandSucceededEvent, Db } from 'mongodb';
-import { MongoClient } from 'mongodb';
+import type { Db } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ACCESS_COLLECTION, AuditWriter, CHECKPOINTS_COLLECTION, EvidenceLog, fillStoredTree, Frontier, LOGS_COLLECTION, TILE, TREE_COLLECTION, consistencyProof, inclusionProof, leafHash, noteSigner,
@@ -15,7 +14,7 @@ import {
 import { forgetArchivedNodes } from '../../audit/tree.ts';
 import { allLeaves as leavesOfLog } from '../support/evidence.ts';
 import { goVerify } from '../support/go-verifier.ts';
-import { testDatabase, type TestDatabase } from '../support/mongo.ts';
+import { readCounter, testDatabase, type TestDatabase } from '../support/mongo.ts';
 
 const signer = noteSigner('yiwang-hub', randomBytes(32).toString('hex'));
 const verifier = parseVerifierKey(signer.verifierKey);
@@ -102,29 +101,19 @@ describe('proofs from stored subtree hashes', () => {
 
   it('reads no block but the record\'s own once the tree is stored', async () => {
     await proveRecord(t.db, log.origin, 5); // fills what the log added since
-    const client = new MongoClient(t.uri, { monitorCommands: true });
-    let read = 0;
-    let tree = 0;
-    client.on('commandSucceeded', (e: CommandSucceededEvent) => {
-      const cursor = (e.reply as { cursor?: { ns?: string; firstBatch?: unknown[]; nextBatch?: unknown[] } }).cursor;
-      const docs = (cursor?.firstBatch ?? cursor?.nextBatch ?? []).length;
-      if (cursor?.ns?.endsWith(`.${ACCESS_COLLECTION}`)) read += docs;
-      if (cursor?.ns?.endsWith(`.${TREE_COLLECTION}`)) tree += docs;
-    });
+    const counter = await readCounter(t.uri, t.db.databaseName);
     try {
-      const db = client.db(t.db.databaseName);
       const checkpoint = await latest();
       for (const seq of [5, TILE + 9, log.nextSeq - 1]) {
-        read = 0;
-        tree = 0;
-        const proof = (await proveRecord(db, log.origin, seq))!;
+        counter.reset();
+        const proof = (await proveRecord(counter.db, log.origin, seq))!;
         expect(verifyInclusion(leafHash(Buffer.from(proof.record, 'utf8')), seq, checkpoint.size, proof.proof.map((h) => Buffer.from(h, 'base64')), checkpoint.root), `record ${seq}`).toBe(true);
-        expect(read, `blocks read for record ${seq}`).toBe(1);
+        expect(counter.read(ACCESS_COLLECTION), `blocks read for record ${seq}`).toBe(1);
         // The mark, the nodes on the path, the record's group: O(log n) small documents.
-        expect(tree, `tree documents read for record ${seq}`).toBeLessThanOrEqual(2 + 2 * Math.ceil(Math.log2(checkpoint.size)));
+        expect(counter.read(TREE_COLLECTION), `tree documents read for record ${seq}`).toBeLessThanOrEqual(2 + 2 * Math.ceil(Math.log2(checkpoint.size)));
       }
     } finally {
-      await client.close();
+      await counter.close();
     }
   });
 
@@ -132,22 +121,17 @@ describe('proofs from stored subtree hashes', () => {
     const reached = await latest();
     await write(log.nextSeq, log.nextSeq + 300); // a newer checkpoint, past the stored tree
     const newest = await latest();
-    const client = new MongoClient(t.uri, { monitorCommands: true });
-    let read = 0;
-    client.on('commandSucceeded', (e: CommandSucceededEvent) => {
-      const cursor = (e.reply as { cursor?: { ns?: string; firstBatch?: unknown[]; nextBatch?: unknown[] } }).cursor;
-      if (cursor?.ns?.endsWith(`.${ACCESS_COLLECTION}`)) read += (cursor.firstBatch ?? cursor.nextBatch ?? []).length;
-    });
+    const counter = await readCounter(t.uri, t.db.databaseName);
     try {
-      const db = client.db(t.db.databaseName);
+      const db = counter.db;
       const old = (await proveRecord(db, log.origin, 42))!;
-      expect([old.size, read]).toEqual([reached.size, 1]);
+      expect([old.size, counter.read(ACCESS_COLLECTION)]).toEqual([reached.size, 1]);
       expect(verifyInclusion(leafHash(Buffer.from(old.record, 'utf8')), 42, old.size, old.proof.map((h) => Buffer.from(h, 'base64')), reached.root)).toBe(true);
       const fresh = (await proveRecord(db, log.origin, newest.size - 1))!; // past the tree: filled up to the newest checkpoint
       expect(fresh.size).toBe(newest.size);
       expect((await proveRecord(db, log.origin, 42))!.size).toBe(newest.size);
     } finally {
-      await client.close();
+      await counter.close();
     }
   });
 
@@ -247,17 +231,12 @@ describe('proofs from stored subtree hashes', () => {
       await w.appendMany([record(700)]);
       expect(await fillStoredTree(t.db, own.origin)).toBe(701);
       await own.checkpoint();
-      const client = new MongoClient(t.uri, { monitorCommands: true });
-      let read = 0;
-      client.on('commandSucceeded', (e: CommandSucceededEvent) => {
-        const cursor = (e.reply as { cursor?: { ns?: string; firstBatch?: unknown[]; nextBatch?: unknown[] } }).cursor;
-        if (cursor?.ns?.endsWith(`.${ACCESS_COLLECTION}`)) read += (cursor.firstBatch ?? cursor.nextBatch ?? []).length;
-      });
+      const counter = await readCounter(t.uri, t.db.databaseName);
       try {
-        expect((await proveRecord(client.db(t.db.databaseName), own.origin, 700))!.size).toBe(701);
-        expect(read).toBe(1);
+        expect((await proveRecord(counter.db, own.origin, 700))!.size).toBe(701);
+        expect(counter.read(ACCESS_COLLECTION)).toBe(1);
       } finally {
-        await client.close();
+        await counter.close();
       }
     } finally {
       await w.close();
