@@ -24,7 +24,7 @@ export interface SummaryConversion {
   readonly converted: number;
 }
 
-/** Updates per bulk write. */
+/** Updates per bulk write (each followed by `onProgress`). */
 const BATCH = 500;
 
 const formOf = (block: Pick<EvidenceBlock, 'keys' | 'tally'>): SummaryForm | undefined => {
@@ -37,7 +37,9 @@ const formOf = (block: Pick<EvidenceBlock, 'keys' | 'tally'>): SummaryForm | und
  * its records. Blocks of record documents (written before the compact encoding) have none and are
  * left alone, as are aborted blocks (no records).
  */
-export async function convertSummaries(db: Db, options: { form?: SummaryForm; dryRun?: boolean } = {}): Promise<SummaryConversion> {
+export async function convertSummaries(
+  db: Db, options: { form?: SummaryForm; dryRun?: boolean; batch?: number; onProgress?: (soFar: SummaryConversion) => void } = {},
+): Promise<SummaryConversion> {
   const form = options.form ?? (await summaryFormOf(db));
   const collection = db.collection<EvidenceBlock>(ACCESS_COLLECTION);
   let blocks = 0;
@@ -48,6 +50,7 @@ export async function convertSummaries(db: Db, options: { form?: SummaryForm; dr
     const ops = pending;
     pending = [];
     if (!options.dryRun) await collection.bulkWrite(ops, { ordered: false, writeConcern: { w: 'majority', journal: true } });
+    options.onProgress?.({ form, blocks, converted });
   };
   // Every block with its records (a block holds one group commit's records: a few KiB).
   const cursor = collection.find({ log: { $exists: true } }, { projection: { keys: 1, tally: 1, lines: 1, deflated: 1, records: 1, aborted: 1 } });
@@ -59,7 +62,7 @@ export async function convertSummaries(db: Db, options: { form?: SummaryForm; dr
     for (const record of recordsOf(block)) if (isReadable(record)) summaries.add(unpackRecord(record));
     converted++;
     pending.push({ updateOne: { filter: { _id: (block as Document)['_id'] }, update: { $set: summaries.stored(form) } } });
-    if (pending.length >= BATCH) await flush();
+    if (pending.length >= (options.batch ?? BATCH)) await flush();
   }
   await flush();
   return { form, blocks, converted };

@@ -64,7 +64,14 @@ function logState(l: LogDoc, lease: { by: string; until: Date } | undefined): st
  */
 export async function summaries(configPath: string, options: { to?: SummaryForm | undefined; dryRun: boolean }): Promise<string> {
   return withHubDb(await loadConfig(configPath), async (db) => {
-    const done = await convertSummaries(db, { ...(options.to ? { form: options.to } : {}), dryRun: options.dryRun });
+    // A trail of years is millions of blocks: say how far it got, every 10 s, on stderr.
+    let said = Date.now();
+    const onProgress = (soFar: { blocks: number; converted: number }) => {
+      if (Date.now() - said < 10_000) return;
+      said = Date.now();
+      process.stderr.write(`hub: ${soFar.blocks} evidence blocks read, ${soFar.converted} converted so far\n`);
+    };
+    const done = await convertSummaries(db, { ...(options.to ? { form: options.to } : {}), dryRun: options.dryRun, onProgress });
     const form = done.form === 'fields' ? 'lists (MongoDB)' : 'text (FerretDB)';
     return `${done.converted} of ${done.blocks} evidence blocks ${options.dryRun ? 'would have' : 'have'} their summaries written as ${form}${options.dryRun ? ' (dry run: nothing changed)' : ''}`;
   });

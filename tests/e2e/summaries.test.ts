@@ -76,6 +76,10 @@ describe('`hub audit summaries`: a trail moved between FerretDB and MongoDB', ()
     expect((await searchAccess(db, { system: 'mz-dibao', decision: 'deny' }, 'fields')).map((r) => r.requestId).sort()).toEqual(['req-0', 'req-10', 'req-15', 'req-20', 'req-5']);
     // A value with a line break is one key again (splitting the text would have made two).
     expect(await blocksFor({ caseId: 'case\nwith a line break' })).toEqual([19]);
+    // Progress after every batch of updates (a trail of years takes a while).
+    const seen: number[] = [];
+    await convertSummaries(db, { form: 'text', dryRun: true, batch: 1, onProgress: (p) => seen.push(p.converted) });
+    expect(seen).toEqual([1, 2, 3]);
     // Once: the next run finds nothing to do.
     expect(await convertSummaries(db, { form: 'fields' })).toEqual({ form: 'fields', blocks: 3, converted: 0 });
     // And back, for a trail moved to FerretDB.
