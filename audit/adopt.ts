@@ -14,7 +14,7 @@
  * Reading a log whole costs the reader (≈ 25 s of CPU for 10^6 records) and the database, so one
  * hub does it at a time: it holds a lease on the log (`audit_adoptions`, renewed while it reads),
  * and the others pass the log by until it is adopted, or until the lease runs out (its reader
- * died: another takes the next lease). A lease is taken by inserting it under a numbered `_id`
+ * died: another takes the next lease; a minute, or `adoptAfterSeconds` when shorter). A lease is taken by inserting it under a numbered `_id`
  * (`<log>#<n>`), so exactly one hub gets each number, on MongoDB and on FerretDB alike (whose
  * updates are not atomic compare-and-set).
  */
@@ -47,12 +47,15 @@ export async function adoptStoppedLogs(db: Db, options: { readonly own: string; 
   const done: Adoption[] = [];
   const leases = db.collection<LeaseDoc>(ADOPTIONS_COLLECTION);
   const clock = () => options.now ?? new Date();
+  // A reader silent as long as a log's writer is before it is taken for dead (at most a minute):
+  // another hub takes the log over.
+  const leaseMs = Math.min(ADOPT_LEASE_MS, options.idleMs);
   for (const { origin } of stopped) {
-    const lease = await takeLease(leases, origin, options.own, clock());
+    const lease = await takeLease(leases, origin, options.own, clock(), leaseMs);
     if (!lease) continue;
     const renewal = setInterval(() => {
-      void leases.updateOne({ _id: lease._id }, { $set: { until: new Date(clock().getTime() + ADOPT_LEASE_MS) } }).catch(() => undefined);
-    }, ADOPT_LEASE_MS / 3);
+      void leases.updateOne({ _id: lease._id }, { $set: { until: new Date(clock().getTime() + leaseMs) } }).catch(() => undefined);
+    }, leaseMs / 3);
     renewal.unref();
     let adoption: Adoption;
     try {
@@ -80,7 +83,10 @@ export async function adoptStoppedLogs(db: Db, options: { readonly own: string; 
 /** Where the hubs reading stopped logs hold their leases. */
 export const ADOPTIONS_COLLECTION = 'audit_adoptions';
 
-/** How long a hub holds a log it reads for adoption without renewing its lease (renewed every third of it). */
+/**
+ * How long a hub holds a log it reads for adoption without renewing its lease (renewed every third
+ * of it): this, or `audit.adoptAfterSeconds` when shorter.
+ */
 export const ADOPT_LEASE_MS = 60_000;
 
 /** A hub's lease on a log it reads for adoption: the `n`th of the log, held by `by` until `until`. */
@@ -93,11 +99,11 @@ export interface LeaseDoc {
 }
 
 /** The next lease on `origin` for `own`, unless another hub's runs past `now` (or took that number first). */
-async function takeLease(leases: Collection<LeaseDoc>, origin: string, own: string, now: Date): Promise<LeaseDoc | null> {
+async function takeLease(leases: Collection<LeaseDoc>, origin: string, own: string, now: Date, leaseMs: number): Promise<LeaseDoc | null> {
   const current = await leases.find({ origin }).sort({ n: -1 }).limit(1).next();
   if (current && current.until > now) return null;
   const n = (current?.n ?? 0) + 1;
-  const lease: LeaseDoc = { _id: `${origin}#${n}`, origin, n, by: own, until: new Date(now.getTime() + ADOPT_LEASE_MS) };
+  const lease: LeaseDoc = { _id: `${origin}#${n}`, origin, n, by: own, until: new Date(now.getTime() + leaseMs) };
   try {
     await leases.insertOne(lease);
     return lease;

@@ -117,6 +117,23 @@ describe('adopting the logs of stopped hubs', () => {
     expect(await leases().countDocuments({})).toBe(0);
   });
 
+  it('holds a log it reads for no longer than a log\'s writer may be silent: a reader killed mid-read delays no one past that', async () => {
+    await stoppedLog('adopt-test/killed/4', 2, 2);
+    const watcher = new MongoClient(t.uri, { monitorCommands: true });
+    const leases: Array<{ until: Date }> = [];
+    watcher.on('commandStarted', (event) => {
+      if (event.commandName === 'insert' && event.command['insert'] === ADOPTIONS_COLLECTION) leases.push(...(event.command['documents'] as Array<{ until: Date }>));
+    });
+    await watcher.connect();
+    try {
+      const now = later();
+      expect(await adoptStoppedLogs(watcher.db(t.name), { own: 'adopt-test/me/1', signer, idleMs: 5_000, now })).toEqual([{ log: 'adopt-test/killed/4', size: 4 }]);
+      expect(leases.map((l) => l.until.getTime() - now.getTime())).toEqual([5_000]);
+    } finally {
+      await watcher.close();
+    }
+  });
+
   it('marks a killed log whose records are all under its last checkpoint, signing nothing more', async () => {
     await stoppedLog('adopt-test/signed/1', 3, 0);
     expect(await adoptStoppedLogs(db, { own: 'adopt-test/me/1', signer, idleMs: MINUTE, now: later() })).toEqual([{ log: 'adopt-test/signed/1', size: 3 }]);
