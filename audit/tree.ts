@@ -343,7 +343,7 @@ export async function storedTree(db: Db, log: string): Promise<StoredTree> {
 /**
  * Brings the stored tree of `log` up to its records, as the first proof past the last fill would
  * (a hub does it for its own log on a timer, `audit.treeFillSeconds`, so that proofs find it
- * filled); started again when a stored node is missing. Resolves with how far it reaches.
+ * filled); started again when its mark does not restore. Resolves with how far it reaches.
  */
 export async function fillStoredTree(db: Db, log: string): Promise<number> {
   const once = async () => {
