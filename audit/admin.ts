@@ -106,13 +106,9 @@ async function readTail(db: Db): Promise<Frontier> {
   const records = db.collection(ADMIN_COLLECTION);
   const last = await records.find({ seq: { $exists: true } }, { projection: { seq: 1, frontier: 1 } }).sort({ seq: -1 }).limit(1).next();
   if (!last) return new Frontier();
-  try {
-    // Whatever is stored there (a DBA may have written anything) either restores or throws.
-    const frontier = Frontier.restore(prefixNodes({ nodes: last['frontier'] as ArchivedPrefix['nodes'] }));
-    if (frontier.size === (last['seq'] as number) + 1) return frontier;
-  } catch {
-    // rebuilt below
-  }
+  const stored = storedFrontier(last);
+  if (stored) return stored;
+  // Rebuilt from the leaves.
   const frontier = new Frontier();
   for await (const doc of records.find({ seq: { $exists: true } }, { projection: { seq: 1, leaf: 1 } }).sort({ seq: 1 })) {
     const leaf = doc['leaf'] instanceof Binary ? Buffer.from(doc['leaf'].buffer) : undefined;
@@ -122,6 +118,20 @@ async function readTail(db: Db): Promise<Frontier> {
     frontier.append(leaf);
   }
   return frontier;
+}
+
+/**
+ * The frontier stored with a record, when it is the tree after that record; undefined when it is
+ * not (a database administrator may have written anything there).
+ */
+function storedFrontier(doc: Document | undefined): Frontier | undefined {
+  if (typeof doc?.['seq'] !== 'number') return undefined;
+  try {
+    const frontier = Frontier.restore(prefixNodes({ nodes: doc['frontier'] as ArchivedPrefix['nodes'] }));
+    return frontier.size === doc['seq'] + 1 ? frontier : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 const isDuplicate = (error: unknown) => (error as { code?: unknown }).code === 11000;
@@ -336,14 +346,6 @@ export async function storedAdminHashes(db: Db, ranges: ReadonlyArray<readonly [
     const leaf = found.get(seq)?.['leaf'];
     return leaf instanceof Binary && leaf.length() === 32 ? Buffer.from(leaf.buffer) : undefined;
   };
-  const frontierOf = (seq: number): Frontier | undefined => {
-    try {
-      const frontier = Frontier.restore(prefixNodes({ nodes: found.get(seq)?.['frontier'] as ArchivedPrefix['nodes'] }));
-      return frontier.size === seq + 1 ? frontier : undefined;
-    } catch {
-      return undefined;
-    }
-  };
   const hashes: Hash[] = [];
   for (const [i, source] of sources.entries()) {
     const lo = ranges[i]![0];
@@ -351,7 +353,7 @@ export async function storedAdminHashes(db: Db, ranges: ReadonlyArray<readonly [
     if (source.leafAt !== undefined && !tail) return undefined;
     let acc = tail;
     if ('frontierAt' in source) {
-      const frontier = frontierOf(source.frontierAt);
+      const frontier = storedFrontier(found.get(source.frontierAt));
       if (!frontier) return undefined;
       let start = 0;
       let boundary = false;

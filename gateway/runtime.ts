@@ -152,9 +152,8 @@ export async function createRuntime(options: RuntimeOptions): Promise<HubRuntime
   }
   await client.connect();
   let connectors = new Map<string, Connector>();
-  let adminTimer: NodeJS.Timeout | undefined;
-  let adoptTimer: NodeJS.Timeout | undefined;
-  let fillTimer: NodeJS.Timeout | undefined;
+  /** The audit trail's timed work (admin checkpoints, adoption, the stored tree), stopped at close. */
+  const chores: Chore[] = [];
   /** Connectors replaced by a catalogue reload, closed once their in-flight calls are over. */
   const retired = new Map<Map<string, Connector>, NodeJS.Timeout>();
   const closeAll = (set: Map<string, Connector>) => Promise.allSettled([...set.values()].map((c) => c.close()));
@@ -246,43 +245,22 @@ export async function createRuntime(options: RuntimeOptions): Promise<HubRuntime
     await log.register();
     // The administrative log is signed by every hub on the access logs' timer, whoever wrote it (a
     // `hub` command without the key included); several hubs store one checkpoint of a size.
-    let adminSigning: Promise<unknown> | undefined;
-    const signAdmin = () => (adminSigning ??= checkpointAdmin(db, signer)
-      .catch((error: unknown) => logger.error({ err: error }, 'administrative checkpoint could not be written; the next one covers these records'))
-      .finally(() => {
-        adminSigning = undefined;
-      }));
-    adminTimer = setInterval(() => void signAdmin(), config.audit.checkpointSeconds * 1000);
-    adminTimer.unref();
+    const signAdmin = chore(chores, config.audit.checkpointSeconds, () => checkpointAdmin(db, signer),
+      (error) => logger.error({ err: error }, 'administrative checkpoint could not be written; the next one covers these records'));
     // The logs of hubs that stopped without closing them (killed, crashed): their unsigned tails are
     // signed by this hub once they have been silent for audit.adoptAfterSeconds (audit/adopt.ts).
-    let adopting: Promise<unknown> | undefined;
-    const adopt = () => (adopting ??= adoptStoppedLogs(db, { own: log.origin, signer, idleMs: config.audit.adoptAfterSeconds * 1000 })
-      .then((adopted) => {
-        for (const a of adopted) {
-          if (a.size === null) logger.warn({ log: a.log, problem: a.problem }, 'the log of a stopped hub is not signed: it does not verify (hub audit verify says where)');
-          else logger.info({ log: a.log, size: a.size }, 'the log of a stopped hub is signed up to its durable end');
-        }
-      })
-      .catch((error: unknown) => logger.error({ err: error }, 'the logs of stopped hubs could not be looked at; the next round tries again'))
-      .finally(() => {
-        adopting = undefined;
-      }));
-    adoptTimer = setInterval(() => void adopt(), Math.min(60, config.audit.adoptAfterSeconds / 2) * 1000);
-    adoptTimer.unref();
+    const adopt = async () => {
+      for (const a of await adoptStoppedLogs(db, { own: log.origin, signer, idleMs: config.audit.adoptAfterSeconds * 1000 })) {
+        if (a.size === null) logger.warn({ log: a.log, problem: a.problem }, 'the log of a stopped hub is not signed: it does not verify (hub audit verify says where)');
+        else logger.info({ log: a.log, size: a.size }, 'the log of a stopped hub is signed up to its durable end');
+      }
+    };
+    chore(chores, Math.min(60, config.audit.adoptAfterSeconds / 2), adopt,
+      (error) => logger.error({ err: error }, 'the logs of stopped hubs could not be looked at; the next round tries again'));
     // The stored tree of this hub's own log, kept up with its records off the request path, so that
     // an auditor's proof does not read the log first (audit/tree.ts).
-    let filling: Promise<unknown> | undefined;
-    const fillTree = () => (filling ??= fillStoredTree(db, log.origin)
-      .catch((error: unknown) => logger.warn({ err: error }, 'the stored tree of this hub\'s log could not be filled; the next round, or the next proof, does it'))
-      .finally(() => {
-        filling = undefined;
-      }));
-    const fillSeconds = config.audit.treeFillSeconds ?? ((await isFerretDB(db)) ? 0 : 60);
-    if (fillSeconds > 0) {
-      fillTimer = setInterval(() => void fillTree(), fillSeconds * 1000);
-      fillTimer.unref();
-    }
+    chore(chores, config.audit.treeFillSeconds ?? ((await isFerretDB(db)) ? 0 : 60), () => fillStoredTree(db, log.origin),
+      (error) => logger.warn({ err: error }, 'the stored tree of this hub\'s log could not be filled; the next round, or the next proof, does it'));
     // Counted per process (the log's origin names it), written only by it.
     const quality = new QualityCounter(db, {
       process: log.origin,
@@ -423,13 +401,9 @@ export async function createRuntime(options: RuntimeOptions): Promise<HubRuntime
         clearInterval(safetyNet);
         await quality.close().catch((error: unknown) => logger.warn({ err: error }, 'data-quality counts could not be written at shutdown'));
         await audit.close();
-        clearInterval(adminTimer);
-        clearInterval(adoptTimer);
-        clearInterval(fillTimer);
-        await adopting;
-        await filling;
-        await adminSigning;
-        await signAdmin();
+        for (const c of chores) await c.stop();
+        // What this hub's last changes added to the administrative log, signed.
+        await signAdmin.run();
         await tracing.close().catch((error: unknown) => logger.warn({ err: error }, 'spans could not be sent at shutdown'));
         for (const [old, timer] of retired) {
           clearTimeout(timer);
@@ -441,11 +415,36 @@ export async function createRuntime(options: RuntimeOptions): Promise<HubRuntime
     };
     return runtime;
   } catch (error) {
-    clearInterval(adminTimer);
-    clearInterval(adoptTimer);
-    clearInterval(fillTimer);
+    await Promise.allSettled(chores.map((c) => c.stop()));
     await Promise.allSettled([...connectors.values()].map((c) => c.close()));
     await client.close();
     throw error;
   }
+}
+
+/** Work repeated on a timer, one run at a time (a tick while it runs joins it). */
+interface Chore {
+  /** Runs it now, or joins the run under way. Never rejects: failures go to its `onError`. */
+  run(): Promise<void>;
+  /** Clears the timer and waits for the run under way. */
+  stop(): Promise<void>;
+}
+
+/** A chore every `seconds` (none when 0), added to `chores`; its timer does not keep the process alive. */
+function chore(chores: Chore[], seconds: number, work: () => Promise<unknown>, onError: (error: unknown) => void): Chore {
+  let running: Promise<void> | undefined;
+  const run = () => (running ??= work().then(() => undefined, onError).finally(() => {
+    running = undefined;
+  }));
+  const timer = seconds > 0 ? setInterval(() => void run(), seconds * 1000) : undefined;
+  timer?.unref();
+  const made: Chore = {
+    run,
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
+  chores.push(made);
+  return made;
 }
